@@ -1,0 +1,264 @@
+import {Counter, collectDefaultMetrics, Gauge, Histogram, type Registry} from 'prom-client'
+
+/**
+ * The metrics `morpho serve` exposes. The names are the original server's, so its dashboards
+ * and alerts keep working, plus the series it lacked (its "no model loaded" alert used
+ * `inference_model_loaded`, which never existed). monitoring/rules and monitoring/grafana use
+ * exactly these names; a test compares them with what this module registers.
+ */
+
+/**
+ * Every value the `endpoint` label can take. The label is the route template, never the raw
+ * path: a raw path (the original's choice) gives every scanner probe and every model name its
+ * own series, without bound.
+ */
+export const ROUTE_TEMPLATES = [
+  '/',
+  '/health',
+  '/metrics',
+  '/models',
+  '/predict',
+  '/reload-model',
+  '/v2',
+  '/v2/health/live',
+  '/v2/health/ready',
+  '/v2/models/{name}',
+  '/v2/models/{name}/ready',
+  '/v2/models/{name}/infer',
+  '/v2/models/{name}/versions/{version}',
+  '/v2/models/{name}/versions/{version}/infer',
+  '/api/{resource}',
+  '/assets/{file}',
+] as const
+
+export const UNMATCHED = 'unmatched'
+
+export type RouteTemplate = (typeof ROUTE_TEMPLATES)[number]
+export type EndpointLabel = RouteTemplate | typeof UNMATCHED
+
+export const ENDPOINT_LABELS: readonly EndpointLabel[] = [...ROUTE_TEMPLATES, UNMATCHED]
+
+/** The endpoints that monitoring itself calls (scrapes, health checks): left out of user-facing rates. */
+export const MONITORING_ENDPOINTS: readonly RouteTemplate[] = [
+  '/metrics',
+  '/health',
+  '/v2/health/live',
+  '/v2/health/ready',
+]
+
+/** Seconds: from half a millisecond (a small forward pass) to ten seconds (far past any SLO). */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+export const LOAD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+export const BATCH_ROW_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096]
+
+export const RELOAD_RESULTS = ['success', 'failure'] as const
+export const RELOAD_TRIGGERS = ['startup', 'api', 'watch'] as const
+export type ReloadResult = (typeof RELOAD_RESULTS)[number]
+export type ReloadTrigger = (typeof RELOAD_TRIGGERS)[number]
+
+export interface RouteMatch {
+  template: RouteTemplate
+  /** The path segments that filled the template's {placeholders}, percent-decoded. */
+  params: Record<string, string>
+}
+
+interface CompiledRoute {
+  template: RouteTemplate
+  segments: string[]
+}
+
+const COMPILED: CompiledRoute[] = ROUTE_TEMPLATES.map((template) => ({
+  template,
+  segments: template === '/' ? [] : template.slice(1).split('/'),
+}))
+
+/**
+ * Matches a request target (as in `req.url`: path and optional query) against the route
+ * templates. Matching is exact, segment by segment: `/health/` is not `/health`, and a
+ * placeholder fills exactly one non-empty segment. The server can route with this too, so
+ * the label always names the route that answered.
+ */
+export function matchRoute(target: string): RouteMatch | undefined {
+  const path = pathOf(target)
+  if (path === undefined) return undefined
+  const parts = path === '/' ? [] : path.slice(1).split('/')
+  for (const route of COMPILED) {
+    if (route.segments.length !== parts.length) continue
+    const params: Record<string, string> = {}
+    let ok = true
+    for (let i = 0; i < parts.length && ok; i++) {
+      const want = route.segments[i]!
+      const got = parts[i]!
+      if (want.startsWith('{')) {
+        if (got === '') ok = false
+        else params[want.slice(1, -1)] = decodeSegment(got)
+      } else if (want !== got) {
+        ok = false
+      }
+    }
+    if (ok) return {template: route.template, params}
+  }
+  return undefined
+}
+
+/**
+ * The `endpoint` label for a request. A path that matches a route keeps the route's template
+ * whatever the method, so a 405 counts against the route it was meant for; the method only
+ * decides for requests that cannot name a route at all (`OPTIONS *`, `CONNECT host:port`).
+ */
+export function routeLabel(method: string, target: string): EndpointLabel {
+  if (method === 'CONNECT' || target === '*') return UNMATCHED
+  return matchRoute(target)?.template ?? UNMATCHED
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+/** The `method` label: the usual methods as sent, anything else as OTHER (another bounded label). */
+export function methodLabel(method: string | undefined): string {
+  const upper = (method ?? '').toUpperCase()
+  return KNOWN_METHODS.has(upper) ? upper : 'OTHER'
+}
+
+function pathOf(target: string): string | undefined {
+  let rest = target
+  // An absolute-form target (a request through a proxy) carries scheme and host first.
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(rest)
+  if (absolute) rest = rest.slice(absolute[0].length) || '/'
+  const end = rest.search(/[?#]/)
+  if (end !== -1) rest = rest.slice(0, end)
+  return rest.startsWith('/') ? rest : undefined
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Malformed escapes stay as sent; the handler rejects the name, the label is unaffected.
+    return segment
+  }
+}
+
+export interface ModelInfo {
+  model: string
+  version: string
+  /** None, Staging, Production or Archived. */
+  stage: string
+}
+
+export interface InferenceMetrics {
+  registry: Registry
+  requests: Counter<'method' | 'endpoint' | 'status'>
+  requestDuration: Histogram<'endpoint'>
+  predictionDuration: Histogram
+  loadDuration: Histogram
+  modelLoaded: Gauge
+  modelInfo: Gauge<'model' | 'version' | 'stage'>
+  reloads: Counter<'result' | 'trigger'>
+  rowsPredicted: Counter
+  batchRows: Histogram
+  inFlight: Gauge
+  /** Counts one finished request under its route template. */
+  observeRequest(request: {method: string; target: string; status: number; seconds: number}): void
+  /** Records the model now serving (or none): model_loaded and a single model_info series. */
+  setModel(info: ModelInfo | undefined): void
+  /** Counts one load attempt of a model version. */
+  recordReload(result: ReloadResult, trigger: ReloadTrigger): void
+}
+
+export function createInferenceMetrics(registry: Registry, options: {defaultMetrics?: boolean} = {}): InferenceMetrics {
+  const registers = [registry]
+  const requests = new Counter({
+    name: 'inference_requests_total',
+    help: 'HTTP requests answered, by method, route template and status code.',
+    labelNames: ['method', 'endpoint', 'status'] as const,
+    registers,
+  })
+  const requestDuration = new Histogram({
+    name: 'inference_request_duration_seconds',
+    help: 'Wall time from request to response, by route template.',
+    labelNames: ['endpoint'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  })
+  const predictionDuration = new Histogram({
+    name: 'model_prediction_duration_seconds',
+    help: 'Time of the forward pass alone (no parsing, no queueing).',
+    buckets: LATENCY_BUCKETS,
+    registers,
+  })
+  const loadDuration = new Histogram({
+    name: 'model_load_duration_seconds',
+    help: 'Time to load and check a model version, successful or not.',
+    buckets: LOAD_BUCKETS,
+    registers,
+  })
+  const modelLoaded = new Gauge({
+    name: 'inference_model_loaded',
+    help: '1 while a model is loaded and serving, else 0.',
+    registers,
+  })
+  const modelInfo = new Gauge({
+    name: 'inference_model_info',
+    help: 'Always 1; its labels name the model version being served.',
+    labelNames: ['model', 'version', 'stage'] as const,
+    registers,
+  })
+  const reloads = new Counter({
+    name: 'inference_model_reloads_total',
+    help: 'Model load attempts, by result and by what triggered them.',
+    labelNames: ['result', 'trigger'] as const,
+    registers,
+  })
+  const rowsPredicted = new Counter({
+    name: 'inference_rows_predicted_total',
+    help: 'Input rows predicted.',
+    registers,
+  })
+  const batchRows = new Histogram({
+    name: 'inference_batch_rows',
+    help: 'Rows per forward pass (concurrent requests may share one).',
+    buckets: BATCH_ROW_BUCKETS,
+    registers,
+  })
+  const inFlight = new Gauge({
+    name: 'inference_requests_in_flight',
+    help: 'Requests being handled right now.',
+    registers,
+  })
+
+  modelLoaded.set(0)
+  // Every reload series exists from the start at 0: increase() over a counter that is born
+  // at 1 sees no increase, and the failed-reload alert would miss the first failure.
+  for (const result of RELOAD_RESULTS) {
+    for (const trigger of RELOAD_TRIGGERS) reloads.inc({result, trigger}, 0)
+  }
+
+  if (options.defaultMetrics !== false) collectDefaultMetrics({register: registry})
+
+  return {
+    registry,
+    requests,
+    requestDuration,
+    predictionDuration,
+    loadDuration,
+    modelLoaded,
+    modelInfo,
+    reloads,
+    rowsPredicted,
+    batchRows,
+    inFlight,
+    observeRequest({method, target, status, seconds}) {
+      const endpoint = routeLabel(method, target)
+      requests.inc({method: methodLabel(method), endpoint, status: String(status)})
+      requestDuration.observe({endpoint}, seconds)
+    },
+    setModel(info) {
+      modelInfo.reset()
+      if (info) modelInfo.set({model: info.model, version: info.version, stage: info.stage}, 1)
+      modelLoaded.set(info ? 1 : 0)
+    },
+    recordReload(result, trigger) {
+      reloads.inc({result, trigger})
+    },
+  }
+}

@@ -1,0 +1,91 @@
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import type {Registry} from 'prom-client'
+import {usageError} from '../errors.js'
+
+/**
+ * A scrape endpoint for processes that have no HTTP server of their own (a training run
+ * with --metrics-port). It answers GET/HEAD /metrics and nothing else.
+ */
+
+export interface MetricsServer {
+  port: number
+  url: string
+  close(): Promise<void>
+}
+
+export interface MetricsServerOptions {
+  /** 0 picks a free port. */
+  port: number
+  /** Loopback by default: a metrics port is not opened to the network unless asked for. */
+  host?: string
+}
+
+export function createMetricsServer(registry: Registry): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path !== '/metrics') {
+      res.writeHead(404, {'content-type': 'text/plain; charset=utf-8'}).end('Not found: only /metrics is served here\n')
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, {allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8'}).end('Method not allowed\n')
+      return
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, {'content-type': registry.contentType})
+        res.end(req.method === 'HEAD' ? undefined : text)
+      },
+      (err: unknown) => {
+        res.writeHead(500, {'content-type': 'text/plain; charset=utf-8'})
+        res.end(`Collecting metrics failed: ${(err as Error).message}\n`)
+      },
+    )
+  })
+}
+
+export async function startMetricsServer(registry: Registry, options: MetricsServerOptions): Promise<MetricsServer> {
+  const host = options.host ?? '127.0.0.1'
+  const server = createMetricsServer(registry)
+  // A scraper holds its connection open between scrapes; closing must not wait for it.
+  server.keepAliveTimeout = 5_000
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, host, options.port))
+    server.once('error', fail)
+    server.listen(options.port, host, () => {
+      server.off('error', fail)
+      resolve()
+    })
+  })
+  const {port} = server.address() as AddressInfo
+  const urlHost = host.includes(':') ? `[${host}]` : host
+  return {
+    port,
+    url: `http://${urlHost}:${port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()))
+        server.closeAllConnections()
+      }),
+  }
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+    const why = {
+      EADDRINUSE: 'is already in use',
+      EACCES: 'needs privileges',
+      EADDRNOTAVAIL: 'is not an address of this machine',
+    }[err.code]
+    return usageError(
+      `Cannot serve metrics on ${host}:${port}: ${err.code === 'EADDRNOTAVAIL' ? host : 'the port'} ${why}`,
+      {
+        hint: 'Choose another metrics port (0 picks a free one) or another host.',
+        details: {host, port, code: err.code},
+        cause: err,
+      },
+    )
+  }
+  return err
+}
