@@ -1,6 +1,24 @@
+import AliasDelete from './alias/delete.js'
+import AliasSet from './alias/set.js'
+import Best from './best.js'
 import Doctor from './doctor.js'
+import History from './history.js'
+import List from './list.js'
+import Production from './production.js'
+import Promote from './promote.js'
+import Register from './register.js'
+import Rollback from './rollback.js'
 
 /** The command map for oclif's explicit strategy (also what a bundled binary loads). */
 export const COMMANDS = {
   doctor: Doctor,
+  register: Register,
+  promote: Promote,
+  list: List,
+  best: Best,
+  production: Production,
+  history: History,
+  rollback: Rollback,
+  'alias:set': AliasSet,
+  'alias:delete': AliasDelete,
 }

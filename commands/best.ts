@@ -1,0 +1,42 @@
+import {Flags} from '@oclif/core'
+import {MorphoCommand} from '../src/cli/base.js'
+import {localTime, metric} from '../src/registry/format.js'
+import {type BestResult, findBest, parseStage, readRegistry} from '../src/registry/index.js'
+
+export default class Best extends MorphoCommand {
+  static override summary = 'The best version by a metric.'
+
+  static override description =
+    'Versions without the metric are skipped (never counted as 0); on a tie the newest version wins. All stages count unless --stage is given. Nothing to compare exits 4.'
+
+  static override examples = [
+    '<%= config.bin %> best',
+    '<%= config.bin %> best --metric val_loss --lower-is-better',
+    '<%= config.bin %> best --stage Staging --json',
+  ]
+
+  static override flags = {
+    metric: Flags.string({description: 'Metric from the run summary.', default: 'val_acc'}),
+    'lower-is-better': Flags.boolean({description: 'Smaller values win (losses).', default: false}),
+    stage: Flags.string({description: 'Only versions in this stage.'}),
+    model: Flags.string({description: 'Model name [default: the only model].'}),
+  }
+
+  async run(): Promise<BestResult> {
+    const {flags} = await this.parse(Best)
+    const paths = this.store(flags.home)
+    const result = findBest(paths, await readRegistry(paths), {
+      model: flags.model,
+      metric: flags.metric,
+      lowerIsBetter: flags['lower-is-better'],
+      stage: flags.stage === undefined ? undefined : parseStage(flags.stage),
+    })
+    const e = result.entry
+    this.log(`best ${this.paint.bold(`${result.model} v${result.version}`)}: ${result.metric} ${metric(result.value)}`)
+    this.log(`  stage ${e.stage}, run ${e.runId}, created ${localTime(e.createdAt)}`)
+    this.log(
+      `  compared ${result.considered} version(s)${result.skipped > 0 ? `, ${result.skipped} without ${result.metric}` : ''}`,
+    )
+    return result
+  }
+}

@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+import {MorphoCommand} from '../src/cli/base.js'
+import {versionsTable} from '../src/registry/format.js'
+import {listVersions, parseStage, readRegistry, type VersionView} from '../src/registry/index.js'
+
+export default class List extends MorphoCommand {
+  static override summary = 'List registered versions, newest first.'
+
+  static override description =
+    'Without --model, every model is listed (one table, with a MODEL column when there are several). An empty result is not an error.'
+
+  static override examples = [
+    '<%= config.bin %> list',
+    '<%= config.bin %> list --stage Production',
+    '<%= config.bin %> list --model spirals --json',
+  ]
+
+  static override flags = {
+    stage: Flags.string({description: 'Only versions in this stage (None, Staging, Production, Archived).'}),
+    model: Flags.string({description: 'Only this model.'}),
+  }
+
+  async run(): Promise<{versions: VersionView[]}> {
+    const {flags} = await this.parse(List)
+    const paths = this.store(flags.home)
+    const stage = flags.stage === undefined ? undefined : parseStage(flags.stage)
+    const versions = listVersions(paths, await readRegistry(paths), {model: flags.model, stage})
+    if (versions.length === 0) {
+      this.log(`No model versions found${stage ? ` in stage ${stage}` : ''}.`)
+    } else {
+      this.log(versionsTable(versions))
+    }
+    return {versions}
+  }
+}

@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+import {MorphoCommand} from '../src/cli/base.js'
+import {localTime, metric} from '../src/registry/format.js'
+import {findProduction, type ProductionResult, readRegistry} from '../src/registry/index.js'
+
+export default class Production extends MorphoCommand {
+  static override summary = 'The Production version and where its files are.'
+
+  static override description =
+    'The files are checked against the sha256 manifest (exit 7 if they changed). No Production version exits 4.'
+
+  static override examples = ['<%= config.bin %> production', '<%= config.bin %> production --model spirals --json']
+
+  static override flags = {
+    model: Flags.string({description: 'Model name [default: the only model].'}),
+  }
+
+  async run(): Promise<ProductionResult> {
+    const {flags} = await this.parse(Production)
+    const paths = this.store(flags.home)
+    const result = await findProduction(paths, await readRegistry(paths), {model: flags.model})
+    const e = result.entry
+    this.log(`${this.paint.bold(result.uri)}  (val_acc ${metric(e.metrics.val_acc)}, run ${e.runId})`)
+    this.log(`  files: ${result.dir}`)
+    this.log(`  in Production since ${localTime(e.promotedBy?.at ?? e.updatedAt)}`)
+    return result
+  }
+}

@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core'
+import {MorphoCommand} from '../src/cli/base.js'
+import {metric} from '../src/registry/format.js'
+import {parseTags, type RegisterResult, registerRun} from '../src/registry/index.js'
+
+export default class Register extends MorphoCommand {
+  static override summary = "Register a completed run's model as the next version of a model."
+
+  static override description =
+    'Copies runs/<run-id>/model/ into models/<name>/<version>/ with a sha256 manifest and records the version (stage None). Version numbers only grow and are never reused.'
+
+  static override examples = [
+    '<%= config.bin %> register 20261129-140307-spirals-a1b2',
+    '<%= config.bin %> register 20261129-140307-spirals-a1b2 --model spirals-wide --description "wider hidden layer" --tag owner=ana --tag dataset=v2',
+    '<%= config.bin %> register 20261129-140307-spirals-a1b2 --json',
+  ]
+
+  static override args = {
+    runId: Args.string({description: 'The run to register (see morpho runs list).', required: true}),
+  }
+
+  static override flags = {
+    model: Flags.string({description: "Model name [default: the run's problem]."}),
+    description: Flags.string({description: 'A description of this version.'}),
+    tag: Flags.string({description: 'A key=value tag (repeatable; split on the first "=").', multiple: true}),
+  }
+
+  async run(): Promise<RegisterResult> {
+    const {args, flags} = await this.parse(Register)
+    const result = await registerRun(this.store(flags.home), args.runId, {
+      model: flags.model,
+      description: flags.description,
+      tags: parseTags(flags.tag),
+    })
+    const p = this.paint
+    this.log(
+      `registered ${p.bold(`${result.model} v${result.version}`)} (val_acc ${metric(result.entry.metrics.val_acc)}, run ${result.entry.runId})`,
+    )
+    this.log(`  files: ${result.entry.dir}`)
+    return result
+  }
+}
