@@ -103,7 +103,13 @@ export async function verifyVersion(dir: string, options: VerifyOptions = {}): P
   try {
     text = await readFile(join(dir, MANIFEST_FILE))
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw fail(`${MANIFEST_FILE} is missing`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const folder = await lstat(dir).then(
+        () => true,
+        () => false,
+      )
+      throw fail(folder ? `${MANIFEST_FILE} is missing` : 'its folder is missing')
+    }
     throw err
   }
   if (options.manifestSha256 !== undefined) {

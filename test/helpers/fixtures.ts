@@ -1,0 +1,131 @@
+import {randomBytes} from 'node:crypto'
+import {mkdir, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile, WEIGHTS_FILE} from '../../src/model/format.js'
+import {
+  type EpochMetrics,
+  RUN_SCHEMA_VERSION,
+  type RunEvent,
+  type RunRecord,
+  type RunStatus,
+  type TrainSummary,
+} from '../../src/tracking/types.js'
+
+export interface MakeRunOptions {
+  id?: string
+  problem?: string
+  /** val_acc in the summary; null leaves it out (a run whose summary lacks val_acc). */
+  valAcc?: number | null
+  valLoss?: number
+  status?: RunStatus
+  /** false: no model folder (a run that never saved its model). */
+  withModel?: boolean
+  /** Extra summary fields, merged last. */
+  summary?: Partial<TrainSummary> & Record<string, number>
+  backend?: string
+  seed?: number
+}
+
+let counter = 0
+
+/**
+ * Writes a realistic run into <home>/runs/<id>/ the way training leaves it: run.json,
+ * metrics.jsonl, events.jsonl and model/ (model.json + weights.bin with float32 weights).
+ * Returns the record. Real files, so the registry copies, hashes and verifies real bytes.
+ */
+export async function makeRun(home: string, options: MakeRunOptions = {}): Promise<RunRecord> {
+  const problem = options.problem ?? 'spirals'
+  const id = options.id ?? `20261129-140307-${problem}-${process.pid}-${++counter}-${randomBytes(2).toString('hex')}`
+  const status = options.status ?? 'completed'
+  const valAcc = options.valAcc === undefined ? 0.9312 : options.valAcc
+  const dir = join(home, 'runs', id)
+  await mkdir(dir, {recursive: true})
+
+  const epochs = 4
+  const metrics: EpochMetrics[] = Array.from({length: epochs}, (_, i) => ({
+    epoch: i + 1,
+    phase: i < 2 ? 'warm_up' : 'adaptation',
+    train_loss: 0.9 - i * 0.1,
+    val_loss: (options.valLoss ?? 0.21) + (epochs - 1 - i) * 0.05,
+    val_acc: (valAcc ?? 0.5) - (epochs - 1 - i) * 0.01,
+    best_val_acc: valAcc ?? 0.5,
+    lr: 0.001,
+    plateau: 0,
+    seeds: {dormant: 3, training: 0, blending: 0, active: 1},
+    seed_states: [{id: 'L0_S0', state: 'active', alpha: 1}],
+    seconds: 0.05,
+  }))
+  const summary: TrainSummary = {
+    val_acc: valAcc ?? 0,
+    val_loss: options.valLoss ?? 0.21,
+    train_loss: 0.6,
+    best_val_acc: valAcc ?? 0,
+    best_val_loss: options.valLoss ?? 0.21,
+    best_epoch: epochs,
+    epochs,
+    seeds_total: 4,
+    seeds_germinated: 1,
+    seeds_active: 1,
+    parameters: 1234,
+    ...options.summary,
+  }
+  if (valAcc === null) delete (summary as Partial<TrainSummary>).val_acc
+
+  const now = new Date().toISOString()
+  const withModel = options.withModel ?? status === 'completed'
+  const record: RunRecord = {
+    schemaVersion: RUN_SCHEMA_VERSION,
+    id,
+    status,
+    problem,
+    data: {kind: 'generated', problem, samples: 400, features: 2, classes: 2, train: 320, val: 80},
+    params: {problem, hiddenDim: 8, numLayers: 2, seedsPerLayer: 2, lr: 0.001, batchSize: 32},
+    seed: options.seed ?? 42,
+    backend: {name: options.backend ?? 'cpu', requested: 'auto', tfjsVersion: '4.22.0'},
+    versions: {morpho: '0.1.0', node: process.versions.node},
+    createdAt: now,
+    endedAt: now,
+    seconds: 1.5,
+    summary: status === 'completed' ? summary : undefined,
+    model: withModel ? 'model' : undefined,
+  }
+  const events: RunEvent[] = [
+    {type: 'phase', epoch: 1, from: 'init', to: 'warm_up', time: now},
+    {type: 'phase', epoch: 3, from: 'warm_up', to: 'adaptation', time: now},
+    {type: 'germination', epoch: 3, seed: 'L0_S0', health: 0.01, val_loss: 0.3, val_acc: 0.9, plateau: 3, time: now},
+    {type: 'status', epoch: epochs, status, time: now},
+  ]
+  await writeFile(join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`)
+  await writeFile(join(dir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + '\n')
+  await writeFile(join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n')
+
+  if (withModel) {
+    const modelDir = join(dir, 'model')
+    await mkdir(modelDir, {recursive: true})
+    const shapes: [string, number[]][] = [
+      ['input/kernel', [2, 8]],
+      ['input/bias', [8]],
+      ['output/kernel', [8, 2]],
+      ['output/bias', [2]],
+    ]
+    const count = shapes.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0)
+    const weights = new Float32Array(count).map((_, i) => Math.sin(i + (options.seed ?? 42)))
+    const model: ModelFile = {
+      format: MODEL_FORMAT,
+      formatVersion: MODEL_FORMAT_VERSION,
+      architecture: {inputDim: 2, hiddenDim: 8, numLayers: 2, seedsPerLayer: 2, numClasses: 2},
+      seeds: [{id: 'L0_S0', layer: 0, state: 'active', alpha: 1}],
+      scaler: {mean: [0, 0], std: [1, 1]},
+      classes: [0, 1],
+      problem,
+      runId: id,
+      createdAt: now,
+      weightsManifest: [
+        {paths: [WEIGHTS_FILE], weights: shapes.map(([name, shape]) => ({name, shape, dtype: 'float32' as const}))},
+      ],
+    }
+    await writeFile(join(modelDir, MODEL_FILE), `${JSON.stringify(model, null, 2)}\n`)
+    await writeFile(join(modelDir, WEIGHTS_FILE), new Uint8Array(weights.buffer))
+  }
+  return record
+}

@@ -1,0 +1,45 @@
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {registerRun} from '../../src/registry/index.js'
+import {StorePaths} from '../../src/store/paths.js'
+import {tempDir} from '../helpers/cli.js'
+import {type MakeRunOptions, makeRun} from '../helpers/fixtures.js'
+
+/** A fresh store in a temp folder; `cleanup` removes it. */
+export async function newStore() {
+  const dir = await tempDir('morpho-registry-')
+  return {home: dir.path, paths: new StorePaths(dir.path), cleanup: dir.cleanup}
+}
+
+/** Trains nothing: writes a run per val_acc (null = no val_acc) and registers each, in order. */
+export async function registerRuns(paths: StorePaths, accs: (number | null)[], options: MakeRunOptions = {}) {
+  const out = []
+  for (const valAcc of accs) {
+    const run = await makeRun(paths.home, {...options, valAcc})
+    out.push(await registerRun(paths, run.id))
+  }
+  return out
+}
+
+export async function readJson<T = unknown>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T
+}
+
+/** Flips one byte of a registered version's weights: what a tampered or bit-rotted copy looks like. */
+export async function tamper(paths: StorePaths, model: string, version: number, file = 'weights.bin') {
+  const path = join(paths.versionDir(model, version), file)
+  const bytes = await readFile(path)
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff
+  await writeFile(path, bytes)
+}
+
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<{code?: string; message: string; hint?: string; details?: Record<string, unknown>}> {
+  try {
+    await promise
+  } catch (err) {
+    return err as {code?: string; message: string}
+  }
+  throw new Error('expected a rejection')
+}
