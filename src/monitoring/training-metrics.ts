@@ -170,6 +170,7 @@ export class TrainingMetrics {
     this.germinations.inc({run}, 0)
     this.plateau.set({run}, 0)
     this.patience.set({run}, info.patience)
+    this.epochDuration.zero({run})
     // From the start, so a run stuck before its first epoch is seen as stalled too.
     this.lastEpoch.set({run}, this.now() / 1000)
     this.running.set({run}, 1)
