@@ -8,10 +8,16 @@ import Production from './production.js'
 import Promote from './promote.js'
 import Register from './register.js'
 import Rollback from './rollback.js'
+import RunsList from './runs/list.js'
+import RunsShow from './runs/show.js'
+import Train from './train.js'
 
 /** The command map for oclif's explicit strategy (also what a bundled binary loads). */
 export const COMMANDS = {
   doctor: Doctor,
+  train: Train,
+  'runs:list': RunsList,
+  'runs:show': RunsShow,
   register: Register,
   promote: Promote,
   list: List,

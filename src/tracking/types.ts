@@ -9,7 +9,7 @@
 
 export const RUN_SCHEMA_VERSION = 1
 
-export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed'
+export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed' | 'abandoned'
 export type Phase = 'warm_up' | 'adaptation'
 export type SeedState = 'dormant' | 'training' | 'blending' | 'active'
 
@@ -97,6 +97,9 @@ export interface RunRecord {
   backend: {name: string; requested: string; tfjsVersion: string; simd?: boolean}
   versions: {morpho: string; node: string}
   createdAt: string
+  /** The process that ran it, to tell an abandoned 'running' record from a live one. */
+  pid?: number
+  host?: string
   endedAt?: string
   seconds?: number
   summary?: TrainSummary

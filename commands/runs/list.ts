@@ -1,0 +1,38 @@
+import {MorphoCommand} from '../../src/cli/base.js'
+import {localTime, metric, table} from '../../src/format.js'
+import {listRuns} from '../../src/tracking/runs.js'
+import type {RunRecord} from '../../src/tracking/types.js'
+
+export default class RunsList extends MorphoCommand {
+  static override summary = 'List tracked training runs, newest first.'
+
+  static override examples = ['<%= config.bin %> runs list', '<%= config.bin %> runs list --json | jq ".[0].id"']
+
+  static override flags = {}
+
+  async run(): Promise<RunRecord[]> {
+    const {flags} = await this.parse(RunsList)
+    const runs = await listRuns(this.store(flags.home))
+    if (runs.length === 0) {
+      this.log('No runs yet. Train one with `morpho train`.')
+      return runs
+    }
+    this.log(
+      table(
+        ['RUN', 'STATUS', 'PROBLEM', 'VAL_ACC', 'BEST', 'SEEDS', 'BACKEND', 'SECONDS', 'CREATED'],
+        runs.map((r) => [
+          r.id,
+          r.status,
+          r.problem,
+          metric(r.summary?.val_acc),
+          metric(r.summary?.best_val_acc),
+          r.summary ? `${r.summary.seeds_germinated}/${r.summary.seeds_total}` : '-',
+          r.backend.name,
+          r.seconds === undefined ? '-' : r.seconds.toFixed(1),
+          localTime(r.createdAt),
+        ]),
+      ),
+    )
+    return runs
+  }
+}

@@ -1,0 +1,115 @@
+import {Flags} from '@oclif/core'
+import {MorphoCommand} from '../src/cli/base.js'
+import {progressObserver} from '../src/cli/progress.js'
+import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
+import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
+import {MorphoError} from '../src/errors.js'
+import {resolveTrainOptions} from '../src/training/options.js'
+import {type TrainOutcome, trainAndRegister} from '../src/training/train.js'
+
+export default class Train extends MorphoCommand {
+  static override summary = 'Train a morphogenetic network, track the run, and register the model if it is good enough.'
+
+  static override description =
+    `Phase 1 trains the backbone; phase 2 freezes it and germinates sentinel seeds when validation loss plateaus. The run lands in <store>/runs/<id>/. A model reaching val_acc ${0.7} is registered, and at ${0.9} promoted to Staging (see --register-at, --stage-at).`
+
+  static override examples = [
+    '<%= config.bin %> train',
+    '<%= config.bin %> train --problem moons --seed 7 --json',
+    '<%= config.bin %> train --data points.csv --hidden-dim 64 --num-layers 4',
+    '<%= config.bin %> train --warm-up-epochs 50 --adaptation-epochs 200 --lr-step 20   # the original schedule',
+  ]
+
+  static override flags = {
+    ...trainOptionFlags(),
+    backend: Flags.string({
+      description: 'TF.js backend [default: $MORPHO_BACKEND, else auto].',
+      options: [...BACKEND_CHOICES],
+    }),
+    'register-at': Flags.string({
+      description: 'Register the model when val_acc reaches this.',
+      default: '0.70',
+      helpGroup: 'REGISTRY',
+    }),
+    'stage-at': Flags.string({
+      description: 'Promote it to Staging when val_acc reaches this.',
+      default: '0.90',
+      helpGroup: 'REGISTRY',
+    }),
+    'no-register': Flags.boolean({description: 'Do not register or promote automatically.', helpGroup: 'REGISTRY'}),
+    model: Flags.string({
+      description: 'Registered model name [default: the problem, or the CSV file name].',
+      helpGroup: 'REGISTRY',
+    }),
+    'min-val-acc': Flags.string({description: 'Exit 3 when the final val_acc is below this (for CI gates).'}),
+    quiet: Flags.boolean({char: 'q', description: 'No progress lines.'}),
+  }
+
+  async run(): Promise<TrainOutcome> {
+    const {flags} = await this.parse(Train)
+    const options = resolveTrainOptions(optionsFromFlags(flags))
+    const registerAt = flags['no-register'] ? null : fraction('register-at', flags['register-at'])
+    const stageAt = flags['no-register'] ? null : fraction('stage-at', flags['stage-at'])
+    const minValAcc = flags['min-val-acc'] === undefined ? undefined : fraction('min-val-acc', flags['min-val-acc'])
+
+    const abort = new AbortController()
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(130)
+      this.note('interrupt: finishing the current epoch and marking the run interrupted (Ctrl-C again to quit now)')
+      abort.abort()
+    }
+    process.on('SIGINT', onSigint)
+    process.on('SIGTERM', onSigint)
+    try {
+      const outcome = await trainAndRegister(
+        {
+          options,
+          paths: this.store(flags.home),
+          backend: resolveBackend(flags.backend),
+          morphoVersion: this.config.version,
+          observers: flags.quiet ? [] : [progressObserver()],
+          signal: abort.signal,
+        },
+        {registerAt, stageAt, model: flags.model},
+      )
+      this.present(outcome)
+      if (minValAcc !== undefined && outcome.run.summary.val_acc < minValAcc) {
+        throw new MorphoError(
+          'THRESHOLD_NOT_MET',
+          `val_acc ${outcome.run.summary.val_acc.toFixed(4)} is below --min-val-acc ${minValAcc}`,
+          {
+            hint: `The run is saved as ${outcome.run.runId}.`,
+            details: {run: outcome.run.runId, val_acc: outcome.run.summary.val_acc},
+          },
+        )
+      }
+      return outcome
+    } finally {
+      process.off('SIGINT', onSigint)
+      process.off('SIGTERM', onSigint)
+    }
+  }
+
+  private present({run, registry}: TrainOutcome): void {
+    const s = run.summary
+    const p = this.paint
+    this.log(`${p.bold(run.runId)}  ${run.problem}  ${run.backend.name}  ${run.seconds.toFixed(1)} s`)
+    this.log(
+      `  val_acc ${p.bold(s.val_acc.toFixed(4))} (best ${s.best_val_acc.toFixed(4)} at epoch ${s.best_epoch})  val_loss ${s.val_loss.toFixed(4)} (best ${s.best_val_loss.toFixed(4)})`,
+    )
+    this.log(
+      `  seeds germinated ${s.seeds_germinated}/${s.seeds_total}, active ${s.seeds_active}  parameters ${s.parameters.toLocaleString('en-US')}`,
+    )
+    for (const line of registry.messages) this.log(`  ${line}`)
+  }
+}
+
+function fraction(flag: string, raw: string): number {
+  const value = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new MorphoError('USAGE', `--${flag} needs a number from 0 to 1: ${JSON.stringify(raw)}`, {
+      hint: `For example --${flag} 0.85.`,
+    })
+  }
+  return value
+}

@@ -1,0 +1,29 @@
+/** Plain-text pieces shared by the human views of every command. */
+
+/** "2026-11-29 14:03:07" in the machine's time zone. */
+export function localTime(iso: string): string {
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return 'unknown'
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+}
+
+/** A metric with 4 decimals, a whole number as is, '-' when missing. */
+export function metric(value: number | undefined): string {
+  return value === undefined ? '-' : Number.isInteger(value) ? String(value) : value.toFixed(4)
+}
+
+/** Left-aligned columns two spaces apart, the header row first; colour codes take no room. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i] - visible(c).length))))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+function visible(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, '')
+}

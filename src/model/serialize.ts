@@ -1,0 +1,135 @@
+import {mkdir, readFile, rename, rm} from 'node:fs/promises'
+import {join} from 'node:path'
+import {integrityError} from '../errors.js'
+import {fsyncDir, writeFileAtomic} from '../store/atomic.js'
+import {
+  type Architecture,
+  MODEL_FILE,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  type ModelFile,
+  type SavedSeed,
+  WEIGHTS_FILE,
+  type WeightSpec,
+} from './format.js'
+
+/**
+ * model.json + weights.bin in the TF.js weights format: the weights are the float32 values
+ * of each spec, little-endian, concatenated in manifest order. Reading needs no TF.js, so
+ * a model can be loaded (and served by the pure-JS path) without it.
+ */
+
+export interface ModelContent {
+  architecture: Architecture
+  seeds: SavedSeed[]
+  scaler: {mean: number[]; std: number[]}
+  classes: number[]
+  problem: string
+  runId?: string
+  weights: {spec: WeightSpec; values: Float32Array}[]
+}
+
+export interface LoadedModel {
+  file: ModelFile
+  weights: Map<string, {shape: number[]; values: Float32Array}>
+}
+
+/** Writes the model into `dir` (created fresh): a folder beside it, then one rename. */
+export async function saveModel(dir: string, content: ModelContent): Promise<ModelFile> {
+  const file: ModelFile = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    architecture: content.architecture,
+    seeds: content.seeds,
+    scaler: content.scaler,
+    classes: content.classes,
+    problem: content.problem,
+    ...(content.runId ? {runId: content.runId} : {}),
+    createdAt: new Date().toISOString(),
+    weightsManifest: [{paths: [WEIGHTS_FILE], weights: content.weights.map((w) => w.spec)}],
+  }
+  const total = content.weights.reduce((n, w) => n + w.values.length, 0)
+  const bytes = new Uint8Array(total * 4)
+  const view = new DataView(bytes.buffer)
+  let offset = 0
+  for (const w of content.weights) {
+    for (let i = 0; i < w.values.length; i++, offset += 4) view.setFloat32(offset, w.values[i], true)
+  }
+  const staging = `${dir}.partial-${process.pid}`
+  await rm(staging, {recursive: true, force: true})
+  await mkdir(staging, {recursive: true})
+  await writeFileAtomic(join(staging, WEIGHTS_FILE), bytes)
+  await writeFileAtomic(join(staging, MODEL_FILE), `${JSON.stringify(file, null, 2)}\n`)
+  await rm(dir, {recursive: true, force: true})
+  await rename(staging, dir)
+  await fsyncDir(join(dir, '..'))
+  return file
+}
+
+export async function loadModelFiles(dir: string): Promise<LoadedModel> {
+  const modelPath = join(dir, MODEL_FILE)
+  let file: ModelFile
+  try {
+    file = JSON.parse(await readFile(modelPath, 'utf8')) as ModelFile
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
+    throw integrityError(`${missing ? 'Missing' : 'Unreadable'} model file ${modelPath}`, {
+      hint: missing ? 'The model folder is incomplete; train or register it again.' : 'The file is not valid JSON.',
+      cause: err,
+    })
+  }
+  checkModelFile(file, modelPath)
+  const bytes = await readFile(join(dir, file.weightsManifest[0].paths[0]))
+  return {file, weights: decodeWeights(file, bytes, dir)}
+}
+
+export function decodeWeights(
+  file: ModelFile,
+  bytes: Uint8Array,
+  where: string,
+): Map<string, {shape: number[]; values: Float32Array}> {
+  const specs = file.weightsManifest.flatMap((g) => g.weights)
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0) * 4
+  if (bytes.byteLength !== expected) {
+    throw integrityError(`Weights in ${where} are ${bytes.byteLength} bytes; the manifest expects ${expected}`, {
+      hint: 'The model is truncated or does not belong to this model.json.',
+    })
+  }
+  // Copy into an aligned buffer: a Buffer slice may start at an odd offset.
+  const aligned = new Uint8Array(bytes.byteLength)
+  aligned.set(bytes)
+  const view = new DataView(aligned.buffer)
+  const out = new Map<string, {shape: number[]; values: Float32Array}>()
+  let offset = 0
+  for (const spec of specs) {
+    const size = spec.shape.reduce((a, b) => a * b, 1)
+    const values = new Float32Array(size)
+    for (let i = 0; i < size; i++, offset += 4) values[i] = view.getFloat32(offset, true)
+    out.set(spec.name, {shape: spec.shape, values})
+  }
+  return out
+}
+
+function checkModelFile(file: ModelFile, path: string): void {
+  if (file?.format !== MODEL_FORMAT) {
+    throw integrityError(`${path} is not a morpho model`, {hint: 'Point at a folder written by `morpho train`.'})
+  }
+  if (file.formatVersion > MODEL_FORMAT_VERSION) {
+    throw integrityError(
+      `${path} has model format ${file.formatVersion}; this morpho reads up to ${MODEL_FORMAT_VERSION}`,
+      {
+        hint: 'Upgrade morpho.',
+      },
+    )
+  }
+  const a = file.architecture
+  const ok =
+    a &&
+    [a.inputDim, a.hiddenDim, a.numLayers, a.seedsPerLayer, a.numClasses].every((n) => Number.isInteger(n) && n >= 0) &&
+    Array.isArray(file.seeds) &&
+    file.scaler?.mean?.length === a.inputDim &&
+    file.scaler?.std?.length === a.inputDim &&
+    file.classes?.length === a.numClasses &&
+    file.weightsManifest?.[0]?.paths?.length === 1
+  if (!ok) throw integrityError(`${path} is malformed`, {hint: 'The model file was edited or written by another tool.'})
+}

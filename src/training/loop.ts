@@ -1,0 +1,435 @@
+import type {Optimizer, Scalar, Tensor2D, Variable} from '@tensorflow/tfjs'
+import type {Rng} from '../data/rng.js'
+import {MorphoError} from '../errors.js'
+import {MorphoNet, type SeedModule} from '../model/network.js'
+import type {Transition} from '../model/seeds.js'
+import type {Tf} from '../tf/backend.js'
+import type {EpochMetrics, Phase, RunEvent, SeedCounts, TrainSummary} from '../tracking/types.js'
+import {PlateauController, weakestSeed} from './controller.js'
+import type {TrainOptions} from './options.js'
+
+/**
+ * The training loop (facts §1.5–1.6) as a plain part: it takes prepared data and options,
+ * reports epochs and events through callbacks, and returns the network and its history.
+ * It does no file I/O.
+ *
+ * Phase 1 (warm-up) trains the whole backbone. Phase 2 (adaptation) freezes the backbone
+ * but keeps training the output layer at a smaller rate, so validation loss moves and the
+ * controller sees a real plateau (the original trained nothing there and germinated on an
+ * artificial one). A germinated seed first trains in the shadow on the task loss (its own
+ * Adam, the network still computing with alpha 0), then blends in and stays active.
+ */
+
+export interface PreparedData {
+  trainX: Float32Array
+  trainY: Int32Array
+  nTrain: number
+  valX: Float32Array
+  valY: Int32Array
+  nVal: number
+  features: number
+  classes: number
+}
+
+export interface LoopCallbacks {
+  onEpoch?(metrics: EpochMetrics): void | Promise<void>
+  onEvent?(event: RunEvent): void | Promise<void>
+  /** Polled between batches; true stops the run after the current step. */
+  shouldStop?(): boolean
+}
+
+export interface LoopResult {
+  net: MorphoNet
+  history: EpochMetrics[]
+  summary: TrainSummary
+  stopped: boolean
+}
+
+/** Rows of the training set used to measure seed health and drift. */
+const PROBE_ROWS = 512
+const EVAL_CHUNK = 2048
+
+export class Trainer {
+  readonly tf: Tf
+  readonly net: MorphoNet
+  private readonly data: PreparedData
+  private readonly options: TrainOptions
+  private readonly shuffleRng: Rng
+  private readonly germRng: Rng
+  private readonly controller: PlateauController
+  private readonly order: Uint32Array
+  private readonly batchX: Float32Array
+  private readonly batchY: Float32Array
+  private backboneOpt?: Optimizer
+  private headOpt?: Optimizer
+  private readonly seedOpts = new Map<SeedModule, Optimizer>()
+  private readonly valX: Tensor2D
+  private readonly valY: Tensor2D
+  private readonly probeX: Tensor2D
+  private pendingEvents: RunEvent[] = []
+  phase: Phase | undefined
+
+  constructor(tf: Tf, data: PreparedData, options: TrainOptions, rng: Rng) {
+    this.tf = tf
+    this.data = data
+    this.options = options
+    this.shuffleRng = rng.fork('shuffle')
+    this.germRng = rng.fork('germination')
+    this.net = MorphoNet.create(
+      tf,
+      {
+        inputDim: data.features,
+        hiddenDim: options.hiddenDim,
+        numLayers: options.numLayers,
+        seedsPerLayer: options.seedsPerLayer,
+        numClasses: data.classes,
+      },
+      rng.fork('init'),
+      {blendSteps: options.blendSteps, progressThresh: options.progressThresh},
+    )
+    this.controller = new PlateauController({
+      patience: options.patience,
+      delta: options.delta,
+      accThreshold: options.accThreshold,
+    })
+    this.order = new Uint32Array(data.nTrain).map((_, i) => i)
+    const b = Math.min(options.batchSize, data.nTrain)
+    this.batchX = new Float32Array(b * data.features)
+    this.batchY = new Float32Array(b * data.classes)
+    this.valX = tf.tensor2d(data.valX, [data.nVal, data.features])
+    this.valY = tf.oneHot(tf.tensor1d(data.valY, 'int32'), data.classes).toFloat() as Tensor2D
+    const probe = Math.min(PROBE_ROWS, data.nTrain)
+    this.probeX = tf.tensor2d(data.trainX.subarray(0, probe * data.features), [probe, data.features])
+  }
+
+  get totalEpochs(): number {
+    return this.options.warmUpEpochs + this.options.adaptationEpochs
+  }
+
+  phaseOf(epoch: number): Phase {
+    return epoch <= this.options.warmUpEpochs ? 'warm_up' : 'adaptation'
+  }
+
+  /** The learning rate of the backbone (phase 1) or the output layer (phase 2) in an epoch. */
+  lrFor(epoch: number): number {
+    const {lr, lrStep, lrGamma, warmUpEpochs, adaptationLrScale} = this.options
+    const warm = epoch <= warmUpEpochs
+    const inPhase = warm ? epoch - 1 : epoch - warmUpEpochs - 1
+    const decay = lrStep > 0 ? lrGamma ** Math.floor(inPhase / lrStep) : 1
+    return (warm ? lr : lr * adaptationLrScale) * decay
+  }
+
+  /** One pass over the training data; returns the mean training loss. */
+  trainEpoch(epoch: number, shouldStop?: () => boolean): {loss: number; stopped: boolean} {
+    const {tf, data} = this
+    const phase = this.phaseOf(epoch)
+    const lr = this.lrFor(epoch)
+    this.shuffleRng.shuffleInPlace(this.order)
+    const batchSize = Math.min(this.options.batchSize, data.nTrain)
+    let lossSum = 0
+    let seen = 0
+    for (let start = 0; start < data.nTrain; start += batchSize) {
+      if (shouldStop?.()) return {loss: seen ? lossSum / seen : Number.NaN, stopped: true}
+      const rows = Math.min(batchSize, data.nTrain - start)
+      this.fillBatch(start, rows)
+      const x = tf.tensor2d(this.batchX.subarray(0, rows * data.features), [rows, data.features])
+      const y = tf.tensor2d(this.batchY.subarray(0, rows * data.classes), [rows, data.classes])
+      const loss = phase === 'warm_up' ? this.warmUpStep(x, y, lr) : this.adaptationStep(x, y, lr, epoch)
+      x.dispose()
+      y.dispose()
+      if (!Number.isFinite(loss)) {
+        throw new MorphoError('DIVERGED', `Training diverged at epoch ${epoch}: the loss became ${loss}`, {
+          hint: 'Lower --lr (or --shadow-lr), or standardise the data.',
+          details: {epoch},
+        })
+      }
+      lossSum += loss * rows
+      seen += rows
+    }
+    return {loss: lossSum / seen, stopped: false}
+  }
+
+  private fillBatch(start: number, rows: number): void {
+    const {features, classes, trainX, trainY} = this.data
+    this.batchY.fill(0)
+    for (let r = 0; r < rows; r++) {
+      const i = this.order[start + r]
+      this.batchX.set(trainX.subarray(i * features, (i + 1) * features), r * features)
+      this.batchY[r * classes + trainY[i]] = 1
+    }
+  }
+
+  private lossOf(x: Tensor2D, y: Tensor2D, shadow?: SeedModule): Scalar {
+    const logits = this.net.forward(x, {shadow, training: true})
+    return this.tf.losses.softmaxCrossEntropy(y, logits) as Scalar
+  }
+
+  private warmUpStep(x: Tensor2D, y: Tensor2D, lr: number): number {
+    const {tf} = this
+    this.backboneOpt ??= tf.train.adam(lr)
+    setLr(this.backboneOpt, lr)
+    return tf.tidy(() => {
+      const cost = this.backboneOpt!.minimize(() => this.lossOf(x, y), true, this.net.backboneVariables)
+      return cost!.dataSync()[0]
+    })
+  }
+
+  private adaptationStep(x: Tensor2D, y: Tensor2D, lr: number, epoch: number): number {
+    const {tf, net} = this
+    this.headOpt ??= tf.train.adam(lr)
+    setLr(this.headOpt, lr)
+    const live = net.seeds.filter((s) => s.life.state === 'blending' || s.life.state === 'active')
+    const liveVars: Variable[] = [...net.headVariables, ...live.flatMap((s) => MorphoNet.seedVariables(s))]
+    const value = tf.tidy(() => {
+      const {value, grads} = tf.variableGrads(() => this.lossOf(x, y), liveVars)
+      this.headOpt!.applyGradients(pick(grads, net.headVariables))
+      for (const seed of live) this.seedOptimizer(seed).applyGradients(pick(grads, MorphoNet.seedVariables(seed)))
+      return value.dataSync()[0]
+    })
+    for (const seed of net.seeds) {
+      if (seed.life.state !== 'training') continue
+      tf.tidy(() => {
+        this.seedOptimizer(seed).minimize(() => this.lossOf(x, y, seed), false, MorphoNet.seedVariables(seed))
+      })
+    }
+    for (const seed of net.seeds) this.record(seed, seed.life.afterStep(), epoch)
+    return value
+  }
+
+  private seedOptimizer(seed: SeedModule): Optimizer {
+    let opt = this.seedOpts.get(seed)
+    if (!opt) {
+      opt = this.tf.train.adam(this.options.shadowLr)
+      this.seedOpts.set(seed, opt)
+    }
+    return opt
+  }
+
+  private record(seed: SeedModule, transition: Transition | undefined, epoch: number): void {
+    if (!transition) return
+    this.pendingEvents.push({type: 'seed_state', epoch, seed: seed.life.id, ...transition, time: now()})
+  }
+
+  evaluate(): {loss: number; acc: number} {
+    const {tf, data} = this
+    let lossSum = 0
+    let correct = 0
+    for (let start = 0; start < data.nVal; start += EVAL_CHUNK) {
+      const rows = Math.min(EVAL_CHUNK, data.nVal - start)
+      const [l, c] = tf.tidy(() => {
+        const x = this.valX.slice([start, 0], [rows, data.features])
+        const y = this.valY.slice([start, 0], [rows, data.classes])
+        const logits = this.net.forward(x)
+        const loss = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits))))
+        const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'))
+        return [loss.dataSync()[0], hits.dataSync()[0]]
+      })
+      lossSum += l
+      correct += c
+    }
+    return {loss: lossSum / data.nVal, acc: correct / data.nVal}
+  }
+
+  /** Mean per-feature variance of each layer's block output over the probe rows. */
+  layerHealth(): number[] {
+    const {tf} = this
+    return tf.tidy(() => {
+      const {taps} = this.net.forwardWithTaps(this.probeX, {taps: true})
+      return taps.map((t) => {
+        const n = t.shape[0]
+        const {variance} = tf.moments(t, 0)
+        // Unbiased, as the original measured it.
+        return (tf.mean(variance).dataSync()[0] * n) / Math.max(1, n - 1)
+      })
+    })
+  }
+
+  /** 1 − mean cosine between a seed's input and its layer's output with that seed applied. */
+  seedDrift(seed: SeedModule): number {
+    const {tf, net} = this
+    const alpha = seed.life.alpha
+    if (!seed.w1 || alpha === 0) return 0
+    return tf.tidy(() => {
+      const {taps} = net.forwardWithTaps(this.probeX, {taps: true})
+      const x = taps[seed.life.layer]
+      const out = tf.add(x, tf.mul(net.child(x, seed), alpha / net.arch.seedsPerLayer))
+      const dot = tf.sum(tf.mul(x, out), 1)
+      const norms = tf.mul(tf.norm(x, 'euclidean', 1), tf.norm(out, 'euclidean', 1))
+      const cos = tf.div(dot, tf.maximum(norms, 1e-12))
+      return 1 - tf.mean(cos).dataSync()[0]
+    })
+  }
+
+  /** Germinates the weakest dormant seed, if any; returns it. */
+  germinate(epoch: number): {seed: SeedModule; health: number} | undefined {
+    const health = this.layerHealth()
+    const candidates = this.net.seeds
+      .map((s, index) => ({s, index}))
+      .filter(({s}) => s.life.state === 'dormant')
+      .map(({s, index}) => ({index, health: health[s.life.layer]}))
+    const index = weakestSeed(candidates)
+    if (index === undefined) return undefined
+    const seed = this.net.seeds[index]
+    this.net.germinate(seed, epoch, this.germRng)
+    return {seed, health: health[seed.life.layer]}
+  }
+
+  async run(callbacks: LoopCallbacks = {}): Promise<LoopResult> {
+    const history: EpochMetrics[] = []
+    const germinations: {epoch: number; accPre: number}[] = []
+    let bestAcc = -1
+    let bestLoss = Number.POSITIVE_INFINITY
+    let bestEpoch = 0
+    let stopped = false
+    const emit = async (event: RunEvent) => callbacks.onEvent?.(event)
+
+    for (let epoch = 1; epoch <= this.totalEpochs; epoch++) {
+      const started = performance.now()
+      const phase = this.phaseOf(epoch)
+      if (phase !== this.phase) {
+        await emit({type: 'phase', epoch, from: this.phase ?? 'init', to: phase, time: now()})
+        this.phase = phase
+      }
+      const train = this.trainEpoch(epoch, callbacks.shouldStop)
+      for (const event of this.pendingEvents.splice(0)) await emit(event)
+      if (train.stopped) {
+        stopped = true
+        break
+      }
+      const val = this.evaluate()
+      if (val.acc > bestAcc) {
+        bestAcc = val.acc
+        bestEpoch = epoch
+      }
+      bestLoss = Math.min(bestLoss, val.loss)
+
+      let plateau = 0
+      if (phase === 'adaptation') {
+        const decision = this.controller.step(val.loss, val.acc)
+        plateau = decision.plateau
+        if (decision.germinate) {
+          const grown = this.germinate(epoch)
+          if (grown) {
+            this.controller.germinated()
+            germinations.push({epoch, accPre: val.acc})
+            await emit({
+              type: 'germination',
+              epoch,
+              seed: grown.seed.life.id,
+              health: grown.health,
+              val_loss: val.loss,
+              val_acc: val.acc,
+              plateau,
+              time: now(),
+            })
+            await emit({
+              type: 'seed_state',
+              epoch,
+              seed: grown.seed.life.id,
+              from: 'dormant',
+              to: 'training',
+              time: now(),
+            })
+          }
+        }
+      }
+
+      const seedStates = this.net.seeds.map((s) => {
+        const drift = s.life.state === 'blending' || s.life.state === 'active' ? this.seedDrift(s) : undefined
+        return {id: s.life.id, state: s.life.state, alpha: s.life.alpha, ...(drift === undefined ? {} : {drift})}
+      })
+      for (const s of seedStates) {
+        const warn = this.options.driftWarn
+        if (warn > 0 && s.drift !== undefined && s.drift > warn) {
+          await emit({type: 'drift_warning', epoch, seed: s.id, drift: s.drift, time: now()})
+        }
+      }
+      const metrics: EpochMetrics = {
+        epoch,
+        phase,
+        train_loss: train.loss,
+        val_loss: val.loss,
+        val_acc: val.acc,
+        best_val_acc: bestAcc,
+        lr: this.lrFor(epoch),
+        plateau,
+        seeds: countSeeds(this.net),
+        seed_states: seedStates,
+        seconds: (performance.now() - started) / 1000,
+      }
+      history.push(metrics)
+      await callbacks.onEpoch?.(metrics)
+      // Let signals, metric scrapes and output flush between epochs.
+      await new Promise((r) => setImmediate(r))
+    }
+
+    return {net: this.net, history, summary: summarise(this.net, history, germinations, bestEpoch, bestLoss), stopped}
+  }
+
+  dispose(): void {
+    this.valX.dispose()
+    this.valY.dispose()
+    this.probeX.dispose()
+    this.backboneOpt?.dispose()
+    this.headOpt?.dispose()
+    for (const opt of this.seedOpts.values()) opt.dispose()
+  }
+}
+
+function setLr(opt: Optimizer, lr: number): void {
+  // Adam reads learningRate on every update, so a schedule can change it in place.
+  ;(opt as unknown as {learningRate: number}).learningRate = lr
+}
+
+function pick(grads: Record<string, unknown>, vars: Variable[]): Record<string, never> {
+  const out: Record<string, unknown> = {}
+  for (const v of vars) out[v.name] = grads[v.name]
+  return out as Record<string, never>
+}
+
+export function countSeeds(net: MorphoNet): SeedCounts {
+  const counts: SeedCounts = {dormant: 0, training: 0, blending: 0, active: 0}
+  for (const s of net.seeds) counts[s.life.state]++
+  return counts
+}
+
+function summarise(
+  net: MorphoNet,
+  history: EpochMetrics[],
+  germinations: {epoch: number; accPre: number}[],
+  bestEpoch: number,
+  bestLoss: number,
+): TrainSummary {
+  const last = history.at(-1)
+  const counts = countSeeds(net)
+  const summary: TrainSummary = {
+    val_acc: last?.val_acc ?? 0,
+    val_loss: last?.val_loss ?? Number.NaN,
+    train_loss: last?.train_loss ?? Number.NaN,
+    best_val_acc: last?.best_val_acc ?? 0,
+    best_val_loss: bestLoss,
+    best_epoch: bestEpoch,
+    epochs: history.length,
+    seeds_total: net.seeds.length,
+    seeds_germinated: net.seeds.length - counts.dormant,
+    seeds_active: counts.active,
+    parameters: net.parameterCount(),
+  }
+  const g = germinations.at(-1)
+  if (g) {
+    summary.acc_pre = g.accPre
+    const after = history.find((m) => m.epoch === g.epoch + 1)
+    if (after) {
+      summary.acc_post = after.val_acc
+      summary.accuracy_dip = g.accPre - after.val_acc
+    }
+    // Recovery counts from the epoch after germination (the original's check passed at once).
+    const back = history.find((m) => m.epoch > g.epoch && m.val_acc >= g.accPre)
+    if (back) summary.recovery_epochs = back.epoch - g.epoch
+  }
+  return summary
+}
+
+function now(): string {
+  return new Date().toISOString()
+}

@@ -1,0 +1,463 @@
+import {usageError} from '../errors.js'
+
+/**
+ * Every training option, its flag, default and bounds, in one table. The train command
+ * builds its flags from it and sweeps validate their keys against it, so the two can
+ * never disagree. Defaults are applied in resolveTrainOptions and nowhere else.
+ */
+
+export interface TrainOptions {
+  problem: string
+  data?: string
+  samples: number
+  inputDim: number
+  noise: number
+  rotations: number
+  moonNoise: number
+  moonSep: number
+  clusterCount: number
+  clusterSize?: number
+  clusterStd: number
+  clusterSep: number
+  sphereCount: number
+  sphereSize?: number
+  sphereRadii: number[]
+  sphereNoise: number
+  trainFrac: number
+  batchSize: number
+  seed: number
+  dataSeed: number
+  warmUpEpochs: number
+  adaptationEpochs: number
+  lr: number
+  lrStep: number
+  lrGamma: number
+  adaptationLrScale: number
+  hiddenDim: number
+  numLayers: number
+  seedsPerLayer: number
+  blendSteps: number
+  shadowLr: number
+  progressThresh: number
+  driftWarn: number
+  accThreshold: number
+  patience: number
+  delta: number
+}
+
+type Kind = 'int' | 'float' | 'string' | 'radii'
+
+export interface OptionSpec {
+  key: keyof TrainOptions
+  flag: string
+  kind: Kind
+  group: 'Data' | 'Model' | 'Training' | 'Seeds'
+  description: string
+  default?: number | string | number[]
+  min?: number
+  max?: number
+  /** Bounds are exclusive (e.g. a fraction strictly between 0 and 1). */
+  exclusive?: boolean
+}
+
+export const PROBLEM_CHOICES = ['spirals', 'moons', 'complex-moons', 'clusters', 'spheres'] as const
+
+export const OPTION_SPECS: OptionSpec[] = [
+  {
+    key: 'problem',
+    flag: 'problem',
+    kind: 'string',
+    group: 'Data',
+    default: 'spirals',
+    description: 'Synthetic problem to generate.',
+  },
+  {
+    key: 'data',
+    flag: 'data',
+    kind: 'string',
+    group: 'Data',
+    description: 'CSV file of features…,label rows to train on instead of a generated problem.',
+  },
+  {
+    key: 'samples',
+    flag: 'samples',
+    kind: 'int',
+    group: 'Data',
+    default: 2000,
+    min: 2,
+    description: 'Rows to generate.',
+  },
+  {
+    key: 'inputDim',
+    flag: 'input-dim',
+    kind: 'int',
+    group: 'Data',
+    default: 3,
+    min: 2,
+    description: 'Feature count (spirals/moons are padded with N(0,1) columns).',
+  },
+  {
+    key: 'noise',
+    flag: 'noise',
+    kind: 'float',
+    group: 'Data',
+    default: 0.25,
+    min: 0,
+    description: 'Spirals: Gaussian noise.',
+  },
+  {
+    key: 'rotations',
+    flag: 'rotations',
+    kind: 'float',
+    group: 'Data',
+    default: 4,
+    min: 0,
+    exclusive: true,
+    description: 'Spirals: turns of each arm.',
+  },
+  {
+    key: 'moonNoise',
+    flag: 'moon-noise',
+    kind: 'float',
+    group: 'Data',
+    default: 0.1,
+    min: 0,
+    description: 'Moons and complex-moons: Gaussian noise.',
+  },
+  {
+    key: 'moonSep',
+    flag: 'moon-sep',
+    kind: 'float',
+    group: 'Data',
+    default: 0.5,
+    min: 0,
+    description: 'Moons: horizontal stretch (x scaled by sep+1).',
+  },
+  {
+    key: 'clusterCount',
+    flag: 'cluster-count',
+    kind: 'int',
+    group: 'Data',
+    default: 2,
+    min: 1,
+    description: 'Clusters: number of clusters.',
+  },
+  {
+    key: 'clusterSize',
+    flag: 'cluster-size',
+    kind: 'int',
+    group: 'Data',
+    min: 1,
+    description: 'Clusters: rows per cluster [default: samples / count].',
+  },
+  {
+    key: 'clusterStd',
+    flag: 'cluster-std',
+    kind: 'float',
+    group: 'Data',
+    default: 0.5,
+    min: 0,
+    description: 'Clusters: standard deviation.',
+  },
+  {
+    key: 'clusterSep',
+    flag: 'cluster-sep',
+    kind: 'float',
+    group: 'Data',
+    default: 3,
+    min: 0,
+    exclusive: true,
+    description: 'Clusters: distance of the centres from the origin.',
+  },
+  {
+    key: 'sphereCount',
+    flag: 'sphere-count',
+    kind: 'int',
+    group: 'Data',
+    default: 2,
+    min: 1,
+    description: 'Spheres: number of shells.',
+  },
+  {
+    key: 'sphereSize',
+    flag: 'sphere-size',
+    kind: 'int',
+    group: 'Data',
+    min: 1,
+    description: 'Spheres: rows per shell [default: samples / count].',
+  },
+  {
+    key: 'sphereRadii',
+    flag: 'sphere-radii',
+    kind: 'radii',
+    group: 'Data',
+    default: [1, 2],
+    description: 'Spheres: comma-separated radii, one per shell.',
+  },
+  {
+    key: 'sphereNoise',
+    flag: 'sphere-noise',
+    kind: 'float',
+    group: 'Data',
+    default: 0.05,
+    min: 0,
+    description: 'Spheres: Gaussian noise.',
+  },
+  {
+    key: 'trainFrac',
+    flag: 'train-frac',
+    kind: 'float',
+    group: 'Data',
+    default: 0.8,
+    min: 0,
+    max: 1,
+    exclusive: true,
+    description: 'Share of rows used for training; the rest validates.',
+  },
+  {
+    key: 'dataSeed',
+    flag: 'data-seed',
+    kind: 'int',
+    group: 'Data',
+    default: 42,
+    min: 0,
+    description: 'Seed of the data generator.',
+  },
+  {
+    key: 'seed',
+    flag: 'seed',
+    kind: 'int',
+    group: 'Training',
+    default: 42,
+    min: 0,
+    description: 'Seed of the split, initialisation, shuffling and germination: same seed, same backend, same metrics.',
+  },
+  {
+    key: 'batchSize',
+    flag: 'batch-size',
+    kind: 'int',
+    group: 'Training',
+    default: 64,
+    min: 1,
+    description: 'Rows per optimiser step.',
+  },
+  {
+    key: 'warmUpEpochs',
+    flag: 'warm-up-epochs',
+    kind: 'int',
+    group: 'Training',
+    default: 50,
+    min: 0,
+    description: 'Phase 1: epochs training the backbone.',
+  },
+  {
+    key: 'adaptationEpochs',
+    flag: 'adaptation-epochs',
+    kind: 'int',
+    group: 'Training',
+    default: 200,
+    min: 0,
+    description: 'Phase 2: epochs with the backbone frozen while seeds may grow.',
+  },
+  {
+    key: 'lr',
+    flag: 'lr',
+    kind: 'float',
+    group: 'Training',
+    default: 3e-3,
+    min: 0,
+    exclusive: true,
+    description: 'Adam learning rate of phase 1.',
+  },
+  {
+    key: 'lrStep',
+    flag: 'lr-step',
+    kind: 'int',
+    group: 'Training',
+    default: 0,
+    min: 0,
+    description: 'Multiply the learning rate by --lr-gamma every N epochs of a phase (0: never; the original used 20).',
+  },
+  {
+    key: 'lrGamma',
+    flag: 'lr-gamma',
+    kind: 'float',
+    group: 'Training',
+    default: 0.1,
+    min: 0,
+    max: 1,
+    description: 'Learning-rate decay factor for --lr-step.',
+  },
+  {
+    key: 'adaptationLrScale',
+    flag: 'adaptation-lr-scale',
+    kind: 'float',
+    group: 'Training',
+    default: 0.1,
+    min: 0,
+    exclusive: true,
+    description: 'Phase 2 learning rate of the output layer, as a multiple of --lr.',
+  },
+  {
+    key: 'hiddenDim',
+    flag: 'hidden-dim',
+    kind: 'int',
+    group: 'Model',
+    default: 128,
+    min: 1,
+    description: 'Width of the backbone.',
+  },
+  {
+    key: 'numLayers',
+    flag: 'num-layers',
+    kind: 'int',
+    group: 'Model',
+    default: 8,
+    min: 1,
+    description: 'Hidden blocks, each followed by its seeds.',
+  },
+  {
+    key: 'seedsPerLayer',
+    flag: 'seeds-per-layer',
+    kind: 'int',
+    group: 'Seeds',
+    default: 1,
+    min: 0,
+    description: 'Sentinel seeds after each hidden block (0 disables growth).',
+  },
+  {
+    key: 'blendSteps',
+    flag: 'blend-steps',
+    kind: 'int',
+    group: 'Seeds',
+    default: 30,
+    min: 1,
+    description: 'Optimiser steps over which a seed fades in.',
+  },
+  {
+    key: 'shadowLr',
+    flag: 'shadow-lr',
+    kind: 'float',
+    group: 'Seeds',
+    default: 1e-3,
+    min: 0,
+    exclusive: true,
+    description: "Adam learning rate of a seed's adapter.",
+  },
+  {
+    key: 'progressThresh',
+    flag: 'progress-thresh',
+    kind: 'float',
+    group: 'Seeds',
+    default: 0.6,
+    min: 0,
+    max: 1,
+    exclusive: true,
+    description: 'Shadow-training progress (0.01 per step) before blending starts.',
+  },
+  {
+    key: 'driftWarn',
+    flag: 'drift-warn',
+    kind: 'float',
+    group: 'Seeds',
+    default: 0.12,
+    min: 0,
+    description: 'Warn when a seed moves its layer by more than this (1 - cosine); 0 disables.',
+  },
+  {
+    key: 'accThreshold',
+    flag: 'acc-threshold',
+    kind: 'float',
+    group: 'Seeds',
+    default: 0.95,
+    min: 0,
+    max: 1,
+    description: 'Germinate only while val_acc is below this.',
+  },
+  {
+    key: 'patience',
+    flag: 'patience',
+    kind: 'int',
+    group: 'Seeds',
+    default: 15,
+    min: 1,
+    description: 'Epochs without improvement before a seed germinates.',
+  },
+  {
+    key: 'delta',
+    flag: 'delta',
+    kind: 'float',
+    group: 'Seeds',
+    default: 5e-4,
+    min: 0,
+    description: 'Smallest val_loss improvement that resets the plateau counter.',
+  },
+]
+
+export const OPTION_BY_FLAG = new Map(OPTION_SPECS.map((s) => [s.flag, s]))
+export const OPTION_BY_KEY = new Map(OPTION_SPECS.map((s) => [s.key, s]))
+
+/** Parses one option from text (a flag value, a sweep value) and checks its bounds. */
+export function parseOption(spec: OptionSpec, raw: unknown): TrainOptions[keyof TrainOptions] {
+  const fail = (why: string) =>
+    usageError(`--${spec.flag} ${why}: ${JSON.stringify(raw)}`, {
+      hint: describeBounds(spec),
+      details: {flag: spec.flag},
+    })
+  if (spec.kind === 'string') {
+    if (typeof raw !== 'string' || raw === '') throw fail('needs a text value')
+    if (spec.key === 'problem' && !(PROBLEM_CHOICES as readonly string[]).includes(raw)) {
+      throw usageError(`Unknown problem "${raw}"`, {
+        hint: `Use one of: ${PROBLEM_CHOICES.join(', ')} (or --data file.csv).`,
+      })
+    }
+    return raw
+  }
+  if (spec.kind === 'radii') {
+    const items = Array.isArray(raw) ? raw : String(raw).split(',')
+    const radii = items.map((item) => Number(typeof item === 'string' ? item.trim() : item))
+    if (radii.length === 0 || radii.some((r) => !Number.isFinite(r) || r <= 0))
+      throw fail('needs positive numbers like 1,2')
+    return radii
+  }
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN
+  if (!Number.isFinite(value)) throw fail('is not a number')
+  if (spec.kind === 'int' && !Number.isInteger(value)) throw fail('is not a whole number')
+  const below = spec.min !== undefined && (spec.exclusive ? value <= spec.min : value < spec.min)
+  const above = spec.max !== undefined && (spec.exclusive ? value >= spec.max : value > spec.max)
+  if (below || above) throw fail('is out of range')
+  return value
+}
+
+function describeBounds(spec: OptionSpec): string {
+  const kind = spec.kind === 'int' ? 'a whole number' : spec.kind === 'float' ? 'a number' : 'a value'
+  const lo = spec.min === undefined ? '' : `${spec.exclusive ? '>' : '>='} ${spec.min}`
+  const hi = spec.max === undefined ? '' : `${spec.exclusive ? '<' : '<='} ${spec.max}`
+  const bounds = [lo, hi].filter(Boolean).join(' and ')
+  return `--${spec.flag} takes ${kind}${bounds ? ` ${bounds}` : ''}.`
+}
+
+/** Fills defaults and validates; `given` holds values by option key (already typed or text). */
+export function resolveTrainOptions(given: Partial<Record<keyof TrainOptions, unknown>>): TrainOptions {
+  const out: Record<string, unknown> = {}
+  for (const spec of OPTION_SPECS) {
+    const raw = given[spec.key]
+    if (raw === undefined || raw === null) {
+      if (spec.default !== undefined) out[spec.key] = Array.isArray(spec.default) ? [...spec.default] : spec.default
+      continue
+    }
+    out[spec.key] = parseOption(spec, raw)
+  }
+  const options = out as unknown as TrainOptions
+  if (options.warmUpEpochs + options.adaptationEpochs < 1) {
+    throw usageError('Nothing to train: --warm-up-epochs and --adaptation-epochs are both 0', {
+      hint: 'Give at least one epoch.',
+    })
+  }
+  return options
+}
+
+/** The options that shape the network and training, for the run record (no file paths). */
+export function describeOptions(options: TrainOptions): Record<string, unknown> {
+  return {...options}
+}

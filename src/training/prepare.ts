@@ -1,0 +1,81 @@
+import {basename, extname, resolve} from 'node:path'
+import {loadCsv} from '../data/csv.js'
+import {type Dataset, generate, isProblem} from '../data/datasets.js'
+import {Rng} from '../data/rng.js'
+import {applyScaler, fitScaler, type Scaler} from '../data/scaler.js'
+import {splitDataset} from '../data/split.js'
+import {invalidData, usageError} from '../errors.js'
+import type {DataSource} from '../tracking/types.js'
+import type {PreparedData} from './loop.js'
+import type {TrainOptions} from './options.js'
+
+export interface Prepared {
+  data: PreparedData
+  scaler: Scaler
+  /** Label value of each class index. */
+  classes: number[]
+  source: DataSource
+  /** The problem name a run is filed under (and its default model name). */
+  problem: string
+}
+
+/**
+ * Generates or loads the data, splits it with the run's seed, and standardises it with a
+ * scaler fitted on the training split only (the original fitted on everything first).
+ */
+export async function prepareData(options: TrainOptions, cwd: string = process.cwd()): Promise<Prepared> {
+  let dataset: Dataset
+  let source: Pick<DataSource, 'kind' | 'path' | 'sha256'>
+  let problem: string
+  if (options.data) {
+    const csv = await loadCsv(resolve(cwd, options.data))
+    dataset = csv
+    source = {kind: 'csv', path: csv.path, sha256: csv.sha256}
+    problem = csvProblemName(csv.path)
+  } else {
+    if (!isProblem(options.problem)) throw usageError(`Unknown problem "${options.problem}"`)
+    dataset = generate(options.problem, options, options.dataSeed)
+    source = {kind: 'generated'}
+    problem = options.problem
+  }
+  if (dataset.classes.length < 2) {
+    throw invalidData(`The data has only one class (label ${dataset.classes[0]}); a classifier needs at least 2`, {
+      hint: 'Check the label column, or the --cluster-count / --sphere-count flags.',
+    })
+  }
+  const {train, val} = splitDataset(dataset, options.trainFrac, new Rng(options.seed).fork('split'))
+  const scaler = fitScaler(train.x, train.n, train.features)
+  const data: PreparedData = {
+    trainX: applyScaler(train.x, train.n, scaler),
+    trainY: train.y,
+    nTrain: train.n,
+    valX: applyScaler(val.x, val.n, scaler),
+    valY: val.y,
+    nVal: val.n,
+    features: dataset.features,
+    classes: dataset.classes.length,
+  }
+  return {
+    data,
+    scaler,
+    classes: dataset.classes,
+    problem,
+    source: {
+      ...source,
+      problem,
+      samples: dataset.n,
+      features: dataset.features,
+      classes: dataset.classes.length,
+      train: train.n,
+      val: val.n,
+    },
+  }
+}
+
+/** A CSV run is filed under its file name: data/iris-2.csv → iris-2. */
+export function csvProblemName(path: string): string {
+  const stem = basename(path, extname(path))
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+  return stem.slice(0, 64) || 'csv'
+}

@@ -1,0 +1,169 @@
+import type {BackendRequest} from '../config.js'
+import {validateDatasetParams} from '../data/datasets.js'
+import {Rng} from '../data/rng.js'
+import {MorphoError} from '../errors.js'
+import {saveModel} from '../model/serialize.js'
+import type {StorePaths} from '../store/paths.js'
+import {type BackendInfo, loadTf} from '../tf/backend.js'
+import {createRunDir, processInfo, RunWriter} from '../tracking/runs.js'
+import {
+  type EpochMetrics,
+  RUN_SCHEMA_VERSION,
+  type RunEvent,
+  type RunRecord,
+  type TrainSummary,
+} from '../tracking/types.js'
+import {Trainer} from './loop.js'
+import type {TrainOptions} from './options.js'
+import {prepareData} from './prepare.js'
+
+/** What a progress display or a metrics exporter sees of a run. */
+export interface TrainingObserver {
+  start?(info: {
+    runId: string
+    problem: string
+    backend: string
+    patience: number
+    seeds: string[]
+    totalEpochs: number
+    warmUpEpochs: number
+  }): void
+  epoch?(metrics: EpochMetrics): void
+  event?(event: RunEvent): void
+  end?(status: RunRecord['status']): void
+}
+
+export interface TrainRunInput {
+  options: TrainOptions
+  paths: StorePaths
+  backend: BackendRequest
+  morphoVersion: string
+  cwd?: string
+  observers?: TrainingObserver[]
+  /** Aborting stops the run after the current optimiser step; it is recorded as interrupted. */
+  signal?: AbortSignal
+}
+
+export interface TrainRunResult {
+  runId: string
+  status: 'completed'
+  problem: string
+  dir: string
+  summary: TrainSummary
+  params: TrainOptions
+  backend: BackendInfo
+  seconds: number
+}
+
+/**
+ * One tracked run: data, backend, run folder, the loop, the saved model and the record.
+ * Every exit path leaves run.json complete: completed, interrupted or failed.
+ */
+export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
+  const {options, paths} = input
+  const observers = input.observers ?? []
+  if (!options.data) validateDatasetParams(options.problem, options)
+  const prepared = await prepareData(options, input.cwd)
+  const {tf, backend} = await loadTf(input.backend)
+
+  const started = performance.now()
+  const {id, dir} = await createRunDir(paths, prepared.problem)
+  const writer = new RunWriter(dir)
+  await writer.open()
+  const record: RunRecord = {
+    schemaVersion: RUN_SCHEMA_VERSION,
+    id,
+    status: 'running',
+    problem: prepared.problem,
+    data: prepared.source,
+    params: {...options},
+    seed: options.seed,
+    backend: {name: backend.name, requested: backend.requested, tfjsVersion: backend.tfjsVersion, simd: backend.simd},
+    versions: {morpho: input.morphoVersion, node: process.versions.node},
+    createdAt: new Date().toISOString(),
+    ...processInfo(),
+  }
+  await writer.record(record)
+
+  const trainer = new Trainer(tf, prepared.data, options, new Rng(options.seed))
+  for (const o of observers) {
+    o.start?.({
+      runId: id,
+      problem: prepared.problem,
+      backend: backend.name,
+      patience: options.patience,
+      seeds: trainer.net.seeds.map((s) => s.life.id),
+      totalEpochs: trainer.totalEpochs,
+      warmUpEpochs: options.warmUpEpochs,
+    })
+  }
+  const finish = async (status: RunRecord['status'], extra: Partial<RunRecord>) => {
+    record.status = status
+    record.endedAt = new Date().toISOString()
+    record.seconds = round((performance.now() - started) / 1000, 3)
+    Object.assign(record, extra)
+    await writer.event({type: 'status', epoch: extra.summary?.epochs ?? 0, status, time: record.endedAt})
+    await writer.record(record)
+    for (const o of observers) o.end?.(status)
+  }
+
+  try {
+    const result = await trainer.run({
+      onEpoch: async (m) => {
+        await writer.epoch(m)
+        for (const o of observers) o.epoch?.(m)
+      },
+      onEvent: async (e) => {
+        await writer.event(e)
+        for (const o of observers) o.event?.(e)
+      },
+      shouldStop: () => input.signal?.aborted === true,
+    })
+    if (result.stopped) {
+      await finish('interrupted', {summary: result.history.length ? result.summary : undefined})
+      throw new MorphoError(
+        'INTERRUPTED',
+        `Training interrupted after ${result.history.length} epochs; run ${id} is marked interrupted`,
+        {
+          hint: 'Start it again with the same flags to get the same result.',
+          details: {run: id},
+        },
+      )
+    }
+    await saveModel(paths.runModelDir(id), {
+      architecture: trainer.net.arch,
+      seeds: trainer.net.savedSeeds(),
+      scaler: prepared.scaler,
+      classes: prepared.classes,
+      problem: prepared.problem,
+      runId: id,
+      weights: trainer.net.namedWeights(),
+    })
+    await finish('completed', {summary: result.summary, model: 'model'})
+    return {
+      runId: id,
+      status: 'completed',
+      problem: prepared.problem,
+      dir,
+      summary: result.summary,
+      params: options,
+      backend,
+      seconds: record.seconds ?? 0,
+    }
+  } catch (err) {
+    if (record.status === 'running') {
+      const e = err as {code?: string; message?: string}
+      await finish('failed', {error: {code: e.code ?? 'INTERNAL', message: e.message ?? String(err)}}).catch(() => {})
+    }
+    throw err
+  } finally {
+    await writer.close()
+    trainer.dispose()
+    trainer.net.dispose()
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(value * f) / f
+}

@@ -1,0 +1,240 @@
+import {readdir, readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {EpochMetrics, RunRecord} from '../src/tracking/types.js'
+import {parseJson, runCli, spawnCli, tempDir} from './helpers/cli.js'
+
+const TINY = [
+  '--samples',
+  '240',
+  '--hidden-dim',
+  '8',
+  '--num-layers',
+  '2',
+  '--warm-up-epochs',
+  '3',
+  '--adaptation-epochs',
+  '3',
+  '--batch-size',
+  '32',
+]
+
+interface Outcome {
+  run: {
+    runId: string
+    status: string
+    problem: string
+    summary: RunRecord['summary']
+    backend: {name: string}
+    params: Record<string, unknown>
+    seconds: number
+  }
+  registry: {messages: string[]; registered?: {model: string; version: number}; skipped?: string}
+}
+
+describe('morpho train (built CLI)', () => {
+  let home: {path: string; cleanup: () => Promise<void>}
+  beforeAll(async () => {
+    home = await tempDir()
+  })
+  afterAll(() => home.cleanup())
+
+  const readMetrics = async (id: string) =>
+    (await readFile(join(home.path, 'runs', id, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as EpochMetrics)
+
+  it('trains a tiny model, prints only the result on stdout with --json, and leaves the run on disk', async () => {
+    const res = await runCli(['train', ...TINY, '--json', '--home', home.path, '--no-register'])
+    expect(res.code).toBe(0)
+    const out = parseJson<Outcome>(res.stdout)
+    expect(out.run).toMatchObject({status: 'completed', problem: 'spirals', backend: {name: 'wasm'}})
+    expect(out.run.runId).toMatch(/^spirals-\d{8}-\d{6}-[0-9a-f]{6}$/)
+    expect(Object.keys(out.run.summary!)).toEqual(
+      expect.arrayContaining(['val_acc', 'val_loss', 'best_val_acc', 'seeds_germinated', 'parameters']),
+    )
+    expect(out.run.params).toMatchObject({hiddenDim: 8, numLayers: 2, seed: 42})
+    expect(out.registry.skipped).toBe('auto-registration is off')
+    // Progress went to stderr, one plain line per epoch off a terminal.
+    expect(res.stderr.match(/epoch \d\/6/g)).toHaveLength(6)
+
+    const dir = join(home.path, 'runs', out.run.runId)
+    expect((await readdir(dir)).sort()).toEqual(['events.jsonl', 'metrics.jsonl', 'model', 'run.json'])
+    expect((await readdir(join(dir, 'model'))).sort()).toEqual(['model.json', 'weights.bin'])
+    const record = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as RunRecord
+    expect(record).toMatchObject({id: out.run.runId, status: 'completed', problem: 'spirals', model: 'model'})
+    expect(record.summary).toEqual(out.run.summary)
+    const metrics = await readMetrics(out.run.runId)
+    expect(metrics.map((m) => m.epoch)).toEqual([1, 2, 3, 4, 5, 6])
+    const events = (await readFile(join(dir, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(events.at(-1)).toMatchObject({type: 'status', status: 'completed'})
+  })
+
+  it('gives identical metrics for the same --seed and backend, different for another seed', async () => {
+    const run = async (seed: string) => {
+      const res = await runCli([
+        'train',
+        ...TINY,
+        '--seed',
+        seed,
+        '--json',
+        '--quiet',
+        '--home',
+        home.path,
+        '--no-register',
+      ])
+      expect(res.code).toBe(0)
+      const id = parseJson<Outcome>(res.stdout).run.runId
+      return (await readMetrics(id)).map(({seconds: _s, ...m}) => m)
+    }
+    const [a, b, c] = [await run('7'), await run('7'), await run('8')]
+    expect(b).toEqual(a)
+    expect(c).not.toEqual(a)
+  })
+
+  it('registers automatically above the threshold and says so', async () => {
+    const res = await runCli([
+      'train',
+      ...TINY,
+      '--register-at',
+      '0',
+      '--stage-at',
+      '1',
+      '--model',
+      'tiny',
+      '--home',
+      home.path,
+    ])
+    expect(res.code).toBe(0)
+    expect(res.stdout).toMatch(/registered tiny v1 \(val_acc [0-9.]+ >= 0\)/)
+    const list = await runCli(['list', '--model', 'tiny', '--json', '--home', home.path])
+    expect(list.code).toBe(0)
+  })
+
+  it('exits 2 for bad flags, naming the flag and value, before creating a run', async () => {
+    const isolated = await tempDir()
+    const cases: [string[], RegExp][] = [
+      [['--hidden-dim', 'abc'], /--hidden-dim is not a number: "abc"/],
+      [['--train-frac', '1.5'], /--train-frac is out of range: "1.5"/],
+      [['--problem', 'circles'], /Expected --problem=circles to be one of/],
+      [['--bogus'], /Nonexistent flag: --bogus/],
+      [['--register-at', '2'], /--register-at needs a number from 0 to 1/],
+    ]
+    for (const [flags, message] of cases) {
+      const res = await runCli(['train', ...flags, '--home', isolated.path])
+      expect(res.code, flags.join(' ')).toBe(2)
+      expect(res.stderr).toMatch(message)
+    }
+    const json = await runCli(['train', '--batch-size', '0', '--json', '--home', isolated.path])
+    expect(json.code).toBe(2)
+    expect(parseJson<{error: {code: string; message: string}}>(json.stdout).error).toMatchObject({
+      code: 'USAGE',
+      message: '--batch-size is out of range: "0"',
+    })
+    await expect(readdir(join(isolated.path, 'runs'))).rejects.toThrow(/ENOENT/)
+    await isolated.cleanup()
+  })
+
+  it('exits 6 for bad data, naming the file and line', async () => {
+    const csv = join(home.path, 'bad.csv')
+    await writeFile(csv, '0.1,0.2,0\n0.3,0.4,1\n0.5,1\n')
+    const ragged = await runCli(['train', '--data', csv, '--json', '--home', home.path])
+    expect(ragged.code).toBe(6)
+    const err = parseJson<{error: {code: string; message: string}}>(ragged.stdout).error
+    expect(err.code).toBe('INVALID_DATA')
+    expect(err.message).toMatch(/line 3/)
+    const missing = await runCli(['train', '--data', join(home.path, 'nope.csv'), '--home', home.path])
+    expect(missing.code).toBe(6)
+    expect(missing.stderr).toMatch(/nope\.csv/)
+  })
+
+  it('trains on a CSV file and files the run under its name', async () => {
+    const rows = Array.from({length: 120}, (_, i) => {
+      const c = i % 2
+      return `${(c ? 1 : -1) + Math.sin(i)},${Math.cos(i * 3)},${c}`
+    })
+    const csv = join(home.path, 'my-points.csv')
+    await writeFile(csv, `x,y,label\n${rows.join('\n')}\n`)
+    const res = await runCli([
+      'train',
+      '--data',
+      csv,
+      ...TINY.slice(2),
+      '--json',
+      '--quiet',
+      '--home',
+      home.path,
+      '--no-register',
+    ])
+    expect(res.code).toBe(0)
+    const out = parseJson<Outcome>(res.stdout)
+    expect(out.run.problem).toBe('my-points')
+    const record = JSON.parse(await readFile(join(home.path, 'runs', out.run.runId, 'run.json'), 'utf8')) as RunRecord
+    expect(record.data).toMatchObject({kind: 'csv', samples: 120, features: 2, classes: 2, train: 96, val: 24})
+    expect(record.data.sha256).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('marks a run interrupted on Ctrl-C and exits 130, leaving a complete run.json', async () => {
+    const child = spawnCli([
+      'train',
+      '--samples',
+      '2000',
+      '--warm-up-epochs',
+      '400',
+      '--home',
+      home.path,
+      '--no-register',
+    ])
+    let stderr = ''
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (/epoch\s+2\//.test(stderr)) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, 50)
+    })
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    expect(code).toBe(130)
+    // oclif wraps long error lines; join them back before matching.
+    const flat = stderr.replace(/\s*\n\s*›\s*/g, ' ')
+    expect(flat).toMatch(/interrupted after \d+ epochs; run (\S+) is marked interrupted/)
+    const id = /run (\S+) is marked interrupted/.exec(flat)![1]
+    const record = JSON.parse(await readFile(join(home.path, 'runs', id, 'run.json'), 'utf8')) as RunRecord
+    expect(record.status).toBe('interrupted')
+    expect(record.endedAt).toBeTruthy()
+    await expect(readdir(join(home.path, 'runs', id, 'model'))).rejects.toThrow(/ENOENT/)
+  })
+
+  it('lists and shows runs, with --json shapes scripts can rely on', async () => {
+    const list = await runCli(['runs', 'list', '--json', '--home', home.path])
+    expect(list.code).toBe(0)
+    const runs = parseJson<RunRecord[]>(list.stdout)
+    expect(runs.length).toBeGreaterThanOrEqual(5)
+    expect(runs.map((r) => r.createdAt)).toEqual([...runs.map((r) => r.createdAt)].sort().reverse())
+    const completed = runs.find((r) => r.status === 'completed')!
+    const show = await runCli(['runs', 'show', completed.id, '--json', '--home', home.path])
+    expect(show.code).toBe(0)
+    const details = parseJson<{record: RunRecord; metrics: EpochMetrics[]; events: {type: string}[]}>(show.stdout)
+    expect(details.record.id).toBe(completed.id)
+    expect(details.metrics).toHaveLength(6)
+    expect(details.events.some((e) => e.type === 'phase')).toBe(true)
+
+    const human = await runCli(['runs', 'show', completed.id, '--home', home.path])
+    expect(human.stdout).toMatch(/Parameters/)
+    expect(human.stdout).toMatch(/hiddenDim\s+8/)
+
+    const missing = await runCli(['runs', 'show', 'spirals-nope', '--home', home.path])
+    expect(missing.code).toBe(4)
+    const tricky = await runCli(['runs', 'show', '../../etc', '--home', home.path])
+    expect(tricky.code).toBe(2)
+  })
+})

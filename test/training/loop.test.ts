@@ -1,0 +1,142 @@
+import {beforeAll, describe, expect, it} from 'vitest'
+import {Rng} from '../../src/data/rng.js'
+import type {Tf} from '../../src/tf/backend.js'
+import type {EpochMetrics, RunEvent} from '../../src/tracking/types.js'
+import {Trainer} from '../../src/training/loop.js'
+import {resolveTrainOptions} from '../../src/training/options.js'
+import {blobs, testTf} from '../helpers/tf.js'
+
+const tiny = (over: Record<string, unknown> = {}) =>
+  resolveTrainOptions({
+    hiddenDim: 8,
+    numLayers: 2,
+    seedsPerLayer: 1,
+    batchSize: 16,
+    warmUpEpochs: 2,
+    adaptationEpochs: 4,
+    patience: 1,
+    accThreshold: 1,
+    progressThresh: 0.02,
+    blendSteps: 3,
+    ...over,
+  })
+
+describe('Trainer', () => {
+  let tf: Tf
+  beforeAll(async () => {
+    tf = (await testTf()).tf
+  })
+
+  async function train(over: Record<string, unknown> = {}, seed = 3) {
+    const events: RunEvent[] = []
+    const epochs: EpochMetrics[] = []
+    const trainer = new Trainer(tf, blobs(64, 3), tiny(over), new Rng(seed))
+    const result = await trainer.run({onEpoch: (m) => void epochs.push(m), onEvent: (e) => void events.push(e)})
+    trainer.dispose()
+    return {trainer, result, events, epochs}
+  }
+
+  it('runs the two phases, reports every epoch, and summarises with val_acc', async () => {
+    const {result, events, epochs} = await train()
+    expect(epochs.map((m) => m.phase)).toEqual([
+      'warm_up',
+      'warm_up',
+      'adaptation',
+      'adaptation',
+      'adaptation',
+      'adaptation',
+    ])
+    expect(events.filter((e) => e.type === 'phase').map((e) => (e as {to: string}).to)).toEqual([
+      'warm_up',
+      'adaptation',
+    ])
+    expect(result.summary.val_acc).toBe(epochs.at(-1)!.val_acc)
+    expect(result.summary.epochs).toBe(6)
+    expect(result.summary.val_acc).toBeGreaterThanOrEqual(0)
+    expect(Number.isFinite(result.summary.val_loss)).toBe(true)
+    result.net.dispose()
+  })
+
+  it('trains something in phase 2: the validation loss moves while the backbone is frozen', async () => {
+    const {result, epochs} = await train({seedsPerLayer: 0, adaptationEpochs: 5})
+    const adapt = epochs.filter((m) => m.phase === 'adaptation').map((m) => m.val_loss)
+    expect(new Set(adapt).size).toBeGreaterThan(1)
+    expect(epochs.filter((m) => m.phase === 'adaptation').every((m) => m.train_loss > 0)).toBe(true)
+    result.net.dispose()
+  })
+
+  it('germinates on a plateau, then walks the seed through its lifecycle with events', async () => {
+    const {result, events} = await train({adaptationEpochs: 6, delta: 10})
+    const germinations = events.filter((e) => e.type === 'germination')
+    expect(germinations.length).toBeGreaterThanOrEqual(1)
+    const first = germinations[0] as Extract<RunEvent, {type: 'germination'}>
+    expect(first.plateau).toBeGreaterThanOrEqual(1)
+    const transitions = events
+      .filter((e): e is Extract<RunEvent, {type: 'seed_state'}> => e.type === 'seed_state' && e.seed === first.seed)
+      .map((e) => `${e.from}>${e.to}`)
+    expect(transitions).toEqual(['dormant>training', 'training>blending', 'blending>active'])
+    expect(result.summary.seeds_germinated).toBe(germinations.length)
+    expect(result.summary.acc_pre).toBe((germinations.at(-1) as {val_acc: number}).val_acc)
+    result.net.dispose()
+  })
+
+  it('is deterministic: the same seed gives identical metrics, another seed does not', async () => {
+    const strip = (ms: EpochMetrics[]) => ms.map(({seconds: _s, ...m}) => m)
+    const a = await train({}, 5)
+    const b = await train({}, 5)
+    const c = await train({}, 6)
+    expect(strip(b.epochs)).toEqual(strip(a.epochs))
+    expect(strip(c.epochs)).not.toEqual(strip(a.epochs))
+    for (const r of [a, b, c]) r.result.net.dispose()
+  })
+
+  it('leaks no tensors across training steps and evaluation, in both phases and while seeds grow', async () => {
+    const trainer = new Trainer(tf, blobs(48, 3), tiny({warmUpEpochs: 1, adaptationEpochs: 10}), new Rng(2))
+    trainer.trainEpoch(1)
+    const afterFirst = tf.memory().numTensors
+    trainer.trainEpoch(1)
+    trainer.evaluate()
+    trainer.layerHealth()
+    expect(tf.memory().numTensors).toBe(afterFirst)
+
+    trainer.trainEpoch(2)
+    const grown = trainer.germinate(2)
+    expect(grown).toBeDefined()
+    // Germination adds the seed's four variables; its optimiser adds state on first use.
+    trainer.trainEpoch(2)
+    const phase2 = tf.memory().numTensors
+    for (let i = 0; i < 3; i++) trainer.trainEpoch(2)
+    trainer.evaluate()
+    trainer.seedDrift(grown!.seed)
+    expect(grown!.seed.life.state).toBe('active')
+    // Blending → active adds the seed to the live step; its Adam moments already exist.
+    expect(tf.memory().numTensors).toBe(phase2)
+    trainer.dispose()
+    trainer.net.dispose()
+  })
+
+  it('stops between steps when asked and says so', async () => {
+    let polls = 0
+    const trainer = new Trainer(tf, blobs(64, 3), tiny({warmUpEpochs: 3}), new Rng(1))
+    const result = await trainer.run({shouldStop: () => ++polls > 6})
+    expect(result.stopped).toBe(true)
+    expect(result.history.length).toBeLessThan(3)
+    trainer.dispose()
+    trainer.net.dispose()
+  })
+
+  it('uses the learning-rate schedule per phase', () => {
+    const trainer = new Trainer(
+      tf,
+      blobs(16, 3),
+      tiny({warmUpEpochs: 40, lr: 0.01, lrStep: 20, lrGamma: 0.1, adaptationLrScale: 0.1}),
+      new Rng(1),
+    )
+    expect(trainer.lrFor(1)).toBeCloseTo(0.01)
+    expect(trainer.lrFor(21)).toBeCloseTo(0.001)
+    expect(trainer.lrFor(41)).toBeCloseTo(0.001)
+    expect(trainer.lrFor(61)).toBeCloseTo(0.0001)
+    trainer.dispose()
+    trainer.net.dispose()
+  })
+})
