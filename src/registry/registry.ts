@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, readFile, rename, rm, stat} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
 import {hostname, userInfo} from 'node:os'
-import {join, relative, sep} from 'node:path'
+import {basename, join, relative, sep} from 'node:path'
 import {invalidData, notFound, usageError} from '../errors.js'
 import {fsyncDir} from '../store/atomic.js'
 import {assertSafeId, type StorePaths, within} from '../store/paths.js'
@@ -57,6 +57,7 @@ interface Tx {
 
 async function mutate<T>(paths: StorePaths, fn: (tx: Tx, lock: HeldLock) => Promise<T>): Promise<T> {
   return withLock(paths.registryLock, async (lock) => {
+    await removeDeadTempFiles(paths)
     const db = openRegistry(paths)
     await db.read()
     const before = db.data.history.length
@@ -72,6 +73,18 @@ async function mutate<T>(paths: StorePaths, fn: (tx: Tx, lock: HeldLock) => Prom
     }
     return result
   })
+}
+
+/**
+ * Temp files of registry writes that never reached their rename (the writer was killed).
+ * Only the lock holder writes the registry, so while we hold it any such file is garbage.
+ */
+async function removeDeadTempFiles(paths: StorePaths): Promise<void> {
+  const prefix = `.${basename(paths.registryFile)}.`
+  const names = await readdir(paths.home).catch(() => [] as string[])
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(join(paths.home, name), {force: true})
+  }
 }
 
 let cachedActor: Actor | undefined
@@ -124,9 +137,11 @@ export async function registerRun(
   const run = await readRun(paths, runId)
   const name = options.model !== undefined ? assertSafeId('model name', options.model) : modelNameFor(run.problem)
   const source = await runModelDir(paths, run)
+  // Refuse an unreadable registry before copying anything into the store.
+  await readRegistry(paths)
   const modelDir = paths.modelDir(name)
   await mkdir(modelDir, {recursive: true})
-  const incoming = join(modelDir, `.incoming-${process.pid}-${randomBytes(4).toString('hex')}`)
+  const incoming = join(modelDir, `.incoming.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`)
   try {
     const files = await copyModelFiles(source, incoming)
     const manifest: Manifest = {
@@ -184,6 +199,31 @@ export async function registerRun(
     })
   } finally {
     await rm(incoming, {recursive: true, force: true})
+    await removeDeadCopies(modelDir)
+  }
+}
+
+/**
+ * Private copy folders left by writers on this machine that were killed mid-copy (their pid is
+ * gone). Folders from other hosts sharing the store are left alone: their pids mean nothing here.
+ */
+async function removeDeadCopies(modelDir: string): Promise<void> {
+  const names = await readdir(modelDir).catch(() => [] as string[])
+  for (const name of names) {
+    const match = /^\.incoming\.(.+)\.(\d+)\.[0-9a-f]+$/.exec(name)
+    const pid = Number(match?.[2])
+    if (!match || match[1] !== hostname() || !pid || pid === process.pid || isAlive(pid)) continue
+    await rm(join(modelDir, name), {recursive: true, force: true}).catch(() => undefined)
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
