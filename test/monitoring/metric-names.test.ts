@@ -1,7 +1,12 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {ENDPOINT_LABELS, RELOAD_RESULTS, RELOAD_TRIGGERS} from '../../src/monitoring/inference-metrics.js'
+import {
+  ENDPOINT_LABELS,
+  MONITORING_ENDPOINTS,
+  RELOAD_RESULTS,
+  RELOAD_TRIGGERS,
+} from '../../src/monitoring/inference-metrics.js'
 import {LOSS_SPLITS, PHASES} from '../../src/monitoring/training-metrics.js'
 import {
   alerts,
@@ -129,6 +134,14 @@ describe('every query of monitoring/ uses metrics and labels that morpho registe
       const own = registeredNames(scope).filter((n) => !/^(process|nodejs)_/.test(n))
       expect(own.filter((n) => !used.has(n))).toEqual([])
     }
+  })
+
+  it('leaves out exactly the monitoring endpoints wherever a query excludes endpoints', () => {
+    const excluded = [...ruleQueries(), ...dashboardQueries()].flatMap((q) =>
+      extract(q.expr).selectors.flatMap((s) => s.matchers.filter((m) => m.label === 'endpoint' && m.op === '!~')),
+    )
+    expect(excluded.length).toBeGreaterThan(5)
+    for (const m of excluded) expect(m.value).toBe(MONITORING_ENDPOINTS.join('|'))
   })
 
   it('scrapes the jobs the queries name, at the compose service names', () => {
