@@ -2,6 +2,7 @@ import {Registry} from 'prom-client'
 import {describe, expect, it} from 'vitest'
 import {TrainingMetrics} from '../../src/monitoring/training-metrics.js'
 import type {EpochMetrics} from '../../src/tracking/types.js'
+import type {TrainingObserver} from '../../src/training/run.js'
 import {type Family, labelNamesOf, parseExposition} from './helpers/exposition.js'
 
 const START = {
@@ -193,6 +194,13 @@ describe('TrainingMetrics', () => {
     failed.start(START)
     failed.event({type: 'status', epoch: 4, status: 'failed', message: 'diverged', time: 't'})
     expect((await samples(b))[run]).toBe(0)
+  })
+
+  it('plugs into the training loop as one of its observers', () => {
+    // Type-level: the loop's observer interface accepts the metrics as they are.
+    const observer: TrainingObserver = new TrainingMetrics(new Registry())
+    observer.start?.({...START, totalEpochs: 60, warmUpEpochs: 20})
+    expect(() => observer.epoch?.(epoch())).not.toThrow()
   })
 
   it('refuses reports before start(), which would have no run label', () => {
