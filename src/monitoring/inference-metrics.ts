@@ -113,7 +113,7 @@ export function routeLabel(method: string, target: string): EndpointLabel {
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
-/** The `method` label: the usual methods as sent, anything else as OTHER (another bounded label). */
+/** The `method` label: the usual methods as sent, anything else as OTHER, so the label stays bounded. */
 export function methodLabel(method: string | undefined): string {
   const upper = (method ?? '').toUpperCase()
   return KNOWN_METHODS.has(upper) ? upper : 'OTHER'

@@ -48,8 +48,6 @@ export function createMetricsServer(registry: Registry): Server {
 export async function startMetricsServer(registry: Registry, options: MetricsServerOptions): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1'
   const server = createMetricsServer(registry)
-  // A scraper holds its connection open between scrapes; closing must not wait for it.
-  server.keepAliveTimeout = 5_000
   await new Promise<void>((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, host, options.port))
     server.once('error', fail)
@@ -66,6 +64,7 @@ export async function startMetricsServer(registry: Registry, options: MetricsSer
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()))
+        // A scraper keeps its connection open between scrapes; the run's end must not wait for it.
         server.closeAllConnections()
       }),
   }
