@@ -20,6 +20,12 @@ export default class List extends MorphoCommand {
     model: Flags.string({description: 'Only this model.'}),
   }
 
+  // Same output as oclif's, without its per-token colouring pass, which takes about a second
+  // on the megabytes a large registry produces.
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
   async run(): Promise<{versions: VersionView[]}> {
     const {flags} = await this.parse(List)
     const paths = this.store(flags.home)

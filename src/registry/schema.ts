@@ -110,8 +110,8 @@ export function findProblem(doc: unknown): string | undefined {
   if (!isObject(doc)) return 'the top level is not an object'
   if (!isObject(doc.models)) return 'models: expected an object'
   if (!Array.isArray(doc.history)) return 'history: expected an array'
-  for (const [name, model] of Object.entries(doc.models)) {
-    const problem = modelProblem(name, model)
+  for (const name in doc.models) {
+    const problem = modelProblem(name, doc.models[name])
     if (problem) return `models.${name}${problem}`
   }
   let lastSeq = 0
@@ -125,14 +125,25 @@ export function findProblem(doc: unknown): string | undefined {
   return undefined
 }
 
+// Allocated once: the checks below run for every version and history entry on every read.
+const VERSION_STRINGS = ['runId', 'createdAt', 'updatedAt', 'path', 'manifestSha256'] as const
+const ACTIONS: ReadonlySet<string> = new Set<HistoryAction>([
+  'register',
+  'transition',
+  'alias_set',
+  'alias_delete',
+  'rollback',
+])
+const RULES: ReadonlySet<string> = new Set<Rule['rule']>(['manual', 'auto', 'displaced', 'rollback'])
+
 function modelProblem(name: string, model: unknown): string | undefined {
   if (!isObject(model)) return ': expected an object'
   if (model.name !== name) return `.name: expected "${name}"`
   if (!isString(model.createdAt)) return '.createdAt: expected a string'
   if (!isPositiveInt(model.nextVersion)) return '.nextVersion: expected a whole number from 1'
   if (!isObject(model.aliases)) return '.aliases: expected an object'
-  for (const [alias, version] of Object.entries(model.aliases)) {
-    if (!isPositiveInt(version)) return `.aliases.${alias}: expected a version number`
+  for (const alias in model.aliases) {
+    if (!isPositiveInt(model.aliases[alias])) return `.aliases.${alias}: expected a version number`
   }
   if (!Array.isArray(model.versions)) return '.versions: expected an array'
   let last = 0
@@ -151,15 +162,14 @@ function versionProblem(v: unknown): string | undefined {
   if (!isObject(v)) return ': expected an object'
   if (!isPositiveInt(v.version)) return '.version: expected a whole number from 1'
   if (!isStage(v.stage)) return `.stage: expected one of ${STAGES.join(', ')}`
-  for (const key of ['runId', 'createdAt', 'updatedAt', 'path', 'manifestSha256'] as const) {
+  for (const key of VERSION_STRINGS) {
     if (!isString(v[key])) return `.${key}: expected a string`
   }
   if (v.description !== null && !isString(v.description)) return '.description: expected a string or null'
   if (!isObject(v.tags)) return '.tags: expected an object'
-  for (const [k, value] of Object.entries(v.tags)) if (!isString(value)) return `.tags.${k}: expected a string`
+  for (const k in v.tags) if (!isString(v.tags[k])) return `.tags.${k}: expected a string`
   if (!isObject(v.metrics)) return '.metrics: expected an object'
-  for (const [k, value] of Object.entries(v.metrics))
-    if (typeof value !== 'number') return `.metrics.${k}: expected a number`
+  for (const k in v.metrics) if (typeof v.metrics[k] !== 'number') return `.metrics.${k}: expected a number`
   if (!isObject(v.params)) return '.params: expected an object'
   const problem = ruleProblem(v.registeredBy)
   if (problem) return `.registeredBy${problem}`
@@ -175,7 +185,7 @@ function historyProblem(h: unknown): string | undefined {
   if (!isPositiveInt(h.seq)) return '.seq: expected a whole number from 1'
   if (!isString(h.time) || !isString(h.model) || !isString(h.reason)) return ': time, model and reason must be strings'
   if (!isPositiveInt(h.version)) return '.version: expected a whole number from 1'
-  if (!['register', 'transition', 'alias_set', 'alias_delete', 'rollback'].includes(h.action as string)) {
+  if (!ACTIONS.has(h.action as string)) {
     return `.action: unknown action ${JSON.stringify(h.action)}`
   }
   const problem = ruleProblem(h.rule)
@@ -186,7 +196,7 @@ function historyProblem(h: unknown): string | undefined {
 
 function ruleProblem(r: unknown): string | undefined {
   if (!isObject(r)) return ': expected an object'
-  if (!['manual', 'auto', 'displaced', 'rollback'].includes(r.rule as string)) {
+  if (!RULES.has(r.rule as string)) {
     return `.rule: unknown rule ${JSON.stringify(r.rule)}`
   }
   return undefined

@@ -67,6 +67,17 @@ describe('registry.json', () => {
     expect((await rejection(readRegistry(paths))).hint).toMatch(/^Upgrade morpho/)
   })
 
+  it('is written with one line per version and per history entry, keeping fields it does not know', async () => {
+    await registerRuns(paths, [0.8, 0.9])
+    const doc = await readRegistry(paths)
+    ;(doc.models.spirals!.versions[0] as unknown as Record<string, unknown>).addedLater = {x: 1}
+    const text = serializeRegistry(doc)
+    const lines = text.split('\n')
+    expect(lines.filter((l) => l.startsWith('        {"version":'))).toHaveLength(2)
+    expect(lines.filter((l) => l.startsWith('    {"seq":'))).toHaveLength(2)
+    expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(doc)))
+  })
+
   it('round-trips through serialize and read', async () => {
     await registerRuns(paths, [0.8, 0.9])
     const doc = await readRegistry(paths)
