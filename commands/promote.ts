@@ -6,7 +6,7 @@ export default class Promote extends MorphoCommand {
   static override summary = 'Move a version to Staging, Production or Archived.'
 
   static override description =
-    'One atomic registry write. The previous holders of the target stage are Archived; with --no-archive, other Staging holders stay in Staging and the previous Production holder goes back to None (there is never more than one Production version). Without --version: the best version by val_acc that is not Archived. Promoting a version to the stage it is already in changes nothing.'
+    'One atomic registry write. The previous holders of the target stage are Archived; with --no-archive, other Staging holders stay in Staging and the previous Production holder goes back to None (there is never more than one Production version). Without --version: the best version by val_acc that is not Archived (for Staging, not the Production version either; Archived needs --version). Promoting a version to the stage it is already in changes nothing.'
 
   static override examples = [
     '<%= config.bin %> promote Production --version 3',
@@ -23,7 +23,7 @@ export default class Promote extends MorphoCommand {
     version: Flags.string({description: 'Version number or alias [default: best val_acc, not Archived].'}),
     model: Flags.string({description: 'Model name [default: the only model].'}),
     archive: Flags.boolean({
-      description: 'Archive the previous holders of the stage (--no-archive keeps them, see above).',
+      description: 'Archive the previous holders of the stage (--no-archive: see the description).',
       default: true,
       allowNo: true,
     }),
