@@ -41,6 +41,8 @@ export default class Train extends MorphoCommand {
       description: 'Registered model name [default: the problem, or the CSV file name].',
       helpGroup: 'REGISTRY',
     }),
+    'metrics-port': Flags.integer({description: 'Expose the run\'s Prometheus metrics on this port while it trains (0: any free port).', min: 0, max: 65535, helpGroup: 'MONITORING'}),
+    'metrics-host': Flags.string({description: 'Address for --metrics-port.', default: '127.0.0.1', helpGroup: 'MONITORING'}),
     'min-val-acc': Flags.string({description: 'Exit 3 when the final val_acc is below this (for CI gates).'}),
     quiet: Flags.boolean({char: 'q', description: 'No progress lines.'}),
   }
@@ -71,6 +73,9 @@ export default class Train extends MorphoCommand {
           signal: abort.signal,
         },
         {registerAt, stageAt, model: flags.model},
+        flags['metrics-port'] === undefined
+          ? undefined
+          : {port: flags['metrics-port'], host: flags['metrics-host'], onListening: (url) => this.note(`metrics on ${url}`)},
       )
       this.present(outcome)
       if (minValAcc !== undefined && outcome.run.summary.val_acc < minValAcc) {

@@ -67,6 +67,8 @@ export class Trainer {
   private readonly valY: Tensor2D
   private readonly probeX: Tensor2D
   private pendingEvents: RunEvent[] = []
+  /** Seeds whose drift is above --drift-warn: warned once per crossing, not every epoch. */
+  private readonly drifting = new Set<string>()
   phase: Phase | undefined
 
   constructor(tf: Tf, data: PreparedData, options: TrainOptions, rng: Rng) {
@@ -340,9 +342,12 @@ export class Trainer {
       })
       for (const s of seedStates) {
         const warn = this.options.driftWarn
-        if (warn > 0 && s.drift !== undefined && s.drift > warn) {
-          await emit({type: 'drift_warning', epoch, seed: s.id, drift: s.drift, time: now()})
+        const above = warn > 0 && s.drift !== undefined && s.drift > warn
+        if (above && !this.drifting.has(s.id)) {
+          await emit({type: 'drift_warning', epoch, seed: s.id, drift: s.drift!, time: now()})
         }
+        if (above) this.drifting.add(s.id)
+        else this.drifting.delete(s.id)
       }
       const metrics: EpochMetrics = {
         epoch,

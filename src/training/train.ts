@@ -1,4 +1,7 @@
+import {Registry} from 'prom-client'
 import {MorphoError} from '../errors.js'
+import {startMetricsServer} from '../monitoring/metrics-server.js'
+import {TrainingMetrics} from '../monitoring/training-metrics.js'
 import {type AutoRegisterResult, autoRegister} from '../registry/auto.js'
 import {readRunRecord} from '../tracking/runs.js'
 import {type TrainRunInput, type TrainRunResult, trainRun} from './run.js'
@@ -11,6 +14,13 @@ export interface RegistrationPolicy {
   model?: string
 }
 
+export interface MetricsExposure {
+  port: number
+  host?: string
+  /** Told the URL once the endpoint listens. */
+  onListening?(url: string): void
+}
+
 export interface TrainOutcome {
   run: TrainRunResult
   registry: AutoRegisterResult | {error: {code: string; message: string}; messages: string[]}
@@ -21,8 +31,12 @@ export interface TrainOutcome {
  * failure (busy, corrupt) does not lose the run: it is reported with the outcome, and the
  * run can be registered later with `morpho register <run-id>`.
  */
-export async function trainAndRegister(input: TrainRunInput, policy: RegistrationPolicy): Promise<TrainOutcome> {
-  const run = await trainRun(input)
+export async function trainAndRegister(
+  input: TrainRunInput,
+  policy: RegistrationPolicy,
+  metrics?: MetricsExposure,
+): Promise<TrainOutcome> {
+  const run = metrics ? await withMetricsEndpoint(input, metrics) : await trainRun(input)
   try {
     const record = await readRunRecord(input.paths, run.runId)
     const registry = await autoRegister(input.paths, record, policy)
@@ -36,5 +50,17 @@ export async function trainAndRegister(input: TrainRunInput, policy: Registratio
         messages: [`not registered: ${e.message} (register later with \`morpho register ${run.runId}\`)`],
       },
     }
+  }
+}
+
+/** The run's gauges and counters on /metrics for as long as it lasts (--metrics-port). */
+async function withMetricsEndpoint(input: TrainRunInput, exposure: MetricsExposure): Promise<TrainRunResult> {
+  const registry = new Registry()
+  const server = await startMetricsServer(registry, {port: exposure.port, host: exposure.host})
+  exposure.onListening?.(server.url)
+  try {
+    return await trainRun({...input, observers: [...(input.observers ?? []), new TrainingMetrics(registry)]})
+  } finally {
+    await server.close()
   }
 }

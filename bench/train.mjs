@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// Training benchmark: seconds per epoch of the default architecture on each TF.js backend
+// that loads here, and the val_acc the defaults reach on each problem, with seeds and
+// without (--seeds-per-layer 0), plus spirals over several --seed values.
+// Runs the built CLI (npm run build first); prints Markdown tables.
+//
+//   node bench/train.mjs            full run (several minutes)
+//   node bench/train.mjs --quick    a smoke-sized run for `npm run bench`
+//   node bench/train.mjs --jobs 2   training processes at once for the accuracy part
+import {execFile} from 'node:child_process'
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = join(root, 'bin', 'run.js')
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const jobs = Number(argv[argv.indexOf('--jobs') + 1]) || (quick ? 2 : 1)
+const problems = ['spirals', 'moons', 'complex-moons', 'clusters', 'spheres']
+const spiralSeeds = quick ? [1] : [1, 2, 3]
+const quickFlags = quick ? ['--warm-up-epochs', '10', '--adaptation-epochs', '10'] : []
+
+function morpho(args, home, env = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [bin, ...args, '--home', home, '--json', '--quiet'],
+      {env: {...process.env, NODE_ENV: 'production', ...env}, maxBuffer: 1 << 26},
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`morpho ${args.join(' ')} failed (${err.code}): ${stderr || stdout}`))
+        resolve(JSON.parse(stdout))
+      },
+    )
+  })
+}
+
+async function pool(tasks, width) {
+  const results = new Array(tasks.length)
+  let next = 0
+  await Promise.all(
+    Array.from({length: width}, async () => {
+      while (next < tasks.length) {
+        const i = next++
+        results[i] = await tasks[i]()
+      }
+    }),
+  )
+  return results
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const f4 = (x) => (x === undefined ? '-' : x.toFixed(4))
+
+async function epochSeconds(home, backend) {
+  // A short run of the default architecture; the first epoch (JIT, allocation) is left out.
+  const out = await morpho(['train', '--warm-up-epochs', '6', '--adaptation-epochs', '0', '--no-register'], home, {
+    MORPHO_BACKEND: backend,
+  })
+  const lines = (await readFile(join(home, 'runs', out.run.runId, 'metrics.jsonl'), 'utf8')).trim().split('\n')
+  return {backend: out.run.backend.name, seconds: median(lines.slice(1).map((l) => JSON.parse(l).seconds))}
+}
+
+async function main() {
+  const home = await mkdtemp(join(tmpdir(), 'morpho-bench-train-'))
+  const started = Date.now()
+  try {
+    const doctor = await new Promise((resolve) =>
+      execFile(process.execPath, [bin, 'doctor', '--json'], {env: {...process.env, NODE_ENV: 'production'}}, (_e, out) =>
+        resolve(JSON.parse(out)),
+      ),
+    )
+    console.log(`# morpho training benchmark${quick ? ' (quick)' : ''}\n`)
+    console.log(`node ${process.versions.node}, morpho ${doctor.morpho}, auto backend: ${doctor.backend.name}\n`)
+
+    console.log('## Seconds per warm-up epoch, default architecture (median of epochs 2-6)\n')
+    console.log('| backend | s/epoch | vs wasm |\n|---|---:|---:|')
+    const timings = []
+    for (const backend of ['tensorflow', 'wasm', 'cpu']) {
+      try {
+        timings.push(await epochSeconds(home, backend))
+      } catch (err) {
+        timings.push({backend, error: err.message.split('\n')[0].slice(0, 120)})
+      }
+    }
+    const wasm = timings.find((t) => t.backend === 'wasm' && t.seconds)
+    for (const t of timings) {
+      const ratio = t.seconds && wasm ? (t.seconds / wasm.seconds).toFixed(2) : '-'
+      console.log(`| ${t.backend} | ${t.seconds ? t.seconds.toFixed(3) : `unavailable (${t.error})`} | ${ratio} |`)
+    }
+
+    const tasks = []
+    for (const problem of problems) {
+      for (const seeds of ['1', '0']) {
+        tasks.push(async () => ({
+          problem,
+          seeds,
+          out: await morpho(['train', '--problem', problem, '--seeds-per-layer', seeds, '--no-register', ...quickFlags], home),
+        }))
+      }
+    }
+    for (const seed of spiralSeeds) {
+      tasks.push(async () => ({
+        problem: 'spirals',
+        seed,
+        out: await morpho(['train', '--seed', String(seed), '--no-register', ...quickFlags], home),
+      }))
+    }
+    const results = await pool(tasks, jobs)
+
+    console.log('\n## val_acc with default flags, with seeds (1 per layer) and without (0)\n')
+    console.log('| problem | val_acc with seeds | germinated | val_acc without | difference | s with | s without |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|')
+    for (const problem of problems) {
+      const a = results.find((r) => r.problem === problem && r.seeds === '1').out.run
+      const b = results.find((r) => r.problem === problem && r.seeds === '0').out.run
+      const diff = a.summary.val_acc - b.summary.val_acc
+      console.log(
+        `| ${problem} | ${f4(a.summary.val_acc)} | ${a.summary.seeds_germinated}/${a.summary.seeds_total} | ${f4(b.summary.val_acc)} | ${diff >= 0 ? '+' : ''}${diff.toFixed(4)} | ${a.seconds.toFixed(1)} | ${b.seconds.toFixed(1)} |`,
+      )
+    }
+
+    console.log('\n## spirals, default flags, several --seed values\n')
+    console.log('| --seed | val_acc | best val_acc | germinated | seconds | >= 0.90 |\n|---:|---:|---:|---:|---:|---|')
+    for (const r of results.filter((x) => x.seed !== undefined)) {
+      const s = r.out.run.summary
+      console.log(`| ${r.seed} | ${f4(s.val_acc)} | ${f4(s.best_val_acc)} | ${s.seeds_germinated}/${s.seeds_total} | ${r.out.run.seconds.toFixed(1)} | ${s.val_acc >= 0.9 ? 'yes' : 'NO'} |`)
+    }
+    console.log(`\nwall time ${((Date.now() - started) / 1000).toFixed(0)} s, ${jobs} job(s) at once`)
+  } finally {
+    await rm(home, {recursive: true, force: true})
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
