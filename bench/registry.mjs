@@ -7,7 +7,7 @@
 
 import {spawnSync} from 'node:child_process'
 import {cp, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -109,11 +109,11 @@ function cli(...args) {
   return [process.execPath, [BIN, ...args, '--home', home]]
 }
 
-const results = []
-for (const [name, make] of cases) {
-  const times = []
-  let outBytes = 0
-  for (let i = 0; i <= RUNS; i++) {
+// Round robin: every case runs once per round, so load from other processes on the machine
+// falls on all of them alike and the ratios stay meaningful. Round 0 warms the caches.
+const samples = cases.map(() => ({times: [], outBytes: 0}))
+for (let round = 0; round <= RUNS; round++) {
+  cases.forEach(([name, make], i) => {
     const [cmd, args] = make()
     const t = performance.now()
     const r = spawnSync(cmd, args, {env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024})
@@ -122,11 +122,14 @@ for (const [name, make] of cases) {
       console.error(`${name} failed (exit ${r.status}): ${r.stderr.toString().slice(0, 500)}`)
       process.exit(1)
     }
-    outBytes = r.stdout.length
-    if (i > 0) times.push(ms) // the first run warms the disk cache
-  }
-  results.push({name, median: median(times), min: Math.min(...times), max: Math.max(...times), outBytes})
+    samples[i].outBytes = r.stdout.length
+    if (round > 0) samples[i].times.push(ms)
+  })
 }
+const results = cases.map(([name], i) => {
+  const {times, outBytes} = samples[i]
+  return {name, median: median(times), min: Math.min(...times), max: Math.max(...times), outBytes}
+})
 
 // --- 3. Report ----------------------------------------------------------------------------
 const base = results[0].median
@@ -157,7 +160,11 @@ const line = (cells) =>
 console.log(line(header))
 console.log(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`)
 for (const row of rows) console.log(line(row))
-console.log(`\nafter the run: ${inProduction} version(s) in Production (must be 1)`)
+console.log(
+  `\nafter the run: ${inProduction} version(s) in Production (must be 1); load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 
 if (process.argv.includes('--keep')) console.log(`store kept at ${home}`)
 else await rm(home, {recursive: true, force: true})
