@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {lstat, mkdir, open, readdir, readFile} from 'node:fs/promises'
+import {chmod, lstat, mkdir, open, readdir, readFile} from 'node:fs/promises'
 import {basename, dirname, join, posix} from 'node:path'
 import {integrityError, invalidData} from '../errors.js'
 import {fsyncDir, writeFileAtomic} from '../store/atomic.js'
@@ -12,6 +12,7 @@ import {fsyncDir, writeFileAtomic} from '../store/atomic.js'
 
 export const MANIFEST_FILE = 'manifest.json'
 export const MANIFEST_SCHEMA_VERSION = 1
+const READ_ONLY = 0o444
 
 export interface ManifestFile {
   /** Relative to the version folder, forward slashes. */
@@ -52,7 +53,8 @@ export async function copyModelFiles(from: string, to: string): Promise<Manifest
         await walk(relPath)
       } else if (info.isFile()) {
         const bytes = await readFile(src)
-        const handle = await open(join(to, relPath), 'wx')
+        // Read-only: a registered version is immutable, and an editor or script should be told so.
+        const handle = await open(join(to, relPath), 'wx', READ_ONLY)
         try {
           await handle.writeFile(bytes)
           await handle.sync()
@@ -76,6 +78,7 @@ export async function copyModelFiles(from: string, to: string): Promise<Manifest
 export async function writeManifest(dir: string, manifest: Manifest): Promise<string> {
   const text = `${JSON.stringify(manifest, null, 2)}\n`
   await writeFileAtomic(join(dir, MANIFEST_FILE), text)
+  await chmod(join(dir, MANIFEST_FILE), READ_ONLY)
   return sha256(text)
 }
 

@@ -1,4 +1,4 @@
-import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {
@@ -36,6 +36,9 @@ describe('registering a run', () => {
     expect((await readdir(dir)).sort()).toEqual(['manifest.json', 'model.json', 'weights.bin'])
     for (const file of ['model.json', 'weights.bin']) {
       expect(await readFile(join(dir, file))).toEqual(await readFile(join(store.home, 'runs', run.id, 'model', file)))
+    }
+    for (const file of ['manifest.json', 'model.json', 'weights.bin']) {
+      expect((await stat(join(dir, file))).mode & 0o777, file).toBe(0o444)
     }
     const manifest = await readJson<Manifest>(join(dir, MANIFEST_FILE))
     expect(manifest.files.map((f) => f.path)).toEqual(['model.json', 'weights.bin'])

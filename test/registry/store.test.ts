@@ -1,4 +1,4 @@
-import {mkdir, readFile, stat, utimes, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readFile, stat, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {
@@ -139,6 +139,7 @@ describe('manifest verification', () => {
     const manifest = await readJson<{files: {path: string; sha256: string; size: number}[]}>(join(dir, MANIFEST_FILE))
     const {sha256} = await import('../../src/registry/index.js')
     manifest.files[1]!.sha256 = sha256(await readFile(join(dir, 'weights.bin')))
+    await chmod(join(dir, MANIFEST_FILE), 0o644)
     await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest))
     await expect(verifyVersion(dir)).resolves.toBeTruthy()
     expect((await rejection(verifyVersion(dir, {manifestSha256: expected}))).message).toMatch(

@@ -1,4 +1,4 @@
-import {readFile, writeFile} from 'node:fs/promises'
+import {chmod, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {registerRun} from '../../src/registry/index.js'
 import {StorePaths} from '../../src/store/paths.js'
@@ -30,6 +30,7 @@ export async function tamper(paths: StorePaths, model: string, version: number, 
   const path = join(paths.versionDir(model, version), file)
   const bytes = await readFile(path)
   bytes[0] = (bytes[0] ?? 0) ^ 0xff
+  await chmod(path, 0o644) // registered files are read-only; a tamperer would do the same
   await writeFile(path, bytes)
 }
 
