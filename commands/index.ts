@@ -10,12 +10,14 @@ import Register from './register.js'
 import Rollback from './rollback.js'
 import RunsList from './runs/list.js'
 import RunsShow from './runs/show.js'
+import Sweep from './sweep.js'
 import Train from './train.js'
 
 /** The command map for oclif's explicit strategy (also what a bundled binary loads). */
 export const COMMANDS = {
   doctor: Doctor,
   train: Train,
+  sweep: Sweep,
   'runs:list': RunsList,
   'runs:show': RunsShow,
   register: Register,

@@ -1,0 +1,18 @@
+import {createRequire} from 'node:module'
+
+/**
+ * How to start this same morpho again as a child process: `node bin/run.js …` from an npm
+ * install, or the executable itself when running as a single-file binary.
+ */
+export function selfCommand(): {file: string; args: string[]} {
+  return isSingleExecutable() ? {file: process.execPath, args: []} : {file: process.execPath, args: [process.argv[1]]}
+}
+
+export function isSingleExecutable(): boolean {
+  try {
+    const sea = createRequire(import.meta.url)('node:sea') as {isSea?: () => boolean}
+    return sea.isSea?.() === true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,106 @@
+import {readdir, readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {RunRecord} from '../../src/tracking/types.js'
+import {parseJson, runCli, tempDir} from '../helpers/cli.js'
+
+interface Outcome {
+  id: string
+  metric: string
+  runs: {index: number; params: Record<string, unknown>; status: string; runId: string; value: number}[]
+  best: {runId: string; value: number; params: Record<string, unknown>}
+  registered?: {model: string; version: number; runId: string}
+  file: string
+}
+
+describe('morpho sweep (built CLI)', () => {
+  let home: {path: string; cleanup: () => Promise<void>}
+  beforeAll(async () => {
+    home = await tempDir()
+  })
+  afterAll(() => home.cleanup())
+
+  it('runs a 2×2 grid as 4 tracked runs, ranks them, and registers the best', async () => {
+    const file = join(home.path, 'sweep.yaml')
+    await writeFile(
+      file,
+      [
+        'parameters:',
+        '  hidden-dim: [8, 16]',
+        '  lr: "0.003,0.01"',
+        'fixed:',
+        '  samples: 240',
+        '  num-layers: 2',
+        '  warm-up-epochs: 3',
+        '  adaptation-epochs: 2',
+        '',
+      ].join('\n'),
+    )
+    const res = await runCli([
+      'sweep',
+      '--config',
+      file,
+      '--parallel',
+      '2',
+      '--register-best',
+      '--model',
+      'grid',
+      '--json',
+      '--home',
+      home.path,
+    ])
+    expect(res.code, res.stderr).toBe(0)
+    const out = parseJson<Outcome>(res.stdout)
+    expect(out.metric).toBe('val_acc')
+    expect(out.runs).toHaveLength(4)
+    expect(new Set(out.runs.map((r) => JSON.stringify(r.params))).size).toBe(4)
+    expect(res.stderr.match(/\[\d\/4\] val_acc/g)).toHaveLength(4)
+
+    // The ranking agrees with what each run recorded on disk.
+    const recorded = await Promise.all(
+      out.runs.map(async (r) => {
+        const record = JSON.parse(await readFile(join(home.path, 'runs', r.runId, 'run.json'), 'utf8')) as RunRecord
+        expect(record.params).toMatchObject({
+          hiddenDim: r.params['hidden-dim'],
+          lr: r.params.lr,
+          numLayers: 2,
+          samples: 240,
+        })
+        return {runId: r.runId, index: r.index, acc: record.summary!.val_acc}
+      }),
+    )
+    const expected = [...recorded].sort((a, b) => b.acc - a.acc || a.index - b.index)
+    expect(out.runs.map((r) => r.runId)).toEqual(expected.map((r) => r.runId))
+    expect(out.best.runId).toBe(expected[0].runId)
+    expect(out.best.value).toBe(expected[0].acc)
+    expect(out.registered).toEqual({model: 'grid', version: 1, runId: out.best.runId})
+    const summary = JSON.parse(await readFile(out.file, 'utf8'))
+    expect(summary.best.runId).toBe(out.best.runId)
+  })
+
+  it('refuses a bad sweep file with a clear error, and starts no run', async () => {
+    const store = await tempDir()
+    const cases: [string, string, RegExp][] = [
+      [
+        'unknown.yaml',
+        'parameters:\n  hidden-dims: [8, 16]\n',
+        /Unknown training flag "hidden-dims" in .*unknown\.yaml/,
+      ],
+      ['value.yaml', 'parameters:\n  lr: [0.01, -1]\n', /Bad value for lr in .*value\.yaml: -1/],
+      ['broken.yaml', 'parameters: [unclosed\n', /is not valid YAML/],
+      ['combo.yaml', 'parameters:\n  warm-up-epochs: [0]\nfixed:\n  adaptation-epochs: 0\n', /Nothing to train/],
+    ]
+    for (const [name, text, message] of cases) {
+      const file = join(store.path, name)
+      await writeFile(file, text)
+      const res = await runCli(['sweep', '--config', file, '--json', '--home', store.path])
+      expect(res.code, name).not.toBe(0)
+      expect([2, 6]).toContain(res.code)
+      expect(parseJson<{error: {message: string}}>(res.stdout).error.message).toMatch(message)
+    }
+    const missing = await runCli(['sweep', '--config', join(store.path, 'nope.yaml'), '--home', store.path])
+    expect(missing.code).toBe(6)
+    await expect(readdir(join(store.path, 'runs'))).rejects.toThrow(/ENOENT/)
+    await store.cleanup()
+  })
+})
