@@ -45,6 +45,8 @@ export interface TfModules {
 
 const require = createRequire(import.meta.url)
 
+// The union package, not tfjs-core alone: only its bundle registers the gradient functions
+// that training needs.
 let modules: TfModules = {
   loadNode: () => require('@tensorflow/tfjs-node') as Tf,
   loadCore: () => require('@tensorflow/tfjs') as Tf,

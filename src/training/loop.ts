@@ -99,7 +99,7 @@ export class Trainer {
     this.batchX = new Float32Array(b * data.features)
     this.batchY = new Float32Array(b * data.classes)
     this.valX = tf.tensor2d(data.valX, [data.nVal, data.features])
-    this.valY = tf.oneHot(tf.tensor1d(data.valY, 'int32'), data.classes).toFloat() as Tensor2D
+    this.valY = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(data.valY, 'int32'), data.classes), 'float32')) as Tensor2D
     const probe = Math.min(PROBE_ROWS, data.nTrain)
     this.probeX = tf.tensor2d(data.trainX.subarray(0, probe * data.features), [probe, data.features])
   }
@@ -219,8 +219,8 @@ export class Trainer {
     for (let start = 0; start < data.nVal; start += EVAL_CHUNK) {
       const rows = Math.min(EVAL_CHUNK, data.nVal - start)
       const [l, c] = tf.tidy(() => {
-        const x = this.valX.slice([start, 0], [rows, data.features])
-        const y = this.valY.slice([start, 0], [rows, data.classes])
+        const x = tf.slice(this.valX, [start, 0], [rows, data.features])
+        const y = tf.slice(this.valY, [start, 0], [rows, data.classes])
         const logits = this.net.forward(x)
         const loss = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits))))
         const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'))
