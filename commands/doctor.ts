@@ -24,7 +24,9 @@ export default class Doctor extends MorphoCommand {
     })
     const p = this.paint
     this.log(`morpho    ${report.morpho}`)
-    this.log(`node      ${report.node} (${report.platform})`)
+    this.log(
+      `node      ${report.node} (${report.platform}, ${report.install === 'binary' ? 'single-file executable' : 'npm package'})`,
+    )
     const simd = report.backend.simd === undefined ? '' : report.backend.simd ? ' (SIMD)' : ' (no SIMD)'
     this.log(`backend   ${p.bold(report.backend.name)}${simd}, tfjs ${report.backend.tfjsVersion}`)
     for (const a of report.backend.attempts) {

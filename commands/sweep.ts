@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {selfCommand} from '../src/cli/self.js'
+import {selfCommand} from '../src/runtime.js'
 import {BACKEND_CHOICES} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
 import {metric as fmt, table} from '../src/format.js'

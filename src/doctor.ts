@@ -1,5 +1,6 @@
 import {access, constants, stat} from 'node:fs/promises'
 import type {BackendRequest} from './config.js'
+import {isSingleExecutable} from './runtime.js'
 import type {StorePaths} from './store/paths.js'
 import {type BackendInfo, loadTf} from './tf/backend.js'
 
@@ -7,6 +8,8 @@ export interface DoctorReport {
   morpho: string
   node: string
   platform: string
+  /** How this morpho was installed: an npm package, or the single-file executable. */
+  install: 'npm' | 'binary'
   backend: BackendInfo
   store: {path: string; exists: boolean; writable: boolean; registry: boolean}
 }
@@ -21,6 +24,7 @@ export async function diagnose(options: {
     morpho: options.morphoVersion,
     node: process.versions.node,
     platform: `${process.platform}-${process.arch}`,
+    install: isSingleExecutable() ? 'binary' : 'npm',
     backend,
     store: {
       path: options.store.home,

@@ -57,7 +57,7 @@ export interface SweepInput {
   metric: SweepMetric
   lowerIsBetter: boolean
   parallel: number
-  /** How to start `morpho` again (see cli/self.ts). */
+  /** How to start `morpho` again (see runtime.ts). */
   self: {file: string; args: string[]}
   /** Extra `train` flags for every run (e.g. --backend). */
   extraArgs?: string[]

@@ -1,0 +1,70 @@
+import {execFile} from 'node:child_process'
+import {copyFile, mkdir} from 'node:fs/promises'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parseJson, ROOT, tempDir} from './helpers/cli.js'
+
+/**
+ * The single-file executable: built from the current dist/, copied alone into an empty
+ * folder, and run with a PATH that has no node and no node_modules anywhere near it.
+ */
+describe('morpho as a single executable', () => {
+  let dir: {path: string; cleanup: () => Promise<void>}
+  let binary: string
+  const env = () => ({PATH: join(dir.path, 'empty-bin'), HOME: join(dir.path, 'home'), NO_COLOR: '1'})
+
+  const run = (args: string[]) =>
+    new Promise<{code: number; stdout: string; stderr: string}>((resolve) => {
+      execFile(binary, args, {cwd: dir.path, env: env(), timeout: 120_000}, (error, stdout, stderr) =>
+        resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr}),
+      )
+    })
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [join(ROOT, 'scripts', 'build-binary.mjs')],
+        {cwd: ROOT, timeout: 240_000},
+        (err, _o, stderr) => (err ? reject(new Error(`build-binary failed: ${stderr}`)) : resolve()),
+      ),
+    )
+    dir = await tempDir('morpho-binary-')
+    await mkdir(join(dir.path, 'empty-bin'))
+    await mkdir(join(dir.path, 'home'))
+    binary = join(dir.path, 'morpho')
+    await copyFile(join(ROOT, 'build', 'morpho'), binary)
+  }, 300_000)
+  afterAll(() => dir?.cleanup())
+
+  it('answers --version and doctor with no node on PATH', async () => {
+    const version = await run(['--version'])
+    expect(version.code).toBe(0)
+    expect(version.stdout).toMatch(/^morpho\/\d+\.\d+\.\d+ linux-x64 node-v20/)
+    const doctor = await run(['doctor', '--json'])
+    expect(doctor.code).toBe(0)
+    expect(parseJson<{install: string; backend: {name: string}}>(doctor.stdout)).toMatchObject({
+      install: 'binary',
+      backend: {name: 'wasm'},
+    })
+  })
+
+  it('trains on the embedded WebAssembly backend, registers, lists and promotes', async () => {
+    const train = await run([
+      ...['train', '--samples', '240', '--hidden-dim', '8', '--num-layers', '2'],
+      ...['--warm-up-epochs', '3', '--adaptation-epochs', '3', '--register-at', '0', '--stage-at', '1', '--json'],
+    ])
+    expect(train.code, train.stderr).toBe(0)
+    const out = parseJson<{run: {backend: {name: string}}; registry: {registered: {model: string; version: number}}}>(
+      train.stdout,
+    )
+    expect(out.run.backend.name).toBe('wasm')
+    expect(out.registry.registered).toMatchObject({model: 'spirals', version: 1})
+
+    const promote = await run(['promote', 'Production', '--version', '1', '--json'])
+    expect(promote.code, promote.stderr).toBe(0)
+    const list = await run(['list', '--json'])
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(/"stage": "Production"/)
+  })
+})
