@@ -29,7 +29,13 @@ function morpho(args, home, env = {}) {
       [bin, ...args, '--home', home, '--json', '--quiet'],
       {env: {...process.env, NODE_ENV: 'production', ...env}, maxBuffer: 1 << 26},
       (err, stdout, stderr) => {
-        if (err) return reject(new Error(`morpho ${args.join(' ')} failed (${err.code}): ${stderr || stdout}`))
+        if (err) {
+          let reason = stderr || stdout
+          try {
+            reason = JSON.parse(stdout).error.message
+          } catch {}
+          return reject(new Error(`morpho ${args.join(' ')} failed (${err.code}): ${reason}`))
+        }
         resolve(JSON.parse(stdout))
       },
     )
