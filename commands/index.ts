@@ -12,6 +12,7 @@ import RunsList from './runs/list.js'
 import RunsShow from './runs/show.js'
 import Sweep from './sweep.js'
 import Train from './train.js'
+import Ui from './ui.js'
 
 /** The command map for oclif's explicit strategy (also what a bundled binary loads). */
 export const COMMANDS = {
@@ -29,4 +30,5 @@ export const COMMANDS = {
   rollback: Rollback,
   'alias:set': AliasSet,
   'alias:delete': AliasDelete,
+  ui: Ui,
 }

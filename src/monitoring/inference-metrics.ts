@@ -28,6 +28,9 @@ export const ROUTE_TEMPLATES = [
   '/v2/models/{name}/versions/{version}',
   '/v2/models/{name}/versions/{version}/infer',
   '/api/{resource}',
+  '/api/runs/{id}',
+  '/api/runs/{id}/boundary',
+  '/api/served/boundary',
   '/assets/{file}',
 ] as const
 

@@ -45,6 +45,9 @@ describe('routeLabel: the endpoint label is the route template', () => {
     ['GET', '/v2/models/spirals/versions/3', '/v2/models/{name}/versions/{version}'],
     ['POST', '/v2/models/x/versions/3/infer', '/v2/models/{name}/versions/{version}/infer'],
     ['GET', '/api/runs', '/api/{resource}'],
+    ['GET', '/api/runs/moons-20261129-143509-42c876', '/api/runs/{id}'],
+    ['GET', '/api/runs/moons-20261129-143509-42c876/boundary', '/api/runs/{id}/boundary'],
+    ['GET', '/api/served/boundary', '/api/served/boundary'],
     ['GET', '/assets/index-3f2a.js', '/assets/{file}'],
   ])('%s %s -> %s', (method, path, label) => {
     expect(routeLabel(method, path)).toBe(label)
@@ -96,7 +99,7 @@ describe('routeLabel: the endpoint label is the route template', () => {
 
   it('lists every label value, unmatched last', () => {
     expect(ENDPOINT_LABELS).toEqual([...ROUTE_TEMPLATES, 'unmatched'])
-    expect(new Set(ENDPOINT_LABELS).size).toBe(17)
+    expect(new Set(ENDPOINT_LABELS).size).toBe(20)
   })
 
   it('keeps the method label bounded', () => {

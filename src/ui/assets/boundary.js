@@ -1,0 +1,220 @@
+import {PALETTE} from './charts.js'
+import {h, percent} from './dom.js'
+
+// The decision boundary is a heat map of class predictions over a grid (one canvas image,
+// scaled up smoothly) with the validation points on top; not a chart, so no chart library.
+
+const MARGIN = {left: 52, right: 12, top: 10, bottom: 40}
+
+/**
+ * Draws `view` (GET /api/runs/{id}/boundary or /api/served/boundary) into a new figure and
+ * returns {figure, toData(clientX, clientY)}: the second maps a click to feature values.
+ */
+export function boundaryFigure(view, {caption} = {}) {
+  const size = 440
+  const canvas = h('canvas', {
+    class: 'boundary',
+    role: 'img',
+    'aria-label': describe(view),
+  })
+  const ratio = window.devicePixelRatio || 1
+  canvas.width = Math.round(size * ratio)
+  canvas.height = Math.round(size * ratio)
+  canvas.style.width = `${size}px`
+  canvas.style.height = `${size}px`
+  const ctx = canvas.getContext('2d')
+  ctx.scale(ratio, ratio)
+  const plot = {
+    x: MARGIN.left,
+    y: MARGIN.top,
+    w: size - MARGIN.left - MARGIN.right,
+    h: size - MARGIN.top - MARGIN.bottom,
+  }
+  const sx = (v) => plot.x + ((v - view.x.min) / (view.x.max - view.x.min)) * plot.w
+  const sy = (v) => plot.y + plot.h - ((v - view.y.min) / (view.y.max - view.y.min)) * plot.h
+
+  ctx.fillStyle = '#fff'
+  ctx.fillRect(0, 0, size, size)
+  ctx.drawImage(heatmap(view), plot.x, plot.y, plot.w, plot.h)
+  ctx.strokeStyle = '#555'
+  ctx.lineWidth = 1
+  ctx.strokeRect(plot.x + 0.5, plot.y + 0.5, plot.w - 1, plot.h - 1)
+  axes(ctx, plot, view, sx, sy)
+
+  if (view.points) {
+    const {x, y, cls, pred} = view.points
+    for (let i = 0; i < x.length; i++) {
+      const px = sx(x[i])
+      const py = sy(y[i])
+      const color = PALETTE[cls[i] % PALETTE.length]
+      if (pred[i] === cls[i]) {
+        ctx.beginPath()
+        ctx.arc(px, py, 3.5, 0, Math.PI * 2)
+        ctx.fillStyle = color
+        ctx.fill()
+        ctx.strokeStyle = '#fff'
+        ctx.lineWidth = 1
+        ctx.stroke()
+      } else {
+        // A wrong prediction is a cross in the colour of the true class, outlined to stand out.
+        for (const [w, c] of [
+          [4, '#fff'],
+          [2, color],
+        ]) {
+          ctx.strokeStyle = c
+          ctx.lineWidth = w
+          ctx.beginPath()
+          ctx.moveTo(px - 4, py - 4)
+          ctx.lineTo(px + 4, py + 4)
+          ctx.moveTo(px + 4, py - 4)
+          ctx.lineTo(px - 4, py + 4)
+          ctx.stroke()
+        }
+      }
+    }
+  }
+
+  const legend = h(
+    'ul',
+    {class: 'legend'},
+    view.classes.map((label, c) =>
+      h('li', {}, h('span', {class: 'swatch', dataset: {color: PALETTE[c % PALETTE.length]}}), `class ${label}`),
+    ),
+    view.points ? h('li', {}, h('span', {class: 'cross', 'aria-hidden': 'true'}, '×'), 'predicted wrong') : null,
+  )
+  for (const swatch of legend.querySelectorAll('.swatch')) swatch.style.background = swatch.dataset.color
+
+  const notes = []
+  if (view.features > 2) {
+    const values = view.fixed.map((v) => v.toFixed(3)).join(', ')
+    notes.push(
+      view.features === 3
+        ? `Feature 3 is held at its training mean (${values}).`
+        : `Features 3–${view.features} are held at their training means (${values}).`,
+    )
+  }
+  if (view.points) {
+    notes.push(`${view.points.x.length} validation points; ${percent(view.accuracy)} predicted right.`)
+  } else if (view.note) {
+    notes.push(`No validation points: ${view.note}.`)
+  }
+  const figure = h(
+    'figure',
+    {class: 'boundary-figure'},
+    canvas,
+    h(
+      'figcaption',
+      {},
+      caption ? h('p', {}, caption) : null,
+      legend,
+      notes.map((n) => h('p', {class: 'muted'}, n)),
+    ),
+  )
+  return {
+    figure,
+    canvas,
+    toData(clientX, clientY) {
+      const rect = canvas.getBoundingClientRect()
+      const cx = ((clientX - rect.left) / rect.width) * size
+      const cy = ((clientY - rect.top) / rect.height) * size
+      if (cx < plot.x || cx > plot.x + plot.w || cy < plot.y || cy > plot.y + plot.h) return null
+      return [
+        view.x.min + ((cx - plot.x) / plot.w) * (view.x.max - view.x.min),
+        view.y.min + ((plot.y + plot.h - cy) / plot.h) * (view.y.max - view.y.min),
+      ]
+    },
+  }
+}
+
+/** One pixel per grid cell, the class colour lightened by how unsure the model is. */
+function heatmap(view) {
+  const {nx, ny, cls, p} = view.grid
+  const k = view.classes.length
+  const img = new ImageData(nx, ny)
+  const rgb = PALETTE.map(hexToRgb)
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const cell = j * nx + i
+      const [r, g, b] = rgb[cls[cell] % rgb.length]
+      const sure = Math.max(0, Math.min(1, (p[cell] - 1 / k) / (1 - 1 / k)))
+      const a = 0.12 + 0.33 * sure
+      const o = ((ny - 1 - j) * nx + i) * 4
+      img.data[o] = Math.round(255 + (r - 255) * a)
+      img.data[o + 1] = Math.round(255 + (g - 255) * a)
+      img.data[o + 2] = Math.round(255 + (b - 255) * a)
+      img.data[o + 3] = 255
+    }
+  }
+  const small = document.createElement('canvas')
+  small.width = nx
+  small.height = ny
+  small.getContext('2d').putImageData(img, 0, 0)
+  return small
+}
+
+function axes(ctx, plot, view, sx, sy) {
+  ctx.fillStyle = '#333'
+  ctx.strokeStyle = '#555'
+  ctx.font = '11px system-ui, sans-serif'
+  ctx.textAlign = 'center'
+  ctx.textBaseline = 'top'
+  for (const v of ticks(view.x.min, view.x.max)) {
+    const x = sx(v)
+    tick(ctx, x, plot.y + plot.h, x, plot.y + plot.h + 4)
+    ctx.fillText(label(v), x, plot.y + plot.h + 6)
+  }
+  ctx.fillText('feature 1', plot.x + plot.w / 2, plot.y + plot.h + 22)
+  ctx.textAlign = 'right'
+  ctx.textBaseline = 'middle'
+  for (const v of ticks(view.y.min, view.y.max)) {
+    const y = sy(v)
+    tick(ctx, plot.x - 4, y, plot.x, y)
+    ctx.fillText(label(v), plot.x - 6, y)
+  }
+  ctx.save()
+  ctx.translate(12, plot.y + plot.h / 2)
+  ctx.rotate(-Math.PI / 2)
+  ctx.textAlign = 'center'
+  ctx.fillText('feature 2', 0, 0)
+  ctx.restore()
+}
+
+function tick(ctx, x0, y0, x1, y1) {
+  ctx.beginPath()
+  ctx.moveTo(x0, y0)
+  ctx.lineTo(x1, y1)
+  ctx.stroke()
+}
+
+/** About five round values between lo and hi. */
+function ticks(lo, hi) {
+  const raw = (hi - lo) / 5
+  const mag = 10 ** Math.floor(Math.log10(raw))
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw
+  const out = []
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(Math.round(v / step) * step)
+  return out
+}
+
+function label(v) {
+  return String(Number(v.toPrecision(4)))
+}
+
+function hexToRgb(hex) {
+  const n = Number.parseInt(hex.slice(1), 16)
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255]
+}
+
+/** The text alternative of the picture. */
+function describe(view) {
+  const counts = new Map()
+  for (const c of view.grid.cls) counts.set(c, (counts.get(c) ?? 0) + 1)
+  const total = view.grid.cls.length
+  const shares = view.classes
+    .map((label, c) => `class ${label} ${Math.round(((counts.get(c) ?? 0) / total) * 100)} %`)
+    .join(', ')
+  const points = view.points
+    ? ` ${view.points.x.length} validation points drawn; ${percent(view.accuracy)} predicted right.`
+    : ''
+  return `Decision boundary over feature 1 (${view.x.min} to ${view.x.max}) and feature 2 (${view.y.min} to ${view.y.max}): area by predicted class: ${shares}.${points}`
+}

@@ -1,0 +1,113 @@
+import {spawn} from 'node:child_process'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {notFound, toEnvelope, usageError} from '../errors.js'
+import {createUiHandler, type UiDeps} from './handler.js'
+
+/**
+ * `morpho ui`: the page and its API over the store, without a model loaded. The same handler
+ * is mounted in `morpho serve`; here it is the whole server.
+ */
+
+export const DEFAULT_UI_PORT = 8090
+export const DEFAULT_UI_HOST = '127.0.0.1'
+
+/** Where `morpho ui` listens: the flag, then MORPHO_UI_PORT / MORPHO_UI_HOST, then 8090 on loopback. */
+export function resolveUiAddress(
+  flags: {port?: number; host?: string},
+  env: Record<string, string | undefined> = process.env,
+): {port: number; host: string} {
+  let port = flags.port
+  if (port === undefined && env.MORPHO_UI_PORT) {
+    port = Number(env.MORPHO_UI_PORT)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw usageError(`MORPHO_UI_PORT is not a port: ${JSON.stringify(env.MORPHO_UI_PORT)}`, {
+        hint: 'Give a whole number from 0 to 65535.',
+      })
+    }
+  }
+  return {port: port ?? DEFAULT_UI_PORT, host: flags.host ?? (env.MORPHO_UI_HOST || DEFAULT_UI_HOST)}
+}
+
+/** Opens `url` in the desktop's browser; a machine without one (a server, CI) just does nothing. */
+export function openInBrowser(url: string): void {
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]]
+  try {
+    const child = spawn(command, args, {stdio: 'ignore', detached: true})
+    child.on('error', () => {})
+    child.unref()
+  } catch {
+    // No opener installed: the URL is printed anyway.
+  }
+}
+
+export interface UiServer {
+  port: number
+  url: string
+  close(): Promise<void>
+}
+
+export interface UiServerOptions {
+  /** 0 picks a free port. */
+  port: number
+  /** Loopback by default: the store's runs and registry are not opened to the network unless asked for. */
+  host?: string
+}
+
+export function createUiServer(deps: UiDeps): Server {
+  const ui = createUiHandler(deps)
+  return createServer((req, res) => {
+    if (ui(req, res)) return
+    const path = (req.url ?? '/').split(/[?#]/, 1)[0]
+    const text = `${JSON.stringify(toEnvelope(notFound(`Nothing at ${path}`, {hint: 'The page is at /.'})))}\n`
+    res.writeHead(404, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text)})
+    res.end(req.method === 'HEAD' ? undefined : text)
+  })
+}
+
+export async function startUiServer(deps: UiDeps, options: UiServerOptions): Promise<UiServer> {
+  const host = options.host ?? DEFAULT_UI_HOST
+  const server = createUiServer(deps)
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, host, options.port))
+    server.once('error', fail)
+    server.listen(options.port, host, () => {
+      server.off('error', fail)
+      resolve()
+    })
+  })
+  const {port} = server.address() as AddressInfo
+  const urlHost = host.includes(':') ? `[${host}]` : host
+  return {
+    port,
+    url: `http://${urlHost}:${port}/`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()))
+        // Browsers keep idle connections open; stopping must not wait for them.
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), 2000).unref()
+      }),
+  }
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the port is already in use',
+    EACCES: 'the port needs privileges',
+    EADDRNOTAVAIL: `${host} is not an address of this machine`,
+  }
+  if (err.code && why[err.code]) {
+    return usageError(`Cannot serve the page on ${host}:${port}: ${why[err.code]}`, {
+      hint: 'Choose another --port (0 picks a free one) or another --host.',
+      details: {host, port, code: err.code},
+      cause: err,
+    })
+  }
+  return err
+}
