@@ -1,5 +1,5 @@
 import {readdir} from 'node:fs/promises'
-import {isMorphoError, notFound} from '../errors.js'
+import {integrityError, isMorphoError, notFound} from '../errors.js'
 import {
   getModel,
   type HistoryEntry,
@@ -227,16 +227,20 @@ function versionsByRun(doc: RegistryDocument | undefined): Map<string, RunSummar
  * run.json parsed, but is it a run record? A hand-edited or foreign file can be valid JSON of
  * any shape; the fields every view relies on are checked here so a bad one is reported by name.
  */
-function checkRecord(record: RunRecord): RunRecord {
+export function checkRecord(record: RunRecord): RunRecord {
   const r = record as unknown as Record<string, unknown> | null
   const problems: string[] = []
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('run.json is not an object')
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw damaged('run.json is not an object')
   for (const key of ['id', 'status', 'problem', 'createdAt'] as const) {
     if (typeof r[key] !== 'string') problems.push(`${key} is not a string`)
   }
   if (typeof r.params !== 'object' || r.params === null) problems.push('params is not an object')
-  if (problems.length > 0) throw new Error(`run.json is damaged: ${problems.join(', ')}`)
+  if (problems.length > 0) throw damaged(`run.json is damaged: ${problems.join(', ')}`)
   return record
+}
+
+function damaged(message: string) {
+  return integrityError(message, {hint: 'The run record was edited or written by another tool; train again.'})
 }
 
 function summarize(id: string, r: RunRecord, versions: RunSummary['versions']): RunSummary {

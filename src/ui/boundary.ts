@@ -7,6 +7,7 @@ import {readRunRecord} from '../tracking/runs.js'
 import type {RunRecord} from '../tracking/types.js'
 import {resolveTrainOptions} from '../training/options.js'
 import {prepareData} from '../training/prepare.js'
+import {checkRecord} from './api.js'
 
 /**
  * The decision boundary of a model over its first two features, with the run's validation
@@ -63,7 +64,7 @@ interface Points {
 /** GET /api/runs/{id}/boundary: the run's own saved model. */
 export async function runBoundary(paths: StorePaths, id: string): Promise<BoundaryView> {
   assertSafeId('run id', id)
-  const record = await readRunRecord(paths, id)
+  const record = checkRecord(await readRunRecord(paths, id))
   if (typeof record.model !== 'string') {
     throw notFound(`Run "${id}" has no saved model`, {hint: 'Only completed runs save a model.', details: {run: id}})
   }
