@@ -2,14 +2,17 @@ import AliasDelete from './alias/delete.js'
 import AliasSet from './alias/set.js'
 import Best from './best.js'
 import Doctor from './doctor.js'
+import Health from './health.js'
 import History from './history.js'
 import List from './list.js'
+import Predict from './predict.js'
 import Production from './production.js'
 import Promote from './promote.js'
 import Register from './register.js'
 import Rollback from './rollback.js'
 import RunsList from './runs/list.js'
 import RunsShow from './runs/show.js'
+import Serve from './serve.js'
 import Sweep from './sweep.js'
 import Train from './train.js'
 import Ui from './ui.js'
@@ -31,4 +34,7 @@ export const COMMANDS = {
   'alias:set': AliasSet,
   'alias:delete': AliasDelete,
   ui: Ui,
+  serve: Serve,
+  predict: Predict,
+  health: Health,
 }

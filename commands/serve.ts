@@ -1,0 +1,107 @@
+import {Flags} from '@oclif/core'
+import {MorphoCommand} from '../src/cli/base.js'
+import {BACKEND_CHOICES, resolveBackend, resolveToken} from '../src/config.js'
+import {parseStage, parseVersionRef} from '../src/registry/index.js'
+import {PREDICTOR_CHOICES, type PredictorChoice} from '../src/serve/forward.js'
+import {createLogger} from '../src/serve/log.js'
+import {SERVE_DEFAULTS, type ServeSummary, startServing} from '../src/serve/serve.js'
+
+export default class Serve extends MorphoCommand {
+  static override summary = 'Serve a registered model over HTTP: predictions, health, models and Prometheus metrics.'
+
+  static override description =
+    'Loads the Production version (or --stage / --version), verified against its checksums, and answers /predict, /health, /models, /metrics, /reload-model and the Open Inference Protocol v2 endpoints until SIGTERM or SIGINT; then it stops accepting, finishes the requests in flight and exits 0. With no version to serve yet it starts anyway and answers 503 until one is loaded (POST /reload-model, or --watch).'
+
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --port 9000 --watch --log-requests',
+    '<%= config.bin %> serve --host 0.0.0.0 --token "$(cat token)"   # protect /reload-model',
+    '<%= config.bin %> serve --model moons --version champion',
+  ]
+
+  static override flags = {
+    port: Flags.integer({description: 'Port (0: any free port).', default: SERVE_DEFAULTS.port, min: 0, max: 65535}),
+    host: Flags.string({description: 'Address to bind.', default: SERVE_DEFAULTS.host}),
+    model: Flags.string({description: 'Registered model name [default: the only model].'}),
+    stage: Flags.string({
+      description: 'Serve the version in this stage.',
+      options: ['Production', 'Staging'],
+      exclusive: ['version'],
+    }),
+    version: Flags.string({description: 'Serve this version number or alias instead of a stage.'}),
+    watch: Flags.boolean({
+      description: 'Reload when the registry names another version for the stage or alias served.',
+    }),
+    'watch-interval': Flags.integer({
+      description: 'Seconds between polls of the registry under --watch.',
+      default: 2,
+      min: 1,
+    }),
+    token: Flags.string({description: 'Bearer token POST /reload-model requires [default: $MORPHO_TOKEN, else none].'}),
+    'max-body-bytes': Flags.integer({
+      description: 'Largest request body (413 beyond).',
+      default: SERVE_DEFAULTS.maxBodyBytes,
+      min: 1,
+    }),
+    'max-batch-rows': Flags.integer({
+      description: 'Most rows in one request.',
+      default: SERVE_DEFAULTS.maxBatchRows,
+      min: 1,
+    }),
+    'log-requests': Flags.boolean({description: 'One JSON line per request on stderr.'}),
+    backend: Flags.string({
+      description: 'TF.js backend [default: $MORPHO_BACKEND, else auto].',
+      options: [...BACKEND_CHOICES],
+    }),
+    predictor: Flags.string({
+      description: 'Forward pass: auto picks JavaScript or TF.js by batch size, from timings taken at load.',
+      options: [...PREDICTOR_CHOICES],
+      default: 'auto',
+    }),
+    'micro-batching': Flags.boolean({
+      description: 'Stack requests that arrive together into one forward pass.',
+      default: true,
+      allowNo: true,
+    }),
+    'shutdown-timeout': Flags.integer({
+      description: 'Seconds to wait for requests in flight when stopping.',
+      default: 10,
+      min: 0,
+    }),
+    ui: Flags.boolean({
+      description: 'The web page (runs, registry, the served model) at /.',
+      default: true,
+      allowNo: true,
+    }),
+    debug: Flags.boolean({description: 'Also serve GET /debug/memory (RSS, heap, TF.js tensor count).'}),
+  }
+
+  async run(): Promise<ServeSummary> {
+    const {flags} = await this.parse(Serve)
+    const serving = await startServing({
+      paths: this.store(flags.home),
+      target: {
+        model: flags.model,
+        version: flags.version === undefined ? undefined : parseVersionRef(flags.version),
+        stage: flags.stage === undefined ? undefined : parseStage(flags.stage),
+      },
+      host: flags.host,
+      port: flags.port,
+      watch: flags.watch,
+      watchIntervalMs: flags['watch-interval'] * 1000,
+      token: resolveToken(flags.token),
+      maxBodyBytes: flags['max-body-bytes'],
+      maxBatchRows: flags['max-batch-rows'],
+      backend: resolveBackend(flags.backend),
+      predictor: flags.predictor as PredictorChoice,
+      microBatching: flags['micro-batching'],
+      shutdownTimeoutMs: flags['shutdown-timeout'] * 1000,
+      ui: flags.ui,
+      debug: flags.debug,
+      morphoVersion: this.config.version,
+      logger: createLogger({requests: flags['log-requests']}),
+      handleSignals: true,
+    })
+    return serving.stopped
+  }
+}

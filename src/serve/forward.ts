@@ -1,0 +1,177 @@
+import {createJsPredictor, createTfPredictor, type Predictor} from '../model/predictor.js'
+import type {LoadedModel} from '../model/serialize.js'
+import type {Tf} from '../tf/backend.js'
+
+/**
+ * The forward pass a served model answers with. Two implementations compute the same function:
+ * TF.js (on wasm: a nearly flat cost per call, about 100-150 µs for the default network, plus
+ * a few µs per row) and plain JavaScript (no per-call cost, but every row costs the full
+ * multiply-adds). Small batches go to JavaScript and larger ones to TF.js; where the two
+ * costs cross is measured on this model, on this machine, when it is loaded.
+ */
+
+export type PredictorChoice = 'auto' | 'tfjs' | 'js'
+export const PREDICTOR_CHOICES: readonly PredictorChoice[] = ['auto', 'tfjs', 'js']
+
+export interface Forward {
+  readonly inputDim: number
+  readonly numClasses: number
+  /** The label value of each output index. */
+  readonly classes: number[]
+  /** Batches of up to this many rows run in JavaScript; 0 when TF.js takes everything. */
+  readonly jsMaxRows: number
+  /** "tfjs", "js", or "js ≤ N rows, tfjs above". */
+  readonly description: string
+  /** Microseconds measured at load: {js per row, tfjs for 1 row, tfjs for 64 rows}. */
+  readonly calibration?: {jsRowUs: number; tfOneUs: number; tf64Us: number}
+  predictProba(rows: Float32Array, n: number): Float32Array
+  dispose(): void
+}
+
+export interface ForwardOptions {
+  /** TF.js, when it loaded; without it everything runs in JavaScript. */
+  tf?: Tf
+  choice: PredictorChoice
+  /** Milliseconds spent at most on warming up the JIT before the model answers (default 150). */
+  warmUpMs?: number
+}
+
+/**
+ * Builds the forward pass, checks it on a zero row, and warms it up. Throws when the check
+ * fails. The warm-up yields to the event loop every few milliseconds, so a reload does not
+ * stall the requests the current model is answering meanwhile.
+ */
+export async function buildForward(loaded: LoadedModel, options: ForwardOptions): Promise<Forward> {
+  const arch = loaded.file.architecture
+  const js = createJsPredictor(loaded)
+  const tf = options.choice !== 'js' && options.tf ? createTfPredictor(options.tf, loaded) : undefined
+  try {
+    selfTest(loaded, js, tf)
+    // Warm both paths before timing them: cold calls would make TF.js look slower than it is.
+    const paths = tf && options.choice !== 'tfjs' ? [js, tf] : [tf ?? js]
+    await warmUp(paths, arch.inputDim, options.warmUpMs ?? 150)
+    return tf ? combine(js, tf, options.choice) : single(js)
+  } catch (err) {
+    tf?.dispose()
+    throw err
+  }
+}
+
+function single(p: Predictor): Forward {
+  return {
+    inputDim: p.architecture.inputDim,
+    numClasses: p.architecture.numClasses,
+    classes: p.classes,
+    jsMaxRows: p.kind === 'js' ? Number.POSITIVE_INFINITY : 0,
+    description: p.kind,
+    predictProba: (rows, n) => p.predictProba(rows, n),
+    dispose: () => p.dispose(),
+  }
+}
+
+function combine(js: Predictor, tf: Predictor, choice: PredictorChoice): Forward {
+  if (choice === 'tfjs') return single(tf)
+  const calibration = calibrate(js, tf)
+  const jsMaxRows = crossover(calibration)
+  return {
+    inputDim: tf.architecture.inputDim,
+    numClasses: tf.architecture.numClasses,
+    classes: tf.classes,
+    jsMaxRows,
+    calibration,
+    description: `${jsMaxRows === 0 ? 'tfjs' : `js ≤ ${jsMaxRows} rows, tfjs above`} (measured: js ${round(calibration.jsRowUs)} µs/row; tfjs ${round(calibration.tfOneUs)} µs for 1 row, ${round(calibration.tf64Us)} µs for 64)`,
+    predictProba: (rows, n) => (n <= jsMaxRows ? js.predictProba(rows, n) : tf.predictProba(rows, n)),
+    dispose: () => tf.dispose(),
+  }
+}
+
+/**
+ * Probabilities for a zero row: finite, summing to 1, and the same from both implementations
+ * (a weight read in the wrong layout would pass the first two checks and fail the third).
+ */
+function selfTest(loaded: LoadedModel, js: Predictor, tf: Predictor | undefined): void {
+  const d = loaded.file.architecture.inputDim
+  const k = loaded.file.architecture.numClasses
+  const zero = new Float32Array(d)
+  const check = (p: Predictor): Float32Array => {
+    const out = p.predictProba(zero, 1)
+    let sum = 0
+    for (let j = 0; j < k; j++) {
+      if (!Number.isFinite(out[j]!)) throw new Error(`test prediction (${p.kind}) gave a non-finite probability`)
+      sum += out[j]!
+    }
+    if (out.length !== k || Math.abs(sum - 1) > 1e-3) {
+      throw new Error(`test prediction (${p.kind}) gave probabilities summing to ${sum}, not 1`)
+    }
+    return out
+  }
+  const a = check(js)
+  if (!tf) return
+  const b = check(tf)
+  for (let j = 0; j < k; j++) {
+    if (Math.abs(a[j]! - b[j]!) > 1e-3) {
+      throw new Error(`test prediction differs between TF.js (${b[j]}) and JavaScript (${a[j]}) at class ${j}`)
+    }
+  }
+}
+
+/**
+ * Lower quartiles of a few timed calls each, after the warm-up: other processes on the machine
+ * only ever add time, so the low end is the better estimate of the cost itself.
+ */
+function calibrate(js: Predictor, tf: Predictor): {jsRowUs: number; tfOneUs: number; tf64Us: number} {
+  const d = js.architecture.inputDim
+  const one = new Float32Array(d).fill(0.5)
+  const many = new Float32Array(64 * d).fill(0.5)
+  const time = (fn: () => void, calls: number): number => {
+    const samples: number[] = []
+    for (let i = 0; i < calls; i++) {
+      const t = performance.now()
+      fn()
+      samples.push((performance.now() - t) * 1000)
+    }
+    samples.sort((x, y) => x - y)
+    return samples[samples.length >> 2]!
+  }
+  const jsRowUs = time(() => js.predictProba(one, 1), 41)
+  const tfOneUs = time(() => tf.predictProba(one, 1), 41)
+  const tf64Us = time(() => tf.predictProba(many, 64), 17)
+  return {jsRowUs, tfOneUs, tf64Us}
+}
+
+/** The largest batch for which n rows in JavaScript cost less than one TF.js call (0: none). */
+export function crossover(c: {jsRowUs: number; tfOneUs: number; tf64Us: number}): number {
+  const perRow = Math.max(0, (c.tf64Us - c.tfOneUs) / 63)
+  if (c.jsRowUs <= perRow) return 64
+  let n = 0
+  while (n < 64 && (n + 1) * c.jsRowUs < c.tfOneUs + n * perRow) n++
+  return n
+}
+
+/**
+ * The first few thousand calls of a fresh forward pass have a long tail while V8 compiles the
+ * hot paths (research/tfjs-backends.md §4): pay some of that before the model answers.
+ */
+async function warmUp(predictors: Predictor[], d: number, budgetMs: number): Promise<void> {
+  const deadline = performance.now() + budgetMs
+  const sizes = [1, 2, 8, 32, 64, 1]
+  const buffers = sizes.map((n) => new Float32Array(n * d).fill(0.25))
+  let slice = performance.now()
+  for (let round = 0; performance.now() < deadline && round < 200; round++) {
+    for (const p of predictors) {
+      for (let i = 0; i < sizes.length; i++) {
+        // JavaScript is never asked for large batches; do not spend the budget on them.
+        if (p.kind === 'js' && predictors.length > 1 && sizes[i]! > 8) continue
+        p.predictProba(buffers[i]!, sizes[i]!)
+      }
+    }
+    if (performance.now() - slice > 4) {
+      await new Promise((resolve) => setImmediate(resolve))
+      slice = performance.now()
+    }
+  }
+}
+
+function round(us: number): number {
+  return us >= 100 ? Math.round(us) : Math.round(us * 10) / 10
+}

@@ -1,0 +1,269 @@
+import type {IncomingMessage, Server, ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {Registry} from 'prom-client'
+import type {BackendRequest} from '../config.js'
+import {usageError} from '../errors.js'
+import {createInferenceMetrics, type InferenceMetrics} from '../monitoring/inference-metrics.js'
+import type {StorePaths} from '../store/paths.js'
+import {loadTf, type Tf} from '../tf/backend.js'
+import {createUiHandler} from '../ui/handler.js'
+import {createServer, createServerState, type ServerState} from './app.js'
+import type {PredictorChoice} from './forward.js'
+import {createLogger, type ServeLogger} from './log.js'
+import {ModelHolder, type ModelTarget} from './model-holder.js'
+import {RegistryView} from './registry-view.js'
+import {type RegistryWatcher, watchRegistry} from './watch.js'
+
+/**
+ * `morpho serve`: load the model, listen, follow the registry with --watch, and stop cleanly.
+ * Stopping (SIGTERM, SIGINT or stop()) closes the listening socket, lets every request in flight
+ * finish on its model, closes keep-alive connections as they go idle, and resolves.
+ */
+
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  watchIntervalMs: 2000,
+  maxBodyBytes: 1024 * 1024,
+  maxBatchRows: 4096,
+  shutdownTimeoutMs: 10_000,
+} as const
+
+export interface ServeOptions {
+  paths: StorePaths
+  target?: ModelTarget
+  /** Default 127.0.0.1: the server is not opened to the network unless asked for. */
+  host?: string
+  /** Default 8080; 0 picks a free port. */
+  port?: number
+  watch?: boolean
+  watchIntervalMs?: number
+  token?: string
+  maxBodyBytes?: number
+  maxBatchRows?: number
+  backend?: BackendRequest
+  predictor?: PredictorChoice
+  /** Default true: requests arriving together share one forward pass. */
+  microBatching?: boolean
+  /** After this long, connections still open at shutdown are closed. */
+  shutdownTimeoutMs?: number
+  debug?: boolean
+  morphoVersion: string
+  logger?: ServeLogger
+  /** Default true: prom-client's process metrics (CPU, memory, event loop, GC). */
+  defaultMetrics?: boolean
+  /** Stop on SIGTERM and SIGINT (the command sets this; embedding code stops with stop()). */
+  handleSignals?: boolean
+  /** Default true: the web page (runs, registry, the served model) at / with its API under /api/. */
+  ui?: boolean
+  /** Another request handler, tried before the 404 instead of the page (see AppDeps.mount). */
+  mount?: (req: IncomingMessage, res: ServerResponse) => boolean
+}
+
+export interface ServeSummary {
+  url: string
+  /** What stopped the server: "SIGTERM", "SIGINT" or the reason given to stop(). */
+  reason: string
+  requests: number
+  /** False when the shutdown timeout closed connections that were still busy. */
+  drained: boolean
+  seconds: number
+}
+
+export interface Serving {
+  url: string
+  host: string
+  port: number
+  server: Server
+  holder: ModelHolder
+  metrics: InferenceMetrics
+  state: ServerState
+  tf?: Tf
+  stop(reason?: string): Promise<ServeSummary>
+  /** Settles when the server has stopped, whoever stopped it. */
+  stopped: Promise<ServeSummary>
+}
+
+export async function startServing(options: ServeOptions): Promise<Serving> {
+  const started = performance.now()
+  const logger = options.logger ?? createLogger()
+  const host = options.host ?? SERVE_DEFAULTS.host
+  const target = options.target ?? {}
+  const choice = options.predictor ?? 'auto'
+  const metrics = createInferenceMetrics(new Registry(), {defaultMetrics: options.defaultMetrics})
+  const registry = new RegistryView(options.paths)
+
+  let tf: Tf | undefined
+  if (choice !== 'js') {
+    try {
+      const loaded = await loadTf(options.backend ?? 'auto')
+      tf = loaded.tf
+      const simd = loaded.backend.simd === undefined ? '' : loaded.backend.simd ? ' (SIMD)' : ' (no SIMD)'
+      logger.info(`TF.js backend ${loaded.backend.name}${simd}`)
+    } catch (err) {
+      if (choice === 'tfjs') throw err
+      logger.warn(`TF.js did not load (${(err as Error).message}); predicting in JavaScript`)
+    }
+  }
+
+  const holder = new ModelHolder({
+    paths: options.paths,
+    registry,
+    target,
+    forward: {tf, choice},
+    metrics,
+    logger,
+    microBatching: options.microBatching ?? true,
+  })
+  const first = await holder.reload('startup')
+  if (!first.ok) {
+    const waits =
+      first.error.code !== 'USAGE' &&
+      (options.watch || (first.error.code === 'NOT_FOUND' && target.version === undefined))
+    if (!waits) {
+      holder.close()
+      throw first.error
+    }
+  }
+
+  const state = createServerState()
+  const mount =
+    options.mount ??
+    (options.ui === false
+      ? undefined
+      : createUiHandler({
+          paths: options.paths,
+          served: () => holder.current,
+          metricsText: () => metrics.registry.metrics(),
+          version: options.morphoVersion,
+        }))
+  const server = createServer({
+    holder,
+    metrics,
+    registry,
+    logger,
+    state,
+    tf,
+    mount,
+    options: {
+      maxBodyBytes: options.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes,
+      maxBatchRows: options.maxBatchRows ?? SERVE_DEFAULTS.maxBatchRows,
+      token: options.token,
+      debug: options.debug,
+      morphoVersion: options.morphoVersion,
+    },
+  })
+  const requested = options.port ?? SERVE_DEFAULTS.port
+  try {
+    await listen(server, host, requested)
+  } catch (err) {
+    holder.close()
+    throw err
+  }
+  const port = (server.address() as AddressInfo).port
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+
+  let watcher: RegistryWatcher | undefined
+  if (options.watch) {
+    watcher = await watchRegistry({
+      registryFile: options.paths.registryFile,
+      intervalMs: options.watchIntervalMs ?? SERVE_DEFAULTS.watchIntervalMs,
+      signature: () => registry.signatureNow(),
+      onChange: () => holder.syncWithRegistry(),
+      onError: (err) => logger.warn(`watch: ${(err as Error).message}`),
+    })
+    // A promotion between the start-up load and the watcher's first signature would go unseen.
+    void holder.syncWithRegistry()
+  }
+
+  const what = holder.current ? `${holder.current.label} (${holder.current.stage})` : 'no model yet'
+  logger.info(
+    `listening on ${url}, serving ${what}${options.watch ? `, watching ${options.paths.registryFile}` : ''} (ready in ${Math.round(performance.now() - started)} ms)`,
+  )
+
+  let resolveStopped!: (summary: ServeSummary) => void
+  const stopped = new Promise<ServeSummary>((resolve) => {
+    resolveStopped = resolve
+  })
+  let stopping: Promise<ServeSummary> | undefined
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again: closing every connection now`)
+      server.closeAllConnections()
+      return
+    }
+    void stop(signal)
+  }
+  if (options.handleSignals) {
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  }
+
+  const stop = (reason = 'stop'): Promise<ServeSummary> => {
+    if (stopping) return stopping
+    stopping = (async () => {
+      state.stopping = true
+      watcher?.close()
+      logger.info(`stopping (${reason}): no new connections; ${state.inFlight} request(s) in flight`)
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Keep-alive connections that go idle while draining are closed as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      server.closeIdleConnections()
+      let drained = true
+      const timeout = setTimeout(() => {
+        drained = false
+        logger.warn(`shutdown timeout: closing connections with ${state.inFlight} request(s) unfinished`)
+        server.closeAllConnections()
+      }, options.shutdownTimeoutMs ?? SERVE_DEFAULTS.shutdownTimeoutMs)
+      await closed
+      clearInterval(sweep)
+      clearTimeout(timeout)
+      holder.close()
+      if (options.handleSignals) {
+        process.off('SIGTERM', onSignal)
+        process.off('SIGINT', onSignal)
+      }
+      const summary: ServeSummary = {
+        url,
+        reason,
+        requests: state.handled,
+        drained,
+        seconds: Math.round(performance.now() - started) / 1000,
+      }
+      logger.info(`stopped: ${summary.requests} request(s) answered`)
+      resolveStopped(summary)
+      return summary
+    })()
+    return stopping
+  }
+
+  return {url, host, port, server, holder, metrics, state, tf, stop, stopped}
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port))
+    server.once('error', fail)
+    server.listen(port, host, () => {
+      server.off('error', fail)
+      resolve()
+    })
+  })
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the port is already in use',
+    EACCES: 'the port needs privileges',
+    EADDRNOTAVAIL: `${host} is not an address of this machine`,
+  }
+  if (err.code && why[err.code]) {
+    return usageError(`Cannot serve on ${host}:${port}: ${why[err.code]}`, {
+      hint: 'Choose another --port (0 picks a free one) or another --host.',
+      details: {host, port, code: err.code},
+      cause: err,
+    })
+  }
+  return err
+}
