@@ -73,7 +73,12 @@ export class MorphoNet {
     const take = (name: string): Variable => {
       const w = weights.get(name)
       if (!w) throw new Error(`weights are missing "${name}"`)
-      return tf.variable(tf.tensor(w.values, w.shape))
+      // The variable holds its own reference to the data; an undisposed source tensor would stay
+      // registered (and its bytes held) after dispose(), once per weight per load.
+      const source = tf.tensor(w.values, w.shape)
+      const variable = tf.variable(source)
+      source.dispose()
+      return variable
     }
     const dense = (prefix: string): Dense => ({kernel: take(`${prefix}/kernel`), bias: take(`${prefix}/bias`)})
     const seeds = makeSeeds(arch, seedConfig)
