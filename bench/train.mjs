@@ -73,8 +73,11 @@ async function main() {
   const started = Date.now()
   try {
     const doctor = await new Promise((resolve) =>
-      execFile(process.execPath, [bin, 'doctor', '--json'], {env: {...process.env, NODE_ENV: 'production'}}, (_e, out) =>
-        resolve(JSON.parse(out)),
+      execFile(
+        process.execPath,
+        [bin, 'doctor', '--json'],
+        {env: {...process.env, NODE_ENV: 'production'}},
+        (_e, out) => resolve(JSON.parse(out)),
       ),
     )
     console.log(`# morpho training benchmark${quick ? ' (quick)' : ''}\n`)
@@ -102,7 +105,10 @@ async function main() {
         tasks.push(async () => ({
           problem,
           seeds,
-          out: await morpho(['train', '--problem', problem, '--seeds-per-layer', seeds, '--no-register', ...quickFlags], home),
+          out: await morpho(
+            ['train', '--problem', problem, '--seeds-per-layer', seeds, '--no-register', ...quickFlags],
+            home,
+          ),
         }))
       }
     }
@@ -112,6 +118,24 @@ async function main() {
         seed,
         out: await morpho(['train', '--seed', String(seed), '--no-register', ...quickFlags], home),
       }))
+    }
+    // The same network when its warm-up is cut to the original's 50 epochs: the backbone
+    // stalls, and only growth can carry it further.
+    const shortWarmUp = quick
+      ? ['--warm-up-epochs', '10', '--adaptation-epochs', '20']
+      : ['--warm-up-epochs', '50', '--adaptation-epochs', '200']
+    for (const seed of spiralSeeds) {
+      for (const seeds of ['1', '0']) {
+        tasks.push(async () => ({
+          short: true,
+          seed,
+          seeds,
+          out: await morpho(
+            ['train', '--seed', String(seed), '--seeds-per-layer', seeds, '--no-register', ...shortWarmUp],
+            home,
+          ),
+        }))
+      }
     }
     const results = await pool(tasks, jobs)
 
@@ -129,9 +153,23 @@ async function main() {
 
     console.log('\n## spirals, default flags, several --seed values\n')
     console.log('| --seed | val_acc | best val_acc | germinated | seconds | >= 0.90 |\n|---:|---:|---:|---:|---:|---|')
-    for (const r of results.filter((x) => x.seed !== undefined)) {
+    for (const r of results.filter((x) => x.seed !== undefined && !x.short)) {
       const s = r.out.run.summary
-      console.log(`| ${r.seed} | ${f4(s.val_acc)} | ${f4(s.best_val_acc)} | ${s.seeds_germinated}/${s.seeds_total} | ${r.out.run.seconds.toFixed(1)} | ${s.val_acc >= 0.9 ? 'yes' : 'NO'} |`)
+      console.log(
+        `| ${r.seed} | ${f4(s.val_acc)} | ${f4(s.best_val_acc)} | ${s.seeds_germinated}/${s.seeds_total} | ${r.out.run.seconds.toFixed(1)} | ${s.val_acc >= 0.9 ? 'yes' : 'NO'} |`,
+      )
+    }
+    console.log(`\n## spirals with the warm-up cut short (${shortWarmUp.join(' ')}): growth vs none\n`)
+    console.log(
+      '| --seed | val_acc with seeds | germinated | val_acc without | difference |\n|---:|---:|---:|---:|---:|',
+    )
+    for (const seed of spiralSeeds) {
+      const a = results.find((r) => r.short && r.seed === seed && r.seeds === '1').out.run.summary
+      const b = results.find((r) => r.short && r.seed === seed && r.seeds === '0').out.run.summary
+      const diff = a.val_acc - b.val_acc
+      console.log(
+        `| ${seed} | ${f4(a.val_acc)} | ${a.seeds_germinated}/${a.seeds_total} | ${f4(b.val_acc)} | ${diff >= 0 ? '+' : ''}${diff.toFixed(4)} |`,
+      )
     }
     console.log(`\nwall time ${((Date.now() - started) / 1000).toFixed(0)} s, ${jobs} job(s) at once`)
   } finally {

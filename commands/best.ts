@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {localTime, metric} from '../src/registry/format.js'
-import {type BestResult, findBest, parseStage, readRegistry} from '../src/registry/index.js'
+import type {BestResult} from '../src/registry/index.js'
 
 export default class Best extends MorphoCommand {
   static override summary = 'The best version by a metric.'
@@ -23,6 +23,7 @@ export default class Best extends MorphoCommand {
   }
 
   async run(): Promise<BestResult> {
+    const {findBest, parseStage, readRegistry} = await import('../src/registry/index.js')
     const {flags} = await this.parse(Best)
     const paths = this.store(flags.home)
     const result = findBest(paths, await readRegistry(paths), {

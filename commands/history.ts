@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {historyTable} from '../src/registry/format.js'
-import {type HistoryEntry, historyOf, readRegistry} from '../src/registry/index.js'
+import type {HistoryEntry} from '../src/registry/index.js'
 
 export default class History extends MorphoCommand {
   static override summary = 'The audit trail: every registration, stage change, rollback and alias change.'
@@ -20,13 +20,8 @@ export default class History extends MorphoCommand {
     limit: Flags.integer({description: 'At most this many entries.', min: 1}),
   }
 
-  // Same output as oclif's, without its per-token colouring pass, which takes about a second
-  // on the megabytes a large registry produces.
-  override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
-  }
-
   async run(): Promise<{entries: HistoryEntry[]}> {
+    const {historyOf, readRegistry} = await import('../src/registry/index.js')
     const {flags} = await this.parse(History)
     const entries = historyOf(await readRegistry(this.store(flags.home)), {model: flags.model, limit: flags.limit})
     this.log(entries.length === 0 ? 'No history yet.' : historyTable(entries))

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {versionsTable} from '../src/registry/format.js'
-import {listVersions, parseStage, readRegistry, type VersionView} from '../src/registry/index.js'
+import type {VersionView} from '../src/registry/index.js'
 
 export default class List extends MorphoCommand {
   static override summary = 'List registered versions, newest first.'
@@ -20,13 +20,8 @@ export default class List extends MorphoCommand {
     model: Flags.string({description: 'Only this model.'}),
   }
 
-  // Same output as oclif's, without its per-token colouring pass, which takes about a second
-  // on the megabytes a large registry produces.
-  override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
-  }
-
   async run(): Promise<{versions: VersionView[]}> {
+    const {listVersions, parseStage, readRegistry} = await import('../src/registry/index.js')
     const {flags} = await this.parse(List)
     const paths = this.store(flags.home)
     const stage = flags.stage === undefined ? undefined : parseStage(flags.stage)

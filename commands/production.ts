@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {localTime, metric} from '../src/registry/format.js'
-import {findProduction, type ProductionResult, readRegistry} from '../src/registry/index.js'
+import type {ProductionResult} from '../src/registry/index.js'
 
 export default class Production extends MorphoCommand {
   static override summary = 'The Production version and where its files are.'
@@ -16,6 +16,7 @@ export default class Production extends MorphoCommand {
   }
 
   async run(): Promise<ProductionResult> {
+    const {findProduction, readRegistry} = await import('../src/registry/index.js')
     const {flags} = await this.parse(Production)
     const paths = this.store(flags.home)
     const result = await findProduction(paths, await readRegistry(paths), {model: flags.model})

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {type PromoteResult, type PromoteStage, parseStage, parseVersionRef, promote} from '../src/registry/index.js'
+import type {PromoteResult, PromoteStage} from '../src/registry/index.js'
 
 export default class Promote extends MorphoCommand {
   static override summary = 'Move a version to Staging, Production or Archived.'
@@ -31,6 +31,7 @@ export default class Promote extends MorphoCommand {
   }
 
   async run(): Promise<PromoteResult> {
+    const {parseStage, parseVersionRef, promote} = await import('../src/registry/index.js')
     const {args, flags} = await this.parse(Promote)
     const stage = parseStage(args.stage, ['Staging', 'Production', 'Archived']) as PromoteStage
     const result = await promote(this.store(flags.home), {

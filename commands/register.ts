@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {metric} from '../src/registry/format.js'
-import {parseTags, type RegisterResult, registerRun} from '../src/registry/index.js'
+import type {RegisterResult} from '../src/registry/index.js'
 
 export default class Register extends MorphoCommand {
   static override summary = "Register a completed run's model as the next version of a model."
@@ -26,6 +26,7 @@ export default class Register extends MorphoCommand {
   }
 
   async run(): Promise<RegisterResult> {
+    const {parseTags, registerRun} = await import('../src/registry/index.js')
     const {args, flags} = await this.parse(Register)
     const result = await registerRun(this.store(flags.home), args.runId, {
       model: flags.model,

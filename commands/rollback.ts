@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {type RollbackResult, rollback} from '../src/registry/index.js'
+import type {RollbackResult} from '../src/registry/index.js'
 
 export default class Rollback extends MorphoCommand {
   static override summary = 'Put the previous Production version back in Production.'
@@ -19,6 +19,7 @@ export default class Rollback extends MorphoCommand {
   }
 
   async run(): Promise<RollbackResult> {
+    const {rollback} = await import('../src/registry/index.js')
     const {flags} = await this.parse(Rollback)
     const result = await rollback(this.store(flags.home), {model: flags.model, reason: flags.reason})
     for (const s of result.skipped) this.note(`skipped v${s.version}: ${s.reason}`)

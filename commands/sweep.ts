@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {selfCommand} from '../src/runtime.js'
 import {BACKEND_CHOICES} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
 import {metric as fmt, table} from '../src/format.js'
-import {type SweepOutcome, sweep} from '../src/sweep/index.js'
-import {SWEEP_METRICS} from '../src/sweep/run.js'
+import {selfCommand} from '../src/runtime.js'
+import type {SweepOutcome} from '../src/sweep/index.js'
+import {SWEEP_METRICS} from '../src/sweep/metrics.js'
 
 const show = (params: Record<string, unknown>) =>
   Object.entries(params)
@@ -53,6 +53,7 @@ A file without "parameters" treats every key as a swept flag. Every key and valu
 
   async run(): Promise<SweepOutcome> {
     const {flags} = await this.parse(Sweep)
+    const {sweep} = await import('../src/sweep/index.js')
     const abort = new AbortController()
     const onSignal = () => abort.abort()
     process.once('SIGINT', onSignal)

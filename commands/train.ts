@@ -1,11 +1,10 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {progressObserver} from '../src/cli/progress.js'
 import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
 import {resolveTrainOptions} from '../src/training/options.js'
-import {type TrainOutcome, trainAndRegister} from '../src/training/train.js'
+import type {TrainOutcome} from '../src/training/train.js'
 
 export default class Train extends MorphoCommand {
   static override summary = 'Train a morphogenetic network, track the run, and register the model if it is good enough.'
@@ -41,8 +40,17 @@ export default class Train extends MorphoCommand {
       description: 'Registered model name [default: the problem, or the CSV file name].',
       helpGroup: 'REGISTRY',
     }),
-    'metrics-port': Flags.integer({description: 'Expose the run\'s Prometheus metrics on this port while it trains (0: any free port).', min: 0, max: 65535, helpGroup: 'MONITORING'}),
-    'metrics-host': Flags.string({description: 'Address for --metrics-port.', default: '127.0.0.1', helpGroup: 'MONITORING'}),
+    'metrics-port': Flags.integer({
+      description: "Expose the run's Prometheus metrics on this port while it trains (0: any free port).",
+      min: 0,
+      max: 65535,
+      helpGroup: 'MONITORING',
+    }),
+    'metrics-host': Flags.string({
+      description: 'Address for --metrics-port.',
+      default: '127.0.0.1',
+      helpGroup: 'MONITORING',
+    }),
     'min-val-acc': Flags.string({description: 'Exit 3 when the final val_acc is below this (for CI gates).'}),
     quiet: Flags.boolean({char: 'q', description: 'No progress lines.'}),
   }
@@ -54,6 +62,11 @@ export default class Train extends MorphoCommand {
     const stageAt = flags['no-register'] ? null : fraction('stage-at', flags['stage-at'])
     const minValAcc = flags['min-val-acc'] === undefined ? undefined : fraction('min-val-acc', flags['min-val-acc'])
 
+    // Loaded here, not at the top: every command module is imported at start-up.
+    const [{trainAndRegister}, {progressObserver}] = await Promise.all([
+      import('../src/training/train.js'),
+      import('../src/cli/progress.js'),
+    ])
     const abort = new AbortController()
     const onSigint = () => {
       if (abort.signal.aborted) process.exit(130)
@@ -75,7 +88,11 @@ export default class Train extends MorphoCommand {
         {registerAt, stageAt, model: flags.model},
         flags['metrics-port'] === undefined
           ? undefined
-          : {port: flags['metrics-port'], host: flags['metrics-host'], onListening: (url) => this.note(`metrics on ${url}`)},
+          : {
+              port: flags['metrics-port'],
+              host: flags['metrics-host'],
+              onListening: (url) => this.note(`metrics on ${url}`),
+            },
       )
       this.present(outcome)
       if (minValAcc !== undefined && outcome.run.summary.val_acc < minValAcc) {

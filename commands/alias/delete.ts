@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
-import {type AliasResult, deleteAlias} from '../../src/registry/index.js'
+import type {AliasResult} from '../../src/registry/index.js'
 
 export default class AliasDelete extends MorphoCommand {
   static override summary = 'Remove an alias (the version stays).'
@@ -19,6 +19,7 @@ export default class AliasDelete extends MorphoCommand {
   }
 
   async run(): Promise<AliasResult> {
+    const {deleteAlias} = await import('../../src/registry/index.js')
     const {args, flags} = await this.parse(AliasDelete)
     const result = await deleteAlias(this.store(flags.home), {model: flags.model, alias: args.name})
     this.log(`alias ${result.alias} deleted (it pointed at ${this.paint.bold(`${result.model} v${result.version}`)})`)

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
-import {type AliasResult, parseVersionRef, setAlias} from '../../src/registry/index.js'
+import type {AliasResult} from '../../src/registry/index.js'
 
 export default class AliasSet extends MorphoCommand {
   static override summary = 'Point an alias at a version (it moves if it already exists).'
@@ -23,6 +23,7 @@ export default class AliasSet extends MorphoCommand {
   }
 
   async run(): Promise<AliasResult> {
+    const {parseVersionRef, setAlias} = await import('../../src/registry/index.js')
     const {args, flags} = await this.parse(AliasSet)
     const result = await setAlias(this.store(flags.home), {
       model: flags.model,

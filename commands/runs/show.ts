@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
-import {eventLine} from '../../src/cli/progress.js'
+import {eventLine} from '../../src/cli/lines.js'
 import {localTime, metric, table} from '../../src/format.js'
 import {type RunDetails, readRun} from '../../src/tracking/runs.js'
 

@@ -38,6 +38,14 @@ export abstract class MorphoCommand extends Command {
     process.stderr.write(`${line}\n`)
   }
 
+  /**
+   * Plain JSON, the same text oclif prints, without its per-token colouring pass: that pass
+   * takes about a second on the megabytes a large registry listing produces.
+   */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
   protected override toErrorJson(err: unknown): unknown {
     return toEnvelope(err)
   }

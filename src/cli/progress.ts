@@ -1,8 +1,7 @@
-import type {ChalkInstance} from 'chalk'
 import ora, {type Ora} from 'ora'
-import type {EpochMetrics, RunEvent} from '../tracking/types.js'
 import type {TrainingObserver} from '../training/run.js'
 import {paintFor} from './color.js'
+import {epochLine, eventLine} from './lines.js'
 
 /**
  * Training progress on stderr. On a terminal: one live line redrawn each epoch, with
@@ -46,42 +45,4 @@ export function progressObserver(stream: NodeJS.WriteStream = process.stderr): T
       spinner = undefined
     },
   }
-}
-
-const PHASE: Record<EpochMetrics['phase'], string> = {warm_up: 'warm-up', adaptation: 'adapt'}
-
-export function epochLine(m: EpochMetrics, total: number, paint: ChalkInstance): string {
-  const width = String(total).length
-  const s = m.seeds
-  return [
-    paint.dim(PHASE[m.phase].padEnd(7)),
-    `epoch ${String(m.epoch).padStart(width)}/${total}`,
-    `loss ${fmt(m.train_loss)}`,
-    `val_loss ${fmt(m.val_loss)}`,
-    `val_acc ${paint.bold(m.val_acc.toFixed(4))}`,
-    `seeds ${s.dormant}/${s.training}/${s.blending}/${s.active} ${paint.dim('(d/t/b/a)')}`,
-  ].join('  ')
-}
-
-export function eventLine(e: RunEvent, paint: ChalkInstance): string | undefined {
-  switch (e.type) {
-    case 'phase':
-      return e.to === 'adaptation'
-        ? paint.cyan(`phase 2 (adaptation) from epoch ${e.epoch}: backbone frozen, seeds may germinate`)
-        : paint.cyan(`phase 1 (warm-up) from epoch ${e.epoch}: training the backbone`)
-    case 'germination':
-      return paint.green(
-        `epoch ${e.epoch}: germinated ${e.seed} (plateau ${e.plateau}, val_acc ${e.val_acc.toFixed(4)}, activation variance ${e.health.toFixed(4)})`,
-      )
-    case 'seed_state':
-      return e.from === 'dormant' ? undefined : paint.green(`epoch ${e.epoch}: ${e.seed} ${e.from} → ${e.to}`)
-    case 'drift_warning':
-      return paint.yellow(`epoch ${e.epoch}: ${e.seed} drift ${e.drift.toFixed(3)} is above --drift-warn`)
-    default:
-      return undefined
-  }
-}
-
-function fmt(v: number): string {
-  return Number.isFinite(v) ? v.toFixed(4) : String(v)
 }

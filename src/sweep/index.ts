@@ -2,7 +2,8 @@ import {registerRun} from '../registry/registry.js'
 import type {StorePaths} from '../store/paths.js'
 import {resolveTrainOptions, type TrainOptions} from '../training/options.js'
 import {buildPlan, grid, readSweepFile, type SweepPlan} from './config.js'
-import {parseSweepMetric, runSweep, type SweepInput, type SweepResult} from './run.js'
+import {parseSweepMetric} from './metrics.js'
+import {runSweep, type SweepInput, type SweepResult} from './run.js'
 
 export interface SweepRequest {
   config?: string

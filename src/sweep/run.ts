@@ -2,33 +2,11 @@ import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
-import {usageError} from '../errors.js'
 import {writeFileAtomic} from '../store/atomic.js'
 import type {StorePaths} from '../store/paths.js'
 import type {TrainSummary} from '../tracking/types.js'
 import {grid, type SweepPlan, type SweepValue} from './config.js'
-
-/** Summary numbers a sweep can rank by. */
-export const SWEEP_METRICS = [
-  'val_acc',
-  'val_loss',
-  'best_val_acc',
-  'best_val_loss',
-  'train_loss',
-  'seeds_germinated',
-  'parameters',
-] as const
-export type SweepMetric = (typeof SWEEP_METRICS)[number]
-
-export function parseSweepMetric(name: string): SweepMetric {
-  if (!(SWEEP_METRICS as readonly string[]).includes(name)) {
-    throw usageError(`Unknown metric "${name}"`, {
-      hint: `Rank by one of: ${SWEEP_METRICS.join(', ')}.`,
-      details: {key: 'metric'},
-    })
-  }
-  return name as SweepMetric
-}
+import type {SweepMetric} from './metrics.js'
 
 export interface SweepRun {
   index: number
