@@ -53,8 +53,8 @@ export class MorphoNet {
    */
   static create(tf: Tf, arch: Architecture, rng: Rng, seedConfig: SeedConfig): MorphoNet {
     const dense = (fanIn: number, fanOut: number): Dense => ({
-      kernel: tf.variable(tf.tensor2d(heUniform(rng, fanIn, fanOut), [fanIn, fanOut])),
-      bias: tf.variable(tf.zeros([fanOut])),
+      kernel: owned(tf, tf.tensor2d(heUniform(rng, fanIn, fanOut), [fanIn, fanOut])),
+      bias: owned(tf, tf.zeros([fanOut])),
     })
     const input = dense(arch.inputDim, arch.hiddenDim)
     const hidden = Array.from({length: arch.numLayers}, () => dense(arch.hiddenDim, arch.hiddenDim))
@@ -73,12 +73,7 @@ export class MorphoNet {
     const take = (name: string): Variable => {
       const w = weights.get(name)
       if (!w) throw new Error(`weights are missing "${name}"`)
-      // The variable holds its own reference to the data; an undisposed source tensor would stay
-      // registered (and its bytes held) after dispose(), once per weight per load.
-      const source = tf.tensor(w.values, w.shape)
-      const variable = tf.variable(source)
-      source.dispose()
-      return variable
+      return owned(tf, tf.tensor(w.values, w.shape))
     }
     const dense = (prefix: string): Dense => ({kernel: take(`${prefix}/kernel`), bias: take(`${prefix}/bias`)})
     const seeds = makeSeeds(arch, seedConfig)
@@ -110,10 +105,10 @@ export class MorphoNet {
     const w1 = new Float32Array(h * 4 * h)
     for (let i = 0; i < w1.length; i++) w1[i] = rng.normal() * std
     seed.life.germinate(epoch)
-    seed.w1 = tf.variable(tf.tensor2d(w1, [h, 4 * h]))
-    seed.b1 = tf.variable(tf.zeros([4 * h]))
-    seed.w2 = tf.variable(tf.zeros([4 * h, h]))
-    seed.b2 = tf.variable(tf.zeros([h]))
+    seed.w1 = owned(tf, tf.tensor2d(w1, [h, 4 * h]))
+    seed.b1 = owned(tf, tf.zeros([4 * h]))
+    seed.w2 = owned(tf, tf.zeros([4 * h, h]))
+    seed.b2 = owned(tf, tf.zeros([h]))
   }
 
   seedsOfLayer(layer: number): SeedModule[] {
@@ -242,6 +237,16 @@ export class MorphoNet {
     for (const v of this.backboneVariables) v.dispose()
     for (const s of this.seeds) for (const v of MorphoNet.seedVariables(s)) v.dispose()
   }
+}
+
+/**
+ * A variable made from a fresh tensor, which is then released: the variable keeps its own
+ * copy, and an undisposed source would stay registered after dispose(), once per weight.
+ */
+function owned(tf: Tf, source: Tensor): Variable {
+  const variable = tf.variable(source)
+  source.dispose()
+  return variable
 }
 
 function makeSeeds(arch: Architecture, config: SeedConfig): SeedModule[] {

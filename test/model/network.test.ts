@@ -36,6 +36,17 @@ describe('MorphoNet', () => {
     net.dispose()
   })
 
+  it('owns exactly its variables: creating, germinating and disposing a network leaves no tensor behind', () => {
+    const before = tf.memory().numTensors
+    const net = MorphoNet.create(tf, arch, new Rng(1), seedConfig)
+    // input, 3 hidden and output layers: a kernel and a bias each.
+    expect(tf.memory().numTensors - before).toBe(10)
+    net.germinate(net.seeds[0], 1, new Rng(2))
+    expect(tf.memory().numTensors - before).toBe(14)
+    net.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
   it('starts identical for the same seed and differently for another', () => {
     const a = MorphoNet.create(tf, arch, new Rng(7), seedConfig)
     const b = MorphoNet.create(tf, arch, new Rng(7), seedConfig)
