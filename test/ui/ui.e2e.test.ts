@@ -18,74 +18,80 @@ import {
 } from './browser.js'
 
 /**
- * The page in a real headless Chromium against the built CLI: `morpho ui` over a store with
- * two trained runs and a registered model. Screenshots of every view land in
- * test-artifacts/ui/ for a person to look at.
+ * The page in a real headless Chromium against the built CLI, over one store with two trained
+ * runs and a registered model: first `morpho ui`, then `morpho serve` with the model loaded.
+ * Screenshots of every view land in test-artifacts/ui/ for a person to look at.
  */
 
-describe('the web page in Chromium, served by `morpho ui`', () => {
-  let home: {path: string; cleanup: () => Promise<void>}
-  let ids: string[]
-  let ui: ChildProcess
-  let url: string
-  let browser: Awaited<ReturnType<typeof openBrowser>>
-  let page: Page
-  let context: BrowserContext
+let home: {path: string; cleanup: () => Promise<void>}
+let ids: string[]
 
+beforeAll(async () => {
+  home = await tempDir('morpho-ui-e2e-')
+  await mkdir(SHOTS, {recursive: true})
+  ids = await trainTwoRuns(home.path)
+  for (const [stage, version] of [
+    ['Production', '2'],
+    ['Staging', '1'],
+  ]) {
+    const res = await runCli(['promote', stage!, '--version', version!, '--model', 'moons', '--home', home.path])
+    expect(res.code, res.stderr).toBe(0)
+  }
+}, 60_000)
+
+afterAll(() => home?.cleanup())
+
+/** Starts a server of the built CLI and a browser on it; stops both after the describe block. */
+function withServer(args: () => string[], printed: RegExp) {
+  const s = {} as {url: string; page: Page; context: BrowserContext; browser: Awaited<ReturnType<typeof openBrowser>>}
+  let child: ChildProcess
   beforeAll(async () => {
-    home = await tempDir('morpho-ui-e2e-')
-    await mkdir(SHOTS, {recursive: true})
-    ids = await trainTwoRuns(home.path)
-    for (const [stage, version] of [
-      ['Production', '2'],
-      ['Staging', '1'],
-    ]) {
-      const res = await runCli(['promote', stage!, '--version', version!, '--model', 'moons', '--home', home.path])
-      expect(res.code, res.stderr).toBe(0)
-    }
-    ui = spawnCli(['ui', '--port', '0', '--home', home.path])
-    url = await urlFrom(ui, /morpho ui: (http:\/\/\S+\/)/)
-    browser = await openBrowser(new URL(url).origin)
-    page = browser.page
-    context = browser.context
-  }, 90_000)
-
+    child = spawnCli(args())
+    s.url = (await urlFrom(child, printed)).replace(/\/?$/, '/')
+    s.browser = await openBrowser(new URL(s.url).origin)
+    s.page = s.browser.page
+    s.context = s.browser.context
+  }, 30_000)
   afterAll(async () => {
-    await browser?.close()
-    if (ui && ui.exitCode === null) {
-      const exited = new Promise((resolve) => ui.once('exit', resolve))
-      ui.kill('SIGTERM')
+    await s.browser?.close()
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
       await exited
     }
-    await home?.cleanup()
   })
+  return s
+}
+
+describe('the web page in Chromium, served by `morpho ui`', () => {
+  const s = withServer(() => ['ui', '--port', '0', '--home', home.path], /morpho ui: (http:\/\/\S+\/)/)
 
   it('lists both runs, and sorts them from the keyboard', async () => {
-    await page.goto(`${url}#/runs`)
-    const rows = page.locator('table.runs tbody tr')
+    await s.page.goto(`${s.url}#/runs`)
+    const rows = s.page.locator('table.runs tbody tr')
     await rows.nth(1).waitFor()
     expect(await rows.count()).toBe(2)
-    const text = await page.locator('table.runs tbody').textContent()
+    const text = await s.page.locator('table.runs tbody').textContent()
     for (const id of ids) expect(text).toContain(id)
-    expect(await page.locator('table.runs caption').textContent()).toMatch(/^2 of 2 runs/)
+    expect(await s.page.locator('table.runs caption').textContent()).toMatch(/^2 of 2 runs/)
 
     const accs = await Promise.all(
-      ids.map(async (id) => (await (await fetch(`${url}api/runs/${id}`)).json()).record.summary.val_acc as number),
+      ids.map(async (id) => (await (await fetch(`${s.url}api/runs/${id}`)).json()).record.summary.val_acc as number),
     )
-    await page.getByRole('button', {name: /^val_acc/}).focus()
-    await page.keyboard.press('Enter')
-    await expect.poll(() => page.locator('th[aria-sort]').textContent()).toMatch(/val_acc/)
-    expect(await page.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('descending')
+    await s.page.getByRole('button', {name: /^val_acc/}).focus()
+    await s.page.keyboard.press('Enter')
+    await expect.poll(() => s.page.locator('th[aria-sort]').textContent()).toMatch(/val_acc/)
+    expect(await s.page.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('descending')
     const firstShown = await rows.first().locator('th a').textContent()
     expect(firstShown).toBe(accs[0]! >= accs[1]! ? ids[0] : ids[1])
-    await page.screenshot({path: join(SHOTS, 'runs.png'), fullPage: true})
+    await s.page.screenshot({path: join(SHOTS, 'runs.png'), fullPage: true})
   })
 
   it('draws a run’s curves with the warm-up band and germination markers, its seed timeline and boundary', async () => {
-    await page.goto(`${url}#/runs`)
-    await page.getByRole('link', {name: ids[0]}).click()
-    await page.locator('h1', {hasText: ids[0]}).waitFor()
-    const [trainLoss, valLoss, marker, band] = await waitForInk(page, '#chart-loss canvas', [
+    await s.page.goto(`${s.url}#/runs`)
+    await s.page.getByRole('link', {name: ids[0]}).click()
+    await s.page.locator('h1', {hasText: ids[0]}).waitFor()
+    const [trainLoss, valLoss, marker, band] = await waitForInk(s.page, '#chart-loss canvas', [
       BLUE,
       VERMILLION,
       MARKER,
@@ -95,29 +101,29 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     expect(valLoss).toBeGreaterThan(20)
     expect(marker).toBeGreaterThan(10)
     expect(band).toBeGreaterThan(500)
-    const [acc] = await waitForInk(page, '#chart-acc canvas', [GREEN])
+    const [acc] = await waitForInk(s.page, '#chart-acc canvas', [GREEN])
     expect(acc).toBeGreaterThan(20)
-    await waitForInk(page, '#chart-alpha canvas', [BLUE, VERMILLION])
-    expect(await page.locator('.strip').count()).toBe(2)
-    expect(await page.locator('.seed-text').textContent()).toMatch(/dormant epochs 1–\d+, training/)
+    await waitForInk(s.page, '#chart-alpha canvas', [BLUE, VERMILLION])
+    expect(await s.page.locator('.strip').count()).toBe(2)
+    expect(await s.page.locator('.seed-text').textContent()).toMatch(/dormant epochs 1–\d+, training/)
     // The text alternative of each chart is there for screen readers.
-    expect(await page.locator('#chart-loss-desc').textContent()).toMatch(/^train_loss .* over 14 epochs/)
+    expect(await s.page.locator('#chart-loss-desc').textContent()).toMatch(/^train_loss .* over 14 epochs/)
 
-    await page.locator('canvas.boundary').waitFor()
-    const [class0, class1] = await waitForInk(page, 'canvas.boundary', [BLUE, VERMILLION], 10)
+    await s.page.locator('canvas.boundary').waitFor()
+    const [class0, class1] = await waitForInk(s.page, 'canvas.boundary', [BLUE, VERMILLION], 10)
     expect(class0).toBeGreaterThan(10)
     expect(class1).toBeGreaterThan(10)
-    expect(await page.locator('canvas.boundary').getAttribute('aria-label')).toMatch(
+    expect(await s.page.locator('canvas.boundary').getAttribute('aria-label')).toMatch(
       /^Decision boundary over feature 1/,
     )
-    await page.getByText('Every epoch as a table').click()
-    expect(await page.locator('details.epochs tbody tr').count()).toBe(14)
-    await page.screenshot({path: join(SHOTS, 'run.png'), fullPage: true})
+    await s.page.getByText('Every epoch as a table').click()
+    expect(await s.page.locator('details.epochs tbody tr').count()).toBe(14)
+    await s.page.screenshot({path: join(SHOTS, 'run.png'), fullPage: true})
   })
 
   it('shows each registered version with its stage, and the transition history', async () => {
-    await page.goto(`${url}#/registry`)
-    const rows = page.locator('table.versions tbody tr')
+    await s.page.goto(`${s.url}#/registry`)
+    const rows = s.page.locator('table.versions tbody tr')
     await rows.nth(1).waitFor()
     const stages = await rows.evaluateAll((trs) =>
       trs.map((tr) => [tr.getAttribute('data-version'), tr.querySelector('td.stage')?.textContent]),
@@ -127,35 +133,106 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
       ['1', 'Staging'],
     ])
     expect(await rows.first().getByRole('link').textContent()).toBe(ids[1])
-    expect(await page.locator('table.history tbody tr').count()).toBe(4)
-    await page.screenshot({path: join(SHOTS, 'registry.png'), fullPage: true})
+    expect(await s.page.locator('table.history tbody tr').count()).toBe(4)
+    await s.page.screenshot({path: join(SHOTS, 'registry.png'), fullPage: true})
   })
 
   it('overlays the curves of two selected runs', async () => {
-    await page.goto(`${url}#/runs`)
-    await page.locator('table.runs tbody tr').nth(1).waitFor()
-    for (const id of ids) await page.getByRole('checkbox', {name: `Select run ${id} for comparison`}).check()
-    await page.getByRole('link', {name: 'Compare selected (2)'}).click()
-    await page.locator('h1', {hasText: 'Compare 2 runs'}).waitFor()
-    expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#/compare?ids=${ids.join(',')}`)
+    await s.page.goto(`${s.url}#/runs`)
+    await s.page.locator('table.runs tbody tr').nth(1).waitFor()
+    for (const id of ids) await s.page.getByRole('checkbox', {name: `Select run ${id} for comparison`}).check()
+    await s.page.getByRole('link', {name: 'Compare selected (2)'}).click()
+    await s.page.locator('h1', {hasText: 'Compare 2 runs'}).waitFor()
+    expect(decodeURIComponent(new URL(s.page.url()).hash)).toBe(`#/compare?ids=${ids.join(',')}`)
     for (const key of ['val_loss', 'val_acc', 'train_loss']) {
-      const [first, second] = await waitForInk(page, `#chart-compare-${key} canvas`, [BLUE, VERMILLION])
+      const [first, second] = await waitForInk(s.page, `#chart-compare-${key} canvas`, [BLUE, VERMILLION])
       expect(first, key).toBeGreaterThan(20)
       expect(second, key).toBeGreaterThan(20)
     }
-    expect(await page.locator('.panel table.data tbody tr').count()).toBe(2)
-    await page.screenshot({path: join(SHOTS, 'compare.png'), fullPage: true})
+    expect(await s.page.locator('.panel table.data tbody tr').count()).toBe(2)
+    await s.page.screenshot({path: join(SHOTS, 'compare.png'), fullPage: true})
   })
 
   it('says plainly that `morpho ui` serves no model', async () => {
-    await page.goto(`${url}#/model`)
-    await page.getByText('No model is served by this process').waitFor()
-    await page.screenshot({path: join(SHOTS, 'model-none.png')})
+    await s.page.goto(`${s.url}#/model`)
+    await s.page.getByText('No model is served by this process').waitFor()
+    await s.page.screenshot({path: join(SHOTS, 'model-none.png')})
   })
 
   it('loaded nothing from anywhere but the morpho process, and logged no errors', () => {
-    expect(browser.foreign).toEqual([])
-    expect(browser.problems).toEqual([])
-    expect(context.pages()).toHaveLength(1)
+    expect(s.browser.foreign).toEqual([])
+    expect(s.browser.problems).toEqual([])
+    expect(s.context.pages()).toHaveLength(1)
+  })
+})
+
+describe('the web page in Chromium, served by `morpho serve` with the Production model loaded', () => {
+  const s = withServer(
+    () => ['serve', '--port', '0', '--home', home.path, '--model', 'moons'],
+    /listening on (http:\/\/[^\s,]+)/,
+  )
+  const predict = async (data: number[][]) => {
+    const res = await fetch(`${s.url}predict`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({data}),
+    })
+    return {status: res.status, body: (await res.json()) as {predictions: number[]; probabilities: number[][]}}
+  }
+
+  it('opens on the served model: name, version, stage, since when, and its run', async () => {
+    await s.page.goto(s.url)
+    await s.page.waitForURL(/#\/model$/)
+    const summary = s.page.locator('dl.summary')
+    await summary.getByText('moons', {exact: true}).waitFor()
+    expect(await summary.textContent()).toMatch(/versionv2stageProductionloaded since\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/)
+    expect(await summary.getByRole('link').textContent()).toBe(ids[1])
+  })
+
+  it('answers the prediction form exactly as POST /predict does', async () => {
+    const row = [0.25, -0.3, 0.1]
+    for (const [i, v] of row.entries()) await s.page.getByLabel(`Feature ${i + 1}`, {exact: true}).fill(String(v))
+    await s.page.getByRole('button', {name: 'Predict'}).click()
+    const answer = s.page.locator('#predict-result')
+    await answer.locator('#predicted-class').waitFor()
+    const shown = Number(await answer.locator('#predicted-class').textContent())
+    const probs = (
+      await answer.locator('td[data-prob]').evaluateAll((tds) => tds.map((td) => td.getAttribute('data-prob')))
+    ).map(Number)
+    const direct = await predict([row])
+    expect(direct.status).toBe(200)
+    expect(shown).toBe(direct.body.predictions[0])
+    expect(probs).toEqual(direct.body.probabilities[0])
+    expect(await answer.getAttribute('aria-live')).toBe('polite')
+  })
+
+  it('draws the decision boundary over the validation points, and a click there predicts that point', async () => {
+    const canvas = s.page.locator('canvas.boundary')
+    await canvas.waitFor()
+    const [class0, class1] = await waitForInk(s.page, 'canvas.boundary', [BLUE, VERMILLION], 10)
+    expect(class0).toBeGreaterThan(10)
+    expect(class1).toBeGreaterThan(10)
+    expect(await s.page.locator('.boundary-figure figcaption').textContent()).toMatch(/\d+ validation points; \d/)
+    const before = await s.page.getByLabel('Feature 1', {exact: true}).inputValue()
+    await canvas.click({position: {x: 120, y: 120}})
+    await expect.poll(() => s.page.getByLabel('Feature 1', {exact: true}).inputValue()).not.toBe(before)
+    await s.page.locator('#predicted-class').waitFor()
+  })
+
+  it('shows the live request rate, errors and latency from the server’s own metrics', async () => {
+    for (let i = 0; i < 20; i++) expect((await predict([[0.1, 0.2, 0.3]])).status).toBe(200)
+    expect((await predict([[0.1, 0.2]])).status).toBe(400)
+    // Three more came before: the form, the direct request it was checked against, the click.
+    // The page's own polling (every 3 s, for this very tile) is not counted.
+    const total = s.page.locator('.tile', {hasText: 'Requests since start'})
+    await expect.poll(() => total.locator('.tile-value').textContent(), {timeout: 10_000}).toBe('24')
+    expect(await total.locator('.tile-note').textContent()).toBe('0 errors, 1 refused (4xx)')
+    await waitForInk(s.page, '#chart-traffic canvas', [BLUE], 5)
+    await s.page.screenshot({path: join(SHOTS, 'model.png'), fullPage: true})
+  })
+
+  it('loaded nothing from anywhere but the morpho process, and logged no errors', () => {
+    expect(s.browser.foreign).toEqual([])
+    expect(s.browser.problems).toEqual([])
   })
 })
