@@ -29,7 +29,7 @@ const COLUMNS = [
         : r.versions.map((v) =>
             h(
               'span',
-              {class: 'nowrap'},
+              {class: 'registered'},
               h('a', {href: '#/registry'}, `${v.model} v${v.version}`),
               ' ',
               stageBadge(v.stage),
@@ -201,9 +201,10 @@ function sorted(runs) {
   })
 }
 
+/** A no-break space keeps the arrow with the last word when a header wraps. */
 function arrow(key) {
-  if (state.sort.key !== key) return ' ↕'
-  return state.sort.dir === 'ascending' ? ' ▲' : ' ▼'
+  if (state.sort.key !== key) return '\u00a0↕'
+  return state.sort.dir === 'ascending' ? '\u00a0▲' : '\u00a0▼'
 }
 
 function labelOf(key) {
