@@ -1,0 +1,112 @@
+import {chmod, cp, readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promote, registerRun} from '../../src/registry/index.js'
+import {createLogger, memoryLogger} from '../../src/serve/log.js'
+import {type ServeOptions, type Serving, startServing} from '../../src/serve/serve.js'
+import {StorePaths} from '../../src/store/paths.js'
+import {resolveTrainOptions} from '../../src/training/options.js'
+import {trainRun} from '../../src/training/run.js'
+import {tempDir} from '../helpers/cli.js'
+
+/** The tiny training the integration tests use too: well under a second on wasm. */
+export const TINY = {
+  samples: 240,
+  hiddenDim: 8,
+  numLayers: 2,
+  warmUpEpochs: 3,
+  adaptationEpochs: 3,
+  batchSize: 32,
+}
+
+export interface TrainedStore {
+  home: string
+  paths: StorePaths
+  runId: string
+  cleanup(): Promise<void>
+}
+
+/**
+ * A store with one real trained run of spirals (3 features, classes 0 and 1), registered
+ * `versions` times (the same weights under versions 1..n) with version 1 in Production.
+ */
+export async function trainedStore(versions = 1): Promise<TrainedStore> {
+  const dir = await tempDir('morpho-serve-')
+  const paths = new StorePaths(dir.path)
+  const run = await trainRun({
+    options: resolveTrainOptions(TINY),
+    paths,
+    backend: 'wasm',
+    morphoVersion: '0.0.0-test',
+  })
+  for (let i = 0; i < versions; i++) await registerRun(paths, run.runId)
+  await promote(paths, {stage: 'Production', version: 1})
+  return {home: dir.path, paths, runId: run.runId, cleanup: dir.cleanup}
+}
+
+/** A server on a free loopback port with a logger the test can read. */
+export async function startTestServer(
+  paths: StorePaths,
+  options: Partial<ServeOptions> = {},
+): Promise<Serving & {log: ReturnType<typeof memoryLogger>}> {
+  const log = memoryLogger()
+  const serving = await startServing({
+    paths,
+    port: 0,
+    morphoVersion: '0.0.0-test',
+    backend: 'wasm',
+    ui: false,
+    logger: process.env.MORPHO_TEST_LOG ? createLogger({requests: true}) : log,
+    ...options,
+  })
+  return Object.assign(serving, {log})
+}
+
+export interface Answer<T = unknown> {
+  status: number
+  headers: Headers
+  body: T
+  text: string
+}
+
+/** One real HTTP request; the body parsed when it is JSON. */
+export async function call<T = Record<string, unknown>>(
+  url: string,
+  init: {method?: string; body?: string | object; headers?: Record<string, string>} = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = {...init.headers}
+  let body: string | undefined
+  if (typeof init.body === 'object') {
+    body = JSON.stringify(init.body)
+    headers['content-type'] ??= 'application/json'
+  } else if (init.body !== undefined) {
+    body = init.body
+    headers['content-type'] ??= 'application/json'
+  }
+  const res = await fetch(url, {method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body})
+  const text = await res.text()
+  let parsed: unknown = text
+  if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text)
+  return {status: res.status, headers: res.headers, body: parsed as T, text}
+}
+
+/** Flips one byte of a registered version's weights, as a tampered or bit-rotted copy would look. */
+export async function tamper(paths: StorePaths, model: string, version: number): Promise<void> {
+  const path = join(paths.versionDir(model, version), 'weights.bin')
+  const bytes = await readFile(path)
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff
+  await chmod(path, 0o644)
+  await writeFile(path, bytes)
+}
+
+/**
+ * Registers a copy of the store's run whose weights are all NaN: its files match their manifest
+ * (registration hashed them), so only loading it and predicting can tell it is broken.
+ */
+export async function registerBroken(store: TrainedStore): Promise<number> {
+  const id = `${store.runId}-nan`
+  await cp(store.paths.runDir(store.runId), store.paths.runDir(id), {recursive: true})
+  const weights = join(store.paths.runModelDir(id), 'weights.bin')
+  const size = (await readFile(weights)).byteLength
+  await writeFile(weights, new Uint8Array(new Float32Array(size / 4).fill(Number.NaN).buffer))
+  return (await registerRun(store.paths, id)).version
+}
