@@ -153,6 +153,20 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     await s.page.screenshot({path: join(SHOTS, 'compare.png'), fullPage: true})
   })
 
+  it('stops on Ctrl-C with exit 0, and with --json prints only where it served', async () => {
+    const child = spawnCli(['ui', '--port', '0', '--json', '--home', home.path])
+    let stdout = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    const url = await urlFrom(child, /morpho ui: (http:\/\/\S+\/)/)
+    expect((await fetch(`${url}api/info`)).status).toBe(200)
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(JSON.parse(stdout)).toEqual({url, store: home.path, stoppedBy: 'SIGINT'})
+  })
+
   it('says plainly that `morpho ui` serves no model', async () => {
     await s.page.goto(`${s.url}#/model`)
     await s.page.getByText('No model is served by this process').waitFor()
