@@ -1,0 +1,198 @@
+import type {ChildProcess} from 'node:child_process'
+import {request as httpRequest} from 'node:http'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parseJson, runCli, spawnCli, tempDir} from '../helpers/cli.js'
+import {call, type TrainedStore, trainedStore} from './helpers.js'
+
+interface Server {
+  child: ChildProcess
+  url: string
+  stderr: () => string
+  stdout: () => string
+  exit: Promise<number | null>
+}
+
+/** Starts the built `morpho serve` on a free port and waits for its "listening on" line. */
+async function serve(args: string[]): Promise<Server> {
+  const child = spawnCli(['serve', '--port', '0', ...args])
+  let stderr = ''
+  let stdout = ''
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in 30 s:\n${stderr}`)), 30_000)
+    const look = () => {
+      const match = /listening on (http:\/\/[^,\s]+)/.exec(stderr)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1]!)
+      }
+    }
+    child.stderr!.on('data', look)
+    void exit.then((code) => reject(new Error(`serve exited ${code} before listening:\n${stderr}`)))
+  })
+  return {child, url, stderr: () => stderr, stdout: () => stdout, exit}
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await fn().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe('morpho serve, predict and health (built CLI)', () => {
+  let store: TrainedStore
+  const running: Server[] = []
+
+  beforeAll(async () => {
+    store = await trainedStore(2)
+  })
+  afterAll(async () => {
+    for (const s of running) s.child.kill('SIGKILL')
+    await store?.cleanup()
+  })
+
+  it('serves; predict --url and health answer with their exit codes', async () => {
+    const server = await serve(['--home', store.home])
+    running.push(server)
+    const {url} = server
+
+    const healthy = await runCli(['health', '--url', url])
+    expect(healthy.code, healthy.stderr).toBe(0)
+    expect(healthy.stdout.trim()).toBe(`healthy: spirals v1 (Production) at ${url}/health`)
+    const healthJson = parseJson<{healthy: boolean; status: number; body: {model_version: string}}>(
+      (await runCli(['health', '--url', url, '--json'])).stdout,
+    )
+    expect(healthJson).toMatchObject({healthy: true, status: 200, body: {model_version: '1'}})
+
+    const rows = '[[0.5, -1.2, 0.3], [4, 4, -1]]'
+    const remote = await runCli(['predict', '--url', url, '--data', rows, '--json'])
+    expect(remote.code, remote.stderr).toBe(0)
+    const local = await runCli(['predict', '--home', store.home, '--data', rows, '--json'])
+    expect(local.code, local.stderr).toBe(0)
+    const r = parseJson<{predictions: number[]; probabilities: number[][]; source: string}>(remote.stdout)
+    const l = parseJson<{predictions: number[]; probabilities: number[][]; source: string}>(local.stdout)
+    expect([r.source, l.source]).toEqual(['server', 'registry'])
+    expect(r.predictions).toEqual(l.predictions)
+    expect(r.probabilities[0]![0]).toBeCloseTo(l.probabilities[0]![0]!, 5)
+
+    const fromStdin = await runCli(['predict', '--url', url], {input: '0.5,-1.2,0.3\n'})
+    expect(fromStdin.code).toBe(0)
+    expect(fromStdin.stdout).toMatch(/^row\s+prediction\s+probabilities\n0\s+[01]\s+0\.\d{4} 0\.\d{4}\n$/)
+
+    const badRows = await runCli(['predict', '--url', url, '--data', '[[1, 2]]', '--json'])
+    expect(badRows.code).toBe(6)
+    expect(parseJson(badRows.stdout)).toMatchObject({
+      error: {
+        code: 'INVALID_DATA',
+        message: `${url}/predict answered 400: data[0] has 2 features; model spirals v1 takes 3`,
+      },
+    })
+    const noVersion = await runCli(['predict', '--url', url, '--version', '9', '--data', rows, '--json'])
+    expect(noVersion.code).toBe(4)
+    expect(parseJson(noVersion.stdout)).toMatchObject({
+      error: {code: 'NOT_FOUND', message: `${url}/predict answered 404: spirals has no version 9 (versions 1-2)`},
+    })
+
+    server.child.kill('SIGTERM')
+    expect(await server.exit).toBe(0)
+    const down = await runCli(['health', '--url', url])
+    expect(down.code).toBe(1)
+    expect(down.stdout).toMatch(/^unhealthy: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/)
+  })
+
+  it('an empty store serves without a model, and health says unhealthy (exit 1)', async () => {
+    const empty = await tempDir('morpho-serve-empty-')
+    try {
+      const server = await serve(['--home', empty.path])
+      running.push(server)
+      const check = await runCli(['health', '--url', server.url])
+      expect(check.code).toBe(1)
+      expect(check.stdout.trim()).toBe(`unhealthy: no model loaded (${server.url}/health)`)
+      server.child.kill('SIGTERM')
+      expect(await server.exit).toBe(0)
+    } finally {
+      await empty.cleanup()
+    }
+  })
+
+  it('refuses to start on a version that does not exist (exit 4)', async () => {
+    const res = await runCli(['serve', '--home', store.home, '--port', '0', '--version', '9', '--json'])
+    expect(res.code).toBe(4)
+    expect(parseJson(res.stdout)).toMatchObject({
+      error: {code: 'NOT_FOUND', message: 'spirals has no version 9 (versions 1-2)'},
+    })
+  })
+
+  it('SIGTERM while requests are in flight: each one completes, then the process exits 0', async () => {
+    const server = await serve(['--home', store.home, '--debug', '--json'])
+    running.push(server)
+    const port = Number(new URL(server.url).port)
+    // Five requests whose bodies are half sent: in flight from the server's point of view.
+    const pending = Array.from({length: 5}, () => {
+      const req = httpRequest({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/predict',
+        headers: {'content-type': 'application/json'},
+      })
+      const answer = new Promise<{status: number; body: string; connection?: string}>((resolve, reject) => {
+        req.on('response', (res) => {
+          let body = ''
+          res.on('data', (d: Buffer) => {
+            body += d.toString()
+          })
+          res.on('end', () => resolve({status: res.statusCode ?? 0, body, connection: res.headers.connection}))
+        })
+        req.on('error', reject)
+      })
+      req.write('{"data": [[0.5, -1.2, ')
+      req.flushHeaders()
+      return {req, answer}
+    })
+    await until('five requests in flight', async () => {
+      const res = await call<{in_flight: number}>(`${server.url}/debug/memory`)
+      return res.body.in_flight >= 6 ? true : undefined
+    })
+
+    server.child.kill('SIGTERM')
+    await until('the server to stop accepting', async () =>
+      server.stderr().includes('stopping (SIGTERM): no new connections; 5 request(s) in flight') ? true : undefined,
+    )
+    for (const p of pending) p.req.end('0.3]]}')
+    const answers = await Promise.all(pending.map((p) => p.answer))
+    for (const a of answers) {
+      expect(a.status).toBe(200)
+      expect(JSON.parse(a.body)).toMatchObject({model_version: '1', predictions: [expect.any(Number)]})
+      expect(a.connection).toBe('close')
+    }
+    expect(await server.exit).toBe(0)
+    expect(server.stderr()).toContain('stopped: ')
+    expect(parseJson(server.stdout())).toMatchObject({reason: 'SIGTERM', drained: true})
+  })
+
+  it('--watch picks up `morpho promote Production --version 2` run by another process', async () => {
+    const server = await serve(['--home', store.home, '--watch', '--watch-interval', '1'])
+    running.push(server)
+    expect((await call(`${server.url}/health`)).body).toMatchObject({model_version: '1'})
+    const promoted = await runCli(['promote', 'Production', '--version', '2', '--home', store.home])
+    expect(promoted.code, promoted.stderr).toBe(0)
+    await until('the server to serve v2', async () => {
+      const res = await call<{model_version: string}>(`${server.url}/health`)
+      return res.body.model_version === '2' ? true : undefined
+    })
+    expect(server.stderr()).toMatch(/info reloaded spirals v1 → v2 \(Production, watch, \d+ ms/)
+    server.child.kill('SIGTERM')
+    expect(await server.exit).toBe(0)
+  })
+})
