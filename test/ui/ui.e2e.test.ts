@@ -250,3 +250,21 @@ describe('the web page in Chromium, served by `morpho serve` with the Production
     expect(s.browser.problems).toEqual([])
   })
 })
+
+describe('the web page of a `morpho serve` still waiting for its model', () => {
+  const s = withServer(
+    () => ['serve', '--port', '0', '--home', home.path, '--version', 'champion', '--watch', '--watch-interval', '1'],
+    /listening on (http:\/\/[^\s,]+)/,
+  )
+
+  it('says so, then shows the model as soon as the registry names it', async () => {
+    await s.page.goto(`${s.url}#/model`)
+    await s.page.getByText('This server has no model loaded yet').waitFor()
+    const alias = await runCli(['alias', 'set', 'champion', '1', '--model', 'moons', '--home', home.path])
+    expect(alias.code, alias.stderr).toBe(0)
+    const summary = s.page.locator('dl.summary')
+    await summary.waitFor({timeout: 15_000})
+    expect(await summary.textContent()).toMatch(/^modelmoonsversionv1stageStaging/)
+    expect(s.browser.problems).toEqual([])
+  })
+})

@@ -15,9 +15,9 @@ const TILE_WINDOW_MS = 30_000
 
 export async function modelView(root) {
   root.append(h('h1', {tabindex: '-1'}, 'Served model'), h('p', {class: 'loading'}, 'Loading…'))
-  let served = await api.served()
+  let [served, info] = await Promise.all([api.served(), api.info()])
   root.querySelector('.loading')?.remove()
-  if (!served) {
+  if (!served && info.mode === 'ui') {
     root.append(
       h(
         'p',
@@ -33,8 +33,39 @@ export async function modelView(root) {
     )
     return undefined
   }
+  if (!served) {
+    // `morpho serve` waiting for a version to load (none in Production yet, or a failed load):
+    // look again every few seconds and show the model once it is there.
+    const waiting = h(
+      'p',
+      {},
+      'This server has no model loaded yet; this page shows it as soon as one is. See the ',
+      h('a', {href: '#/registry'}, 'registry'),
+      '.',
+    )
+    root.append(waiting)
+    let timer
+    let rest
+    const retry = async () => {
+      if (!root.isConnected) return
+      served = await api.served().catch(() => null)
+      if (!root.isConnected) return
+      if (!served) {
+        timer = setTimeout(retry, POLL_MS)
+        return
+      }
+      root.replaceChildren()
+      rest = await modelView(root)
+      announce(`Now serving ${served.name} v${served.version}`)
+    }
+    timer = setTimeout(retry, POLL_MS)
+    return () => {
+      clearTimeout(timer)
+      rest?.()
+    }
+  }
 
-  const info = h('dl', {class: 'summary'})
+  const summary = h('dl', {class: 'summary'})
   const [traffic, trafficBody] = section(
     'Live traffic',
     'traffic',
@@ -46,7 +77,7 @@ export async function modelView(root) {
   )
   const [predict, predictBody] = section('Try a prediction', 'predict')
   const [boundary, boundaryBody] = section('Decision boundary', 'served-boundary')
-  root.append(info, traffic, predict, boundary)
+  root.append(summary, traffic, predict, boundary)
 
   const tiles = h('div', {class: 'tiles'})
   const chartBox = h('div', {class: 'chart', id: 'chart-traffic'})
@@ -64,7 +95,7 @@ export async function modelView(root) {
   let timer
 
   const showServed = () => {
-    info.replaceChildren(
+    summary.replaceChildren(
       ...pairs([
         ['model', served.name],
         ['version', `v${served.version}`],
@@ -150,6 +181,11 @@ function drawTraffic(tiles, box, snapshots, chart) {
     ),
   )
   if (!chartsAvailable()) return chart
+  if (points.length === 0) {
+    // A rate needs two polls; an empty time axis would start in 1970.
+    clear(box).append(h('p', {class: 'muted'}, `The chart starts with the second poll, ${POLL_MS / 1000} s from now.`))
+    return chart
+  }
   const data = [
     points.map((p) => p.time / 1000),
     points.map((p) => p.rps),
@@ -160,6 +196,7 @@ function drawTraffic(tiles, box, snapshots, chart) {
     chart.chart.setData(data)
     return chart
   }
+  clear(box)
   return trafficChart(box, data)
 }
 
