@@ -37,6 +37,12 @@ export interface ServedInfo {
    * (TF.js is faster than the page's pure-JS fallback on large models). Called synchronously.
    */
   predictor?: {predictProba(rows: Float32Array, n: number): Float32Array}
+  /**
+   * Hold and give back the model while the page computes with its predictor, so a reload in the
+   * meantime cannot free it under the computation (the server's model snapshots count holders).
+   */
+  acquire?(): unknown
+  release?(): void
 }
 
 export interface RunSummary {

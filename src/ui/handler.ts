@@ -188,14 +188,27 @@ export function createUiHandler(deps: UiDeps): UiHandler {
         return ok(
           await boundaries.get(key, async () => {
             const loaded = await loadServed(info)
-            const predictor = info.predictor ?? createJsPredictor(loaded)
-            return modelBoundary(
-              {model: info.name, version: info.version},
-              loaded,
-              predictor,
-              deps.paths,
-              info.runId ?? loaded.file.runId,
-            )
+            if (!info.predictor) {
+              return modelBoundary(
+                {model: info.name, version: info.version},
+                loaded,
+                createJsPredictor(loaded),
+                deps.paths,
+                info.runId ?? loaded.file.runId,
+              )
+            }
+            info.acquire?.()
+            try {
+              return await modelBoundary(
+                {model: info.name, version: info.version},
+                loaded,
+                info.predictor,
+                deps.paths,
+                info.runId ?? loaded.file.runId,
+              )
+            } finally {
+              info.release?.()
+            }
           }),
         )
       }

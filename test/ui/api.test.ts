@@ -381,6 +381,8 @@ describe('the web page API inside a server that serves a model', () => {
   let base: string
   let served: ServedInfo | undefined
   let predictorCalls = 0
+  /** How many holders the served model has: the page holds it while it computes with it. */
+  let held = 0
   const registry = new Registry()
   const metrics = createInferenceMetrics(registry, {defaultMetrics: false})
 
@@ -402,10 +404,13 @@ describe('the web page API inside a server that serves a model', () => {
       loadedAt: new Date('2026-11-29T12:00:00Z'),
       predictor: {
         predictProba(rows, n) {
+          expect(held).toBe(1)
           predictorCalls++
           return js.predictProba(rows, n)
         },
       },
+      acquire: () => held++,
+      release: () => held--,
     }
     const deps: UiDeps = {paths, served: () => served, metricsText: () => registry.metrics()}
     const ui = createUiHandler(deps)
@@ -445,6 +450,7 @@ describe('the web page API inside a server that serves a model', () => {
     expect(res.json).toMatchObject({source: {model: 'moons', version: 1}, features: 3, note: null})
     expect(res.json.points.x.length).toBeGreaterThan(0)
     expect(predictorCalls).toBeGreaterThan(0)
+    expect(held).toBe(0)
     // Cached: the same version asks the predictor no more.
     const calls = predictorCalls
     await raw(base, '/api/served/boundary')
