@@ -182,7 +182,13 @@ export function createServer(deps: AppDeps): Server {
       }
       req.on('data', onData)
       req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-      req.once('error', () => reject(badInput('the connection closed before the body was complete')))
+      const cut = () => reject(badInput('the connection closed before the body was complete'))
+      req.once('error', cut)
+      // Whatever ends the request early (an aborted upload, a timeout), it must not stay in
+      // flight: a pending body would hold up a shutdown until its timeout.
+      req.once('close', () => {
+        if (!req.complete) cut()
+      })
     })
   }
 

@@ -231,6 +231,26 @@ describe('morpho serve: endpoints on a real server', () => {
       expect(JSON.parse(answer.body)).toMatchObject({code: 'PAYLOAD_TOO_LARGE'})
       expect((await call(`${url}/health`)).status).toBe(200)
     })
+    it('a client that goes away mid-body leaves nothing in flight', async () => {
+      const {port} = server.server.address() as AddressInfo
+      const req = httpRequest({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/predict',
+        headers: {'content-type': 'application/json'},
+      })
+      req.on('error', () => undefined)
+      req.write('{"data": [[1, 2, ')
+      req.flushHeaders()
+      const deadline = Date.now() + 10_000
+      while (server.state.inFlight === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+      expect(server.state.inFlight).toBe(1)
+      req.destroy()
+      while (server.state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+      expect(server.state.inFlight).toBe(0)
+      expect((await call(`${url}/health`)).status).toBe(200)
+    })
   })
 
   describe('Open Inference Protocol v2', () => {
