@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {openInBrowser, resolveUiAddress, startUiServer} from '../src/ui/server.js'
 
 export interface UiResult {
   url: string
@@ -32,6 +31,7 @@ export default class Ui extends MorphoCommand {
   }
 
   async run(): Promise<UiResult> {
+    const {openInBrowser, resolveUiAddress, startUiServer} = await import('../src/ui/server.js')
     const {flags} = await this.parse(Ui)
     const paths = this.store(flags.home)
     const server = await startUiServer({paths, version: this.config.version}, resolveUiAddress(flags))
