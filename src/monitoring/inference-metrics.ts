@@ -41,13 +41,35 @@ export type EndpointLabel = RouteTemplate | typeof UNMATCHED
 
 export const ENDPOINT_LABELS: readonly EndpointLabel[] = [...ROUTE_TEMPLATES, UNMATCHED]
 
-/** The endpoints that monitoring itself calls (scrapes, health checks): left out of user-facing rates. */
+/** The endpoints that monitoring itself calls (scrapes, health checks). */
 export const MONITORING_ENDPOINTS: readonly RouteTemplate[] = [
   '/metrics',
   '/health',
   '/v2/health/live',
   '/v2/health/ready',
 ]
+
+/**
+ * The web page's own routes (`morpho serve` mounts the page at /): its files and the JSON it
+ * polls every few seconds while it is open.
+ */
+export const PAGE_ENDPOINTS: readonly RouteTemplate[] = [
+  '/',
+  '/assets/{file}',
+  '/api/{resource}',
+  '/api/runs/{id}',
+  '/api/runs/{id}/boundary',
+  '/api/served/boundary',
+]
+
+/**
+ * Left out of every user-facing request rate, error rate and latency: the alert rules, the
+ * dashboards and the page's traffic panel. Scrapes, probes and an open page answer quickly
+ * and successfully tens of times a minute, so counting them would dilute a real error rate,
+ * hide slow predictions, and make an idle server look busy. monitoring/ writes this list as
+ * the regular expression `endpoint!~"<these joined by |>"`; a test holds the two together.
+ */
+export const EXCLUDED_ENDPOINTS: readonly RouteTemplate[] = [...MONITORING_ENDPOINTS, ...PAGE_ENDPOINTS]
 
 /** Seconds: from half a millisecond (a small forward pass) to ten seconds (far past any SLO). */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]

@@ -1,4 +1,4 @@
-import {MONITORING_ENDPOINTS} from '../monitoring/inference-metrics.js'
+import {EXCLUDED_ENDPOINTS, PAGE_ENDPOINTS} from '../monitoring/inference-metrics.js'
 
 /**
  * The served model's traffic, read from the server's own /metrics text: cumulative counts the
@@ -8,14 +8,7 @@ import {MONITORING_ENDPOINTS} from '../monitoring/inference-metrics.js'
  */
 
 /** Routes of the page and its API: the `endpoint` label values they are counted under. */
-export const PAGE_ENDPOINTS: readonly string[] = [
-  '/',
-  '/assets/{file}',
-  '/api/{resource}',
-  '/api/runs/{id}',
-  '/api/runs/{id}/boundary',
-  '/api/served/boundary',
-]
+export {PAGE_ENDPOINTS}
 
 export interface TrafficSnapshot {
   /** Unix time in milliseconds when the metrics were read. */
@@ -40,7 +33,8 @@ export interface Sample {
   value: number
 }
 
-const IGNORED: ReadonlySet<string> = new Set([...MONITORING_ENDPOINTS, ...PAGE_ENDPOINTS])
+// The same list the alert rules and dashboards leave out, so the page and Grafana agree.
+const IGNORED: ReadonlySet<string> = new Set(EXCLUDED_ENDPOINTS)
 
 export function trafficSnapshot(text: string, time: number = Date.now()): TrafficSnapshot {
   let requests = 0

@@ -3,8 +3,11 @@ import {describe, expect, it} from 'vitest'
 import {
   createInferenceMetrics,
   ENDPOINT_LABELS,
+  EXCLUDED_ENDPOINTS,
+  MONITORING_ENDPOINTS,
   matchRoute,
   methodLabel,
+  PAGE_ENDPOINTS,
   ROUTE_TEMPLATES,
   routeLabel,
 } from '../../src/monitoring/inference-metrics.js'
@@ -100,6 +103,29 @@ describe('routeLabel: the endpoint label is the route template', () => {
   it('lists every label value, unmatched last', () => {
     expect(ENDPOINT_LABELS).toEqual([...ROUTE_TEMPLATES, 'unmatched'])
     expect(new Set(ENDPOINT_LABELS).size).toBe(20)
+  })
+
+  it('leaves out of user traffic the monitoring endpoints and every route of the page, and nothing else', () => {
+    // The page handler claims / and everything under /assets/ and /api/: a page route added to
+    // the templates without joining the list would count the page's polling as user traffic.
+    expect([...PAGE_ENDPOINTS].sort()).toEqual(
+      ROUTE_TEMPLATES.filter((t) => t === '/' || /^\/(assets|api)\//.test(t)).sort(),
+    )
+    expect(MONITORING_ENDPOINTS).toEqual(['/metrics', '/health', '/v2/health/live', '/v2/health/ready'])
+    expect(EXCLUDED_ENDPOINTS).toEqual([...MONITORING_ENDPOINTS, ...PAGE_ENDPOINTS])
+    const user = ENDPOINT_LABELS.filter((l) => !(EXCLUDED_ENDPOINTS as readonly string[]).includes(l))
+    expect(user).toEqual([
+      '/models',
+      '/predict',
+      '/reload-model',
+      '/v2',
+      '/v2/models/{name}',
+      '/v2/models/{name}/ready',
+      '/v2/models/{name}/infer',
+      '/v2/models/{name}/versions/{version}',
+      '/v2/models/{name}/versions/{version}/infer',
+      'unmatched',
+    ])
   })
 
   it('keeps the method label bounded', () => {
