@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {
   ENDPOINT_LABELS,
-  MONITORING_ENDPOINTS,
+  EXCLUDED_ENDPOINTS,
   RELOAD_RESULTS,
   RELOAD_TRIGGERS,
 } from '../../src/monitoring/inference-metrics.js'
@@ -136,12 +136,35 @@ describe('every query of monitoring/ uses metrics and labels that morpho registe
     }
   })
 
-  it('leaves out exactly the monitoring endpoints wherever a query excludes endpoints', () => {
+  it('leaves out exactly the monitoring endpoints and the page routes wherever a query excludes endpoints', () => {
     const excluded = [...ruleQueries(), ...dashboardQueries()].flatMap((q) =>
-      extract(q.expr).selectors.flatMap((s) => s.matchers.filter((m) => m.label === 'endpoint' && m.op === '!~')),
+      extract(q.expr).selectors.flatMap((s) =>
+        s.matchers.filter((m) => m.label === 'endpoint' && m.op === '!~').map((m) => ({where: q.where, ...m})),
+      ),
     )
-    expect(excluded.length).toBeGreaterThan(5)
-    for (const m of excluded) expect(m.value).toBe(MONITORING_ENDPOINTS.join('|'))
+    // Both rates of the error-rate alert and its traffic guard, the latency alert, and the
+    // dashboard's requests, 5xx ratio and three latency quantiles.
+    expect(excluded.length).toBe(10)
+    for (const m of excluded) expect(m.value, m.where).toBe(EXCLUDED_ENDPOINTS.join('|'))
+
+    // As Prometheus reads it (anchored at both ends), the expression drops exactly the list's
+    // label values: no template holds a character that would make it match more or less.
+    const pattern = new RegExp(`^(?:${EXCLUDED_ENDPOINTS.join('|')})$`)
+    expect(ENDPOINT_LABELS.filter((l) => pattern.test(l))).toEqual(
+      ENDPOINT_LABELS.filter((l) => (EXCLUDED_ENDPOINTS as readonly string[]).includes(l)),
+    )
+    expect(ENDPOINT_LABELS.filter((l) => pattern.test(l)).length).toBe(EXCLUDED_ENDPOINTS.length)
+  })
+
+  it('compares the alerts and dashboard panels on user traffic with no other endpoint filter', () => {
+    // An `endpoint=~"/predict"` somewhere would make "user traffic" mean different things on
+    // the alert and on the panel that explains it.
+    const otherEndpointMatchers = [...ruleQueries(), ...dashboardQueries()].flatMap((q) =>
+      extract(q.expr).selectors.flatMap((s) =>
+        s.matchers.filter((m) => m.label === 'endpoint' && m.op !== '!~').map((m) => `${q.where}: ${m.op}${m.value}`),
+      ),
+    )
+    expect(otherEndpointMatchers).toEqual([])
   })
 
   it('scrapes the jobs the queries name, at the compose service names', () => {
