@@ -4,9 +4,8 @@ import {createInferenceMetrics, type InferenceMetrics} from '../../src/monitorin
 import {type MetricsServer, startMetricsServer} from '../../src/monitoring/metrics-server.js'
 import {TrainingMetrics} from '../../src/monitoring/training-metrics.js'
 import type {EpochMetrics} from '../../src/tracking/types.js'
-import {alerts, dashboardQueries, ruleQueries, type Scope} from './helpers/monitoring-files.js'
-import {type RunningPrometheus, startPrometheus, waitFor} from './helpers/prometheus.js'
-import {extract} from './helpers/promql.js'
+import {alerts, usedNames} from './helpers/monitoring-files.js'
+import {missingNames, type RunningPrometheus, startPrometheus, waitFor} from './helpers/prometheus.js'
 
 /**
  * A real Prometheus, configured from monitoring/prometheus.yml with its rule files, scrapes
@@ -14,13 +13,6 @@ import {extract} from './helpers/promql.js'
  * must arrive under the job names they use, and the rules must evaluate without error and
  * fire on real scraped data.
  */
-
-function usedNames(scope: Scope): string[] {
-  const names = [...ruleQueries(), ...dashboardQueries()]
-    .filter((q) => q.scope === scope)
-    .flatMap((q) => extract(q.expr).selectors.map((s) => s.metric))
-  return [...new Set(names)].filter((n) => n !== 'up').sort()
-}
 
 function epoch(n: number, overrides: Partial<EpochMetrics> = {}): EpochMetrics {
   return {
@@ -113,11 +105,7 @@ describe('Prometheus scraping the morpho metric modules', () => {
       const job = scope === 'inference' ? 'inference-server' : 'morpho-training'
       const names = usedNames(scope)
       expect(names.length).toBeGreaterThan(8)
-      const present = await waitFor('the names to be scraped', async () => {
-        const got = await prometheus.query(`count by (__name__) ({job="${job}"})`)
-        return got.length > 0 ? new Set(got.map((s) => s.metric.__name__)) : undefined
-      })
-      expect(names.filter((n) => !present.has(n))).toEqual([])
+      expect(await missingNames(prometheus, job, names)).toEqual([])
     },
   )
 

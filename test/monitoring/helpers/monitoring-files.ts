@@ -5,6 +5,7 @@ import {parse} from 'yaml'
 import {createInferenceMetrics} from '../../../src/monitoring/inference-metrics.js'
 import {TrainingMetrics} from '../../../src/monitoring/training-metrics.js'
 import {ROOT} from '../../helpers/cli.js'
+import {extract} from './promql.js'
 
 export const MONITORING = join(ROOT, 'monitoring')
 
@@ -96,6 +97,20 @@ export function dashboardQueries(): Query[] {
 
 export function ruleQueries(): Query[] {
   return alerts().map((a) => ({scope: a.scope, where: `${a.file} ${a.alert}`, expr: a.expr}))
+}
+
+/**
+ * The metric names that queries select, sorted and without repeats; histograms by the series
+ * the queries name (`x_bucket`, `x_sum`). `up` is left out: Prometheus makes it, not morpho.
+ * By default the queries of one scope's alert rules and dashboard: what must be scraped for
+ * them to work.
+ */
+export function usedNames(
+  scope: Scope,
+  queries: Query[] = [...ruleQueries(), ...dashboardQueries()].filter((q) => q.scope === scope),
+): string[] {
+  const names = queries.flatMap((q) => extract(q.expr).selectors.map((s) => s.metric))
+  return [...new Set(names)].filter((n) => n !== 'up').sort()
 }
 
 export function testFiles(): string[] {

@@ -92,4 +92,24 @@ export async function startPrometheus(targets: Record<string, string[]>): Promis
   }
 }
 
+/**
+ * Polls until every name has at least one series under the job, or the deadline passes, and
+ * returns the names still missing: [] once all have arrived, else what to put in a failure.
+ */
+export async function missingNames(
+  prometheus: RunningPrometheus,
+  job: string,
+  names: readonly string[],
+  timeoutMs = 20_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const got = await prometheus.query(`count by (__name__) ({job="${job}"})`)
+    const present = new Set(got.map((s) => s.metric.__name__))
+    const missing = names.filter((n) => !present.has(n))
+    if (missing.length === 0 || Date.now() > deadline) return missing
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
 export {waitFor}
