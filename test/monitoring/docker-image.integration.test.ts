@@ -8,7 +8,7 @@ import {parse} from 'yaml'
 import {ROOT} from '../helpers/cli.js'
 import {execForm, type Instruction, parseDockerfile} from './helpers/dockerfile.js'
 import {MONITORING, readYaml} from './helpers/monitoring-files.js'
-import {freePort, waitFor} from './helpers/processes.js'
+import {waitFor} from './helpers/processes.js'
 
 /**
  * No Docker engine runs here, so the image is checked around the engine: the Dockerfile and the
@@ -324,44 +324,104 @@ describe('the runtime stage, reproduced: production install of a clean copy, run
     expect(report.store).toMatchObject({path: home, writable: true})
   })
 
-  const hasServing = existsSync(join(ROOT, 'commands', 'serve.ts')) && existsSync(join(ROOT, 'commands', 'health.ts'))
-  it.skipIf(!hasServing)(
-    'serves and answers health from the production install (empty store: up, no model)',
-    async () => {
-      const port = await freePort()
-      const argv = [...asUser, 'morpho', 'serve', '--host', '127.0.0.1', '--port', String(port)]
-      const server = spawn(argv[0]!, argv.slice(1), {
-        cwd: app,
-        env: {PATH: `${pathDir}:${process.env.PATH}`, HOME: home, NODE_ENV: 'production', MORPHO_HOME: home},
-        stdio: ['ignore', 'pipe', 'pipe'],
+  interface Served {
+    url: string
+    log: () => string
+    stop: () => Promise<void>
+  }
+
+  /** `morpho serve` from the production install, as the unprivileged user, on a free port. */
+  async function serveFrom(store: string): Promise<Served> {
+    const argv = [...asUser, 'morpho', 'serve', '--host', '127.0.0.1', '--port', '0']
+    const server = spawn(argv[0]!, argv.slice(1), {
+      cwd: app,
+      env: {PATH: `${pathDir}:${process.env.PATH}`, HOME: home, NODE_ENV: 'production', MORPHO_HOME: store},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let log = ''
+    const collect = (d: Buffer) => {
+      log += d.toString()
+    }
+    server.stdout.on('data', collect)
+    server.stderr.on('data', collect)
+    const exited = new Promise((r) => server.once('exit', r))
+    const stop = async () => {
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM')
+      await exited
+    }
+    try {
+      const url = await waitFor(
+        'morpho serve to listen',
+        async () => {
+          if (server.exitCode !== null) throw new Error(`morpho serve exited ${server.exitCode}`)
+          return /listening on (http:\/\/[^,\s]+)/.exec(log)?.[1]
+        },
+        {timeoutMs: 60_000, log: () => log},
+      )
+      return {url, log: () => log, stop}
+    } catch (err) {
+      await stop()
+      throw err
+    }
+  }
+
+  async function healthOf(url: string) {
+    const res = await fetch(`${url}/health`)
+    return {status: res.status, body: (await res.json()) as Record<string, unknown>}
+  }
+
+  it('serves from the production install with an empty store: up, no model, unhealthy (exit 1)', async () => {
+    const served = await serveFrom(home)
+    try {
+      const health = await healthOf(served.url)
+      expect(health.status).toBe(200)
+      expect(health.body).toMatchObject({status: 'degraded', model_loaded: false})
+      const metrics = await (await fetch(`${served.url}/metrics`)).text()
+      expect(metrics).toContain('inference_model_loaded 0')
+      // Healthy means "with a model": the HEALTHCHECK fails until one is promoted.
+      const check = await run('morpho', ['health', '--url', served.url])
+      expect(check.code, check.stdout + check.stderr).toBe(1)
+      expect(check.stdout.trim()).toBe(`unhealthy: no model loaded (${served.url}/health)`)
+    } finally {
+      await served.stop()
+    }
+  })
+
+  it('trains, promotes and serves a model from the production install: healthy (exit 0)', async () => {
+    // The store the container would keep in /data, owned by the user the image runs as.
+    const store = join(dirname(home), 'data-trained')
+    await mkdir(store)
+    if (asUser.length > 0) await chown(store, 65534, 65534)
+    const env = {MORPHO_HOME: store}
+    const tiny = ['--samples', '240', '--hidden-dim', '8', '--num-layers', '2']
+    const trained = await run(
+      'morpho',
+      ['train', ...tiny, '--warm-up-epochs', '3', '--adaptation-epochs', '3', '--register-at', '0', '--quiet'],
+      env,
+    )
+    expect(trained.code, trained.stderr).toBe(0)
+    expect(trained.stdout).toMatch(/registered spirals v1/)
+    const promoted = await run('morpho', ['promote', 'Production', '--version', '1'], env)
+    expect(promoted.code, promoted.stderr).toBe(0)
+
+    const served = await serveFrom(store)
+    try {
+      const health = await healthOf(served.url)
+      expect(health).toMatchObject({
+        status: 200,
+        body: {
+          status: 'healthy',
+          model_loaded: true,
+          model_name: 'spirals',
+          model_version: '1',
+          model_stage: 'Production',
+        },
       })
-      let log = ''
-      server.stdout.on('data', (d: Buffer) => {
-        log += d.toString()
-      })
-      server.stderr.on('data', (d: Buffer) => {
-        log += d.toString()
-      })
-      try {
-        const url = `http://127.0.0.1:${port}`
-        const health = await waitFor(
-          'the server to answer /health',
-          async () => {
-            const res = await fetch(`${url}/health`)
-            return res.status === 200 ? ((await res.json()) as {model_loaded: boolean}) : undefined
-          },
-          {timeoutMs: 60_000, log: () => log},
-        )
-        expect(health.model_loaded).toBe(false)
-        const metrics = await (await fetch(`${url}/metrics`)).text()
-        expect(metrics).toContain('inference_model_loaded 0')
-        // Healthy means "with a model": an empty store is not.
-        const check = await run('morpho', ['health', '--url', url])
-        expect(check.code, check.stdout + check.stderr).not.toBe(0)
-      } finally {
-        server.kill('SIGTERM')
-        await new Promise((r) => server.once('exit', r))
-      }
-    },
-  )
+      const check = await run('morpho', ['health', '--url', served.url])
+      expect(check.code, check.stdout + check.stderr).toBe(0)
+      expect(check.stdout.trim()).toBe(`healthy: spirals v1 (Production) at ${served.url}/health`)
+    } finally {
+      await served.stop()
+    }
+  })
 })
