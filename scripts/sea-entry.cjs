@@ -9,7 +9,7 @@ const {homedir, tmpdir} = require('node:os')
 const {dirname, join} = require('node:path')
 const sea = require('node:sea')
 const {execute, Plugin} = require('@oclif/core')
-const pjson = require('../package.json')
+const packageJson = require('../package.json')
 const {COMMANDS} = require('../dist/commands/index.js')
 const {setTfModules} = require('../dist/src/tf/backend.js')
 const {setAssetSource} = require('../dist/src/assets.js')
@@ -23,7 +23,7 @@ function assetBytes(key) {
 /** A folder only this user can write: ~/.cache/morpho/<version>, else a private temp folder. */
 function cacheDir() {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
-  const dir = join(base, 'morpho', pjson.version)
+  const dir = join(base, 'morpho', packageJson.version)
   try {
     mkdirSync(dir, {recursive: true, mode: 0o700})
     return dir
@@ -83,6 +83,16 @@ setAssetSource((key) => {
   }
 })
 
+// Plugins are found in node_modules, which a single file does not have: the autocomplete
+// plugin's commands join the command map instead.
+const commands = {
+  ...COMMANDS,
+  autocomplete: require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js').default,
+  'autocomplete:create': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js').default,
+  'autocomplete:script': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js').default,
+}
+const pjson = {...packageJson, oclif: {...packageJson.oclif, plugins: []}}
+
 // oclif cannot import its explicit command target from inside the blob: hand it the map.
-Plugin.prototype.loadCommandsFromTarget = async () => COMMANDS
+Plugin.prototype.loadCommandsFromTarget = async () => commands
 execute({loadOptions: {root: dirname(process.execPath), pjson}}).catch(require('@oclif/core').handle)
