@@ -160,10 +160,27 @@ async function main() {
   }
 
   // 4. The long run: memory and tensors before and after.
+  // RSS saw-tooths with V8's heap (grows, then a major GC gives it back), so one reading
+  // before and one after can mislead: sample it through the run and compare the thirds.
   const before = await debugMemory(morpho.url)
   process.stderr.write(`long run: ${soakSeconds} s at 64 connections ...\n`)
+  const samples = []
+  const sampler = setInterval(() => {
+    debugMemory(morpho.url).then(
+      (m) => samples.push(m),
+      () => undefined,
+    )
+  }, 2000)
   const soak = summary(await load(morpho.url, rows(1), 64, soakSeconds), 1)
+  clearInterval(sampler)
   const after = await debugMemory(morpho.url)
+  const third = Math.max(1, Math.floor(samples.length / 3))
+  const medianRss = (xs) => xs.map((m) => m.rss).sort((a, b) => a - b)[xs.length >> 1]
+  const trend = {
+    first: samples.length > 0 ? medianRss(samples.slice(0, third)) : before.rss,
+    last: samples.length > 0 ? medianRss(samples.slice(-third)) : after.rss,
+    max: Math.max(before.rss, after.rss, ...samples.map((m) => m.rss)),
+  }
 
   for (const s of [morpho, bare, noBatching].filter(Boolean)) await s.stop()
   const perRow = await predictorCosts(model.dir)
@@ -204,6 +221,9 @@ async function main() {
   out.push('| | before | after |')
   out.push('|---|---:|---:|')
   out.push(`| RSS MB | ${fmt(before.rss / 2 ** 20, 1)} | ${fmt(after.rss / 2 ** 20, 1)} |`)
+  out.push(
+    `| RSS MB, median of the first / last third of the run (max) | ${fmt(trend.first / 2 ** 20, 1)} | ${fmt(trend.last / 2 ** 20, 1)} (${fmt(trend.max / 2 ** 20, 1)}) |`,
+  )
   out.push(`| heap used MB | ${fmt(before.heap_used / 2 ** 20, 1)} | ${fmt(after.heap_used / 2 ** 20, 1)} |`)
   out.push(`| TF.js tensors | ${before.tensors} | ${after.tensors} |`)
   out.push('')
@@ -226,7 +246,7 @@ async function main() {
     `- 1024 rows per request >= 200,000 rows/s: ${fmt(big.morpho.rowsPerSecond)}, ${verdict(big.morpho.rowsPerSecond >= 200_000)}`,
   )
   out.push(
-    `- no growth over the long run: tensors ${before.tensors} → ${after.tensors} (${verdict(before.tensors === after.tensors)}), RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(after.rss / 2 ** 20, 1)} MB`,
+    `- no growth over the long run: tensors ${before.tensors} → ${after.tensors} (${verdict(before.tensors === after.tensors)}); RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(after.rss / 2 ** 20, 1)} MB, median of the first third ${fmt(trend.first / 2 ** 20, 1)} → last third ${fmt(trend.last / 2 ** 20, 1)} MB (${verdict(trend.last <= trend.first * 1.1)}: within 10 %)`,
   )
   process.stdout.write(`${out.join('\n')}\n`)
 }

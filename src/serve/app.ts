@@ -105,13 +105,16 @@ export function createServer(deps: AppDeps): Server {
     ctx.done = true
     const {res} = ctx
     if (!res.headersSent && !res.destroyed) {
-      const head: Record<string, string | number> = {
-        'Content-Type': extra?.type ?? JSON_TYPE,
-        'Content-Length': Buffer.byteLength(body),
-      }
-      if (extra?.headers) Object.assign(head, extra.headers)
-      if (state.stopping) head.Connection = 'close'
-      res.writeHead(status, head)
+      // The flat [name, value, ...] form: node:http takes it without walking an object.
+      const head: (string | number)[] = [
+        'Content-Type',
+        extra?.type ?? JSON_TYPE,
+        'Content-Length',
+        Buffer.byteLength(body),
+      ]
+      if (extra?.headers) for (const [name, value] of Object.entries(extra.headers)) head.push(name, value)
+      if (state.stopping) head.push('Connection', 'close')
+      res.writeHead(status, head as unknown as string[])
       res.end(ctx.method === 'HEAD' ? undefined : body)
     }
     record(ctx, status, extra?.error)

@@ -116,27 +116,31 @@ function selfTest(loaded: LoadedModel, js: Predictor, tf: Predictor | undefined)
 }
 
 /**
- * Lower quartiles of a few timed calls each, after the warm-up: other processes on the machine
- * only ever add time, so the low end is the better estimate of the cost itself.
+ * Per-call costs of both paths, measured in interleaved rounds so that whatever else the
+ * machine does at that moment weighs on both alike. Interference only ever adds time, so each
+ * round keeps its fastest call and the estimate is the median over rounds.
  */
 function calibrate(js: Predictor, tf: Predictor): {jsRowUs: number; tfOneUs: number; tf64Us: number} {
   const d = js.architecture.inputDim
   const one = new Float32Array(d).fill(0.5)
   const many = new Float32Array(64 * d).fill(0.5)
-  const time = (fn: () => void, calls: number): number => {
-    const samples: number[] = []
+  const fastest = (fn: () => void, calls: number): number => {
+    let best = Number.POSITIVE_INFINITY
     for (let i = 0; i < calls; i++) {
       const t = performance.now()
       fn()
-      samples.push((performance.now() - t) * 1000)
+      best = Math.min(best, (performance.now() - t) * 1000)
     }
-    samples.sort((x, y) => x - y)
-    return samples[samples.length >> 2]!
+    return best
   }
-  const jsRowUs = time(() => js.predictProba(one, 1), 41)
-  const tfOneUs = time(() => tf.predictProba(one, 1), 41)
-  const tf64Us = time(() => tf.predictProba(many, 64), 17)
-  return {jsRowUs, tfOneUs, tf64Us}
+  const rounds = {js: [] as number[], one: [] as number[], many: [] as number[]}
+  for (let round = 0; round < 15; round++) {
+    rounds.js.push(fastest(() => js.predictProba(one, 1), 5))
+    rounds.one.push(fastest(() => tf.predictProba(one, 1), 5))
+    rounds.many.push(fastest(() => tf.predictProba(many, 64), 2))
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!
+  return {jsRowUs: median(rounds.js), tfOneUs: median(rounds.one), tf64Us: median(rounds.many)}
 }
 
 /** The largest batch for which n rows in JavaScript cost less than one TF.js call (0: none). */

@@ -10,7 +10,7 @@ const FLOAT32_MAX = 3.4028234663852886e38
 
 /** `application/json` or any `+json` type, parameters allowed. A missing header is taken as JSON. */
 export function checkContentType(header: string | undefined): void {
-  if (header === undefined) return
+  if (header === undefined || header === 'application/json') return
   const type = header.split(';', 1)[0]!.trim().toLowerCase()
   if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) return
   throw new HttpError(
@@ -22,10 +22,10 @@ export function checkContentType(header: string | undefined): void {
 
 export function parseJson(body: Buffer): unknown {
   const text = body.toString('utf8')
-  if (text.trim() === '') throw new HttpError(400, 'MALFORMED_JSON', 'the body is empty; send a JSON object')
   try {
     return JSON.parse(text)
   } catch (err) {
+    if (!/\S/.test(text)) throw new HttpError(400, 'MALFORMED_JSON', 'the body is empty; send a JSON object')
     // JSON has no NaN or Infinity; say so rather than "unexpected token N".
     if (/(^|[^"\w])-?(NaN|Infinity)\b/.test(text)) {
       throw new HttpError(
@@ -55,14 +55,22 @@ export function readPredictRequest(body: unknown): PredictRequest {
     throw badInput(`the body must be a JSON object like {"data": [[...], ...]}; got ${describe(body)}${hint}`)
   }
   const record = body as Record<string, unknown>
-  const present = ROW_FIELDS.filter((f) => Object.hasOwn(record, f))
-  if (present.length === 0) {
+  // Checked one by one rather than with a list: this runs for every request.
+  let field: RowField | undefined
+  let count = 0
+  for (const f of ROW_FIELDS) {
+    if (Object.hasOwn(record, f)) {
+      field ??= f
+      count++
+    }
+  }
+  if (field === undefined) {
     throw badInput('"data" is missing: send {"data": [[feature, ...], ...]} (one list of features per row)')
   }
-  if (present.length > 1) {
+  if (count > 1) {
+    const present = ROW_FIELDS.filter((f) => Object.hasOwn(record, f))
     throw badInput(`give the rows in one field, not in ${present.map((f) => `"${f}"`).join(' and ')}`)
   }
-  const field = present[0]!
   return {field, value: record[field], modelVersion: readModelVersion(record.model_version)}
 }
 
