@@ -35,10 +35,17 @@ export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
     architecture: file.architecture,
     classes: file.classes,
     predictProba(rows, n) {
-      return tf.tidy(() => {
+      const probs = tf.tidy(() => {
         const x = tf.div(tf.sub(tf.tensor2d(rows, [n, d]), mean), std) as Tensor2D
-        return tf.softmax(net.forward(x)).dataSync() as Float32Array
+        return tf.softmax(net.forward(x))
       })
+      // Read outside tidy: tidy walks whatever its callback returns looking for tensors, and a
+      // Float32Array is walked value by value (about 10% of a 1024-row prediction).
+      try {
+        return probs.dataSync() as Float32Array
+      } finally {
+        probs.dispose()
+      }
     },
     dispose() {
       net.dispose()
