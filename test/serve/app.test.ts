@@ -444,6 +444,28 @@ describe('morpho serve: protection and the empty store', () => {
     }
   })
 
+  it('mounts the web page at / with /api/served naming the model it serves', async () => {
+    const server = await startTestServer(store.paths, {ui: true})
+    try {
+      const page = await fetch(`${server.url}/`)
+      expect(page.status).toBe(200)
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+      await page.text()
+      expect((await call(`${server.url}/api/served`)).body).toMatchObject({
+        name: 'spirals',
+        version: 1,
+        stage: 'Production',
+      })
+      const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text())
+      const pageRequests = metrics
+        .get('inference_requests_total')!
+        .samples.find((s) => s.labels.endpoint === '/' && s.labels.status === '200')
+      expect(pageRequests?.value).toBe(1)
+    } finally {
+      await server.stop()
+    }
+  })
+
   it('an explicit version that does not exist fails the start with NOT_FOUND', async () => {
     await expect(startTestServer(store.paths, {target: {version: 5}})).rejects.toMatchObject({
       code: 'NOT_FOUND',
