@@ -3,12 +3,10 @@ import {join} from 'node:path'
 import {integrityError} from '../errors.js'
 import {fsyncDir, writeFileAtomic} from '../store/atomic.js'
 import {
-  type Architecture,
   MODEL_FILE,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   type ModelFile,
-  type SavedSeed,
   WEIGHTS_FILE,
   type WeightSpec,
 } from './format.js'
@@ -19,13 +17,8 @@ import {
  * a model can be loaded (and served by the pure-JS path) without it.
  */
 
-export interface ModelContent {
-  architecture: Architecture
-  seeds: SavedSeed[]
-  scaler: {mean: number[]; std: number[]}
-  classes: number[]
-  problem: string
-  runId?: string
+/** What a caller saves: the model file's own fields, and the weights themselves. */
+export type ModelContent = Pick<ModelFile, 'architecture' | 'seeds' | 'scaler' | 'classes' | 'problem' | 'runId'> & {
   weights: {spec: WeightSpec; values: Float32Array}[]
 }
 

@@ -1,3 +1,4 @@
+import type {DatasetParams} from '../data/datasets.js'
 import {usageError} from '../errors.js'
 
 /**
@@ -6,23 +7,10 @@ import {usageError} from '../errors.js'
  * never disagree. Defaults are applied in resolveTrainOptions and nowhere else.
  */
 
-export interface TrainOptions {
+/** Every training option; the data generator's own parameters come from DatasetParams. */
+export interface TrainOptions extends DatasetParams {
   problem: string
   data?: string
-  samples: number
-  inputDim: number
-  noise: number
-  rotations: number
-  moonNoise: number
-  moonSep: number
-  clusterCount: number
-  clusterSize?: number
-  clusterStd: number
-  clusterSep: number
-  sphereCount: number
-  sphereSize?: number
-  sphereRadii: number[]
-  sphereNoise: number
   trainFrac: number
   batchSize: number
   seed: number
