@@ -12,6 +12,7 @@ import {
   type VersionEntry,
   type VersionRef,
   type VersionView,
+  verifyVersion,
 } from '../registry/index.js'
 import type {StorePaths} from '../store/paths.js'
 import {MicroBatcher} from './batcher.js'
@@ -197,11 +198,18 @@ export class ModelHolder {
     const started = performance.now()
     const previous = this.currentSnapshot
     const seconds = () => (performance.now() - started) / 1000
+    let resolved: ResolvedModel | undefined
     try {
-      const resolved = await resolveModel(this.options.paths, {
+      // Resolved first and verified second, so that a failure knows which version it was about.
+      resolved = await resolveModel(this.options.paths, {
         model: target.model ?? previous?.name,
         version: target.version,
         stage: target.version === undefined ? (target.stage ?? 'Production') : undefined,
+        verify: false,
+      })
+      await verifyVersion(resolved.dir, {
+        label: `${resolved.name} v${resolved.entry.version}`,
+        manifestSha256: resolved.entry.manifestSha256,
       })
       const version = resolved.entry.version
       if (previous && previous.name === resolved.name && previous.version === version) {
@@ -253,6 +261,11 @@ export class ModelHolder {
       })
     } catch (err) {
       const error = asMorphoError(err)
+      // The watcher leaves a version that failed alone until the registry names another one.
+      if (resolved) {
+        const {name, entry} = resolved
+        this.watchFailedAt = {model: name, version: entry.version, manifest: entry.manifestSha256}
+      }
       const still = previous ? `still serving ${previous.label}` : 'no model loaded'
       // Nothing to load at start-up is a state the server waits in, not a failed load.
       const nothingYet = trigger === 'startup' && error.code === 'NOT_FOUND' && target.version === undefined
@@ -423,9 +436,7 @@ export class ModelHolder {
     ) {
       return undefined
     }
-    const outcome = await this.reload('watch')
-    if (!outcome.ok) this.watchFailedAt = {model: name, version: entry.version, manifest: entry.manifestSha256}
-    return outcome
+    return this.reload('watch')
   }
 
   private noteOnce(message: string): void {
