@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {checkHealth, DEFAULT_URL, type HealthResult} from '../src/serve/client.js'
+import type {HealthResult} from '../src/serve/client.js'
+import {DEFAULT_URL} from '../src/serve/options.js'
 
 export default class Health extends MorphoCommand {
   static override summary = 'Ask a morpho server whether it is up with a model loaded (exit 0), or not (exit 1).'
@@ -17,6 +18,7 @@ export default class Health extends MorphoCommand {
 
   async run(): Promise<HealthResult> {
     const {flags} = await this.parse(Health)
+    const {checkHealth} = await import('../src/serve/client.js')
     const result = await checkHealth(flags.url, {timeoutMs: flags.timeout * 1000})
     const b = result.body
     if (result.healthy && b) {

@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {table} from '../src/registry/format.js'
-import {parseStage, parseVersionRef} from '../src/registry/index.js'
-import {type PredictResult, predictRemote} from '../src/serve/client.js'
-import {predictLocal, readRowsInput} from '../src/serve/predict.js'
+import {parseStage, parseVersionRef} from '../src/registry/select.js'
+import type {PredictResult} from '../src/serve/client.js'
 
 export default class Predict extends MorphoCommand {
   static override summary = 'Predict rows with a running server (--url) or straight from the registry.'
@@ -36,6 +35,11 @@ export default class Predict extends MorphoCommand {
 
   async run(): Promise<PredictResult> {
     const {flags} = await this.parse(Predict)
+    // Only the path that runs is loaded: the registry and model for a local prediction, the
+    // HTTP client for --url.
+    const {readRowsInput, predictLocal} = await import('../src/serve/predict.js')
+    const predictRemote = async (...args: Parameters<typeof import('../src/serve/client.js').predictRemote>) =>
+      (await import('../src/serve/client.js')).predictRemote(...args)
     const rows = await readRowsInput({data: flags.data, file: flags.file})
     const result =
       flags.url === undefined

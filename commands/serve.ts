@@ -1,10 +1,9 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {BACKEND_CHOICES, resolveBackend, resolveToken} from '../src/config.js'
-import {parseStage, parseVersionRef} from '../src/registry/index.js'
-import {PREDICTOR_CHOICES, type PredictorChoice} from '../src/serve/forward.js'
-import {createLogger} from '../src/serve/log.js'
-import {SERVE_DEFAULTS, type ServeSummary, startServing} from '../src/serve/serve.js'
+import {parseStage, parseVersionRef} from '../src/registry/select.js'
+import {PREDICTOR_CHOICES, type PredictorChoice, SERVE_DEFAULTS} from '../src/serve/options.js'
+import type {ServeSummary} from '../src/serve/serve.js'
 
 export default class Serve extends MorphoCommand {
   static override summary = 'Serve a registered model over HTTP: predictions, health, models and Prometheus metrics.'
@@ -78,6 +77,11 @@ export default class Serve extends MorphoCommand {
 
   async run(): Promise<ServeSummary> {
     const {flags} = await this.parse(Serve)
+    // Loaded here, not at the top: every command module is imported at start-up.
+    const [{startServing}, {createLogger}] = await Promise.all([
+      import('../src/serve/serve.js'),
+      import('../src/serve/log.js'),
+    ])
     const serving = await startServing({
       paths: this.store(flags.home),
       target: {

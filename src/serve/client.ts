@@ -1,12 +1,13 @@
 import {request} from 'undici'
 import {invalidData, MorphoError, notFound, usageError} from '../errors.js'
+import {DEFAULT_URL} from './options.js'
 
 /**
  * The HTTP side of `morpho predict --url` and `morpho health`: small undici calls with a
  * deadline, and the server's answers turned into morpho's errors and exit codes.
  */
 
-export const DEFAULT_URL = 'http://127.0.0.1:8080'
+export {DEFAULT_URL} from './options.js'
 
 export interface PredictResult {
   predictions: number[]

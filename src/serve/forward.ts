@@ -1,6 +1,7 @@
 import {createJsPredictor, createTfPredictor, type Predictor} from '../model/predictor.js'
 import type {LoadedModel} from '../model/serialize.js'
 import type {Tf} from '../tf/backend.js'
+import type {PredictorChoice} from './options.js'
 
 /**
  * The forward pass a served model answers with. Two implementations compute the same function:
@@ -10,8 +11,7 @@ import type {Tf} from '../tf/backend.js'
  * costs cross is measured on this model, on this machine, when it is loaded.
  */
 
-export type PredictorChoice = 'auto' | 'tfjs' | 'js'
-export const PREDICTOR_CHOICES: readonly PredictorChoice[] = ['auto', 'tfjs', 'js']
+export {PREDICTOR_CHOICES, type PredictorChoice} from './options.js'
 
 export interface Forward {
   readonly inputDim: number

@@ -11,6 +11,7 @@ import {createServer, createServerState, type ServerState} from './app.js'
 import type {PredictorChoice} from './forward.js'
 import {createLogger, type ServeLogger} from './log.js'
 import {ModelHolder, type ModelTarget} from './model-holder.js'
+import {SERVE_DEFAULTS} from './options.js'
 import {RegistryView} from './registry-view.js'
 import {type RegistryWatcher, watchRegistry} from './watch.js'
 
@@ -20,14 +21,7 @@ import {type RegistryWatcher, watchRegistry} from './watch.js'
  * finish on its model, closes keep-alive connections as they go idle, and resolves.
  */
 
-export const SERVE_DEFAULTS = {
-  host: '127.0.0.1',
-  port: 8080,
-  watchIntervalMs: 2000,
-  maxBodyBytes: 1024 * 1024,
-  maxBatchRows: 4096,
-  shutdownTimeoutMs: 10_000,
-} as const
+export {SERVE_DEFAULTS} from './options.js'
 
 export interface ServeOptions {
   paths: StorePaths
