@@ -27,6 +27,7 @@ export const ROUTE_TEMPLATES = [
   '/v2/models/{name}/infer',
   '/v2/models/{name}/versions/{version}',
   '/v2/models/{name}/versions/{version}/infer',
+  '/v2/models/{name}/versions/{version}/ready',
   '/api/{resource}',
   '/api/runs/{id}',
   '/api/runs/{id}/boundary',

@@ -120,10 +120,13 @@ export function createServer(deps: AppDeps): Server {
     record(ctx, status, extra?.error)
   }
 
+  // The scrape that reads the in-flight gauge is not in flight for the service it reports on.
+  const countsInFlight = (ctx: Ctx) => ctx.route?.template !== '/metrics'
+
   const record = (ctx: Ctx, status: number, error?: string) => {
     state.inFlight--
     state.handled++
-    metrics.inFlight.dec()
+    if (countsInFlight(ctx)) metrics.inFlight.dec()
     const seconds = (performance.now() - ctx.started) / 1000
     metrics.observeRequest({method: ctx.method, target: ctx.url, status, seconds})
     if (logger.request) {
@@ -413,6 +416,7 @@ export function createServer(deps: AppDeps): Server {
     '/v2/health/ready': v2Ready,
     '/v2/models/{name}': v2Metadata,
     '/v2/models/{name}/ready': v2ModelReady,
+    '/v2/models/{name}/versions/{version}/ready': v2ModelReady,
     '/v2/models/{name}/versions/{version}': v2Metadata,
     '/v2/models/{name}/infer': v2Infer,
     '/v2/models/{name}/versions/{version}/infer': v2Infer,
@@ -430,13 +434,15 @@ export function createServer(deps: AppDeps): Server {
       done: false,
     }
     state.inFlight++
-    metrics.inFlight.inc()
+    if (countsInFlight(ctx)) metrics.inFlight.inc()
     const handler = ctx.route && handlers[ctx.route.template]
     if (!handler) {
       if (options.debug && url.split('?', 1)[0] === '/debug/memory') return run(ctx, debugMemory)
       if (deps.mount?.(req, res)) {
         ctx.done = true
-        res.once('close', () => record(ctx, res.statusCode))
+        // A client that left before the page answered is counted as 499 (client closed request),
+        // not as the status that was never sent.
+        res.once('close', () => record(ctx, res.writableFinished ? res.statusCode : 499))
         return
       }
       return fail(ctx, new HttpError(404, 'NOT_FOUND', `nothing at ${ctx.method} ${url.split('?', 1)[0]}`))

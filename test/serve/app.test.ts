@@ -1,3 +1,4 @@
+import type {ServerResponse} from 'node:http'
 import {request as httpRequest} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -260,6 +261,9 @@ describe('morpho serve: endpoints on a real server', () => {
       expect((await call(`${url}/v2/health/ready`)).status).toBe(200)
       expect((await call(`${url}/v2/models/spirals/ready`)).status).toBe(200)
       expect((await call(`${url}/v2/models/other/ready`)).status).toBe(404)
+      // A version is ready when the server can answer with it: registered and verified.
+      expect((await call(`${url}/v2/models/spirals/versions/2/ready`)).status).toBe(200)
+      expect((await call(`${url}/v2/models/spirals/versions/9/ready`)).status).toBe(404)
     })
 
     it('model metadata, for the served version and for another', async () => {
@@ -343,7 +347,8 @@ describe('morpho serve: endpoints on a real server', () => {
     expect(value('inference_model_reloads_total', {result: 'success', trigger: 'startup'})).toBe(1)
     expect(value('inference_rows_predicted_total')).toBeGreaterThan(10)
     expect(value('inference_batch_rows_count')).toBeGreaterThan(0)
-    expect(value('inference_requests_in_flight')).toBe(1) // this scrape
+    // The scrape reading the gauge does not count itself.
+    expect(value('inference_requests_in_flight')).toBe(0)
     expect(families.has('process_cpu_user_seconds_total')).toBe(true)
     expect(families.has('nodejs_eventloop_lag_seconds')).toBe(true)
   })
@@ -462,6 +467,35 @@ describe('morpho serve: protection and the empty store', () => {
         .samples.find((s) => s.labels.endpoint === '/' && s.labels.status === '200')
       expect(pageRequests?.value).toBe(1)
     } finally {
+      await server.stop()
+    }
+  })
+
+  it('counts a mounted request whose client left before the answer as 499, not as the status never sent', async () => {
+    let held: ServerResponse | undefined
+    const server = await startTestServer(store.paths, {
+      mount: (req, res) => {
+        if (req.url !== '/api/slow') return false
+        held = res
+        return true
+      },
+    })
+    try {
+      const abort = new AbortController()
+      const pending = fetch(`${server.url}/api/slow`, {signal: abort.signal}).catch((err: Error) => err)
+      const deadline = Date.now() + 5000
+      while (!held && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+      abort.abort()
+      expect(await pending).toBeInstanceOf(Error)
+      while (server.state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+      const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text())
+      const slow = metrics
+        .get('inference_requests_total')!
+        .samples.filter((s) => s.labels.endpoint === '/api/{resource}')
+      expect(slow.map((s) => [s.labels.status, s.value])).toEqual([['499', 1]])
+      expect(metrics.get('inference_requests_in_flight')!.samples[0].value).toBe(0)
+    } finally {
+      held?.destroy()
       await server.stop()
     }
   })
