@@ -1,4 +1,4 @@
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {copyFile, mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -66,5 +66,49 @@ describe('morpho as a single executable', () => {
     const list = await run(['list', '--json'])
     expect(list.code).toBe(0)
     expect(list.stdout).toMatch(/"stage": "Production"/)
+  })
+
+  it('serves the model with its page, answers predict --url and health, and stops on SIGTERM', async () => {
+    const server = spawn(binary, ['serve', '--port', '0'], {
+      cwd: dir.path,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let log = ''
+    server.stderr.on('data', (d) => {
+      log += d
+    })
+    try {
+      const deadline = Date.now() + 60_000
+      while (!/listening on (http:\/\/\S+?),/.test(log) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50))
+      const url = /listening on (http:\/\/\S+?),/.exec(log)![1]
+
+      const direct = await fetch(`${url}/predict`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json'},
+        body: JSON.stringify({data: [[0.1, 0.2, 0.3]]}),
+      })
+      expect(direct.status).toBe(200)
+      const answer = (await direct.json()) as {predictions: number[]; model_version: string}
+      expect(answer.model_version).toBe('1')
+
+      const predict = await run(['predict', '--url', url, '--data', '[[0.1, 0.2, 0.3]]', '--json'])
+      expect(predict.code, predict.stderr).toBe(0)
+      expect(parseJson<{predictions: number[]}>(predict.stdout).predictions).toEqual(answer.predictions)
+      expect((await run(['health', '--url', url])).code).toBe(0)
+
+      // The web page and its chart library come out of the executable itself.
+      const page = await fetch(`${url}/`)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('<html')
+      const chart = await fetch(`${url}/assets/uplot.min.js`)
+      expect(chart.status).toBe(200)
+      expect((await chart.text()).length).toBeGreaterThan(10_000)
+    } finally {
+      server.kill('SIGTERM')
+    }
+    const code = await new Promise<number | null>((resolve) => server.on('exit', (c) => resolve(c)))
+    expect(code).toBe(0)
   })
 })
