@@ -88,8 +88,10 @@ setAssetSource((key) => {
 const commands = {
   ...COMMANDS,
   autocomplete: require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js').default,
-  'autocomplete:create': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js').default,
-  'autocomplete:script': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js').default,
+  'autocomplete:create': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js')
+    .default,
+  'autocomplete:script': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js')
+    .default,
 }
 const pjson = {...packageJson, oclif: {...packageJson.oclif, plugins: []}}
 
