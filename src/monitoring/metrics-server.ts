@@ -1,7 +1,6 @@
 import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import type {Registry} from 'prom-client'
-import {usageError} from '../errors.js'
+import {listen} from '../net/listen.js'
 
 /**
  * A scrape endpoint for processes that have no HTTP server of their own (a training run
@@ -46,21 +45,16 @@ export function createMetricsServer(registry: Registry): Server {
 }
 
 export async function startMetricsServer(registry: Registry, options: MetricsServerOptions): Promise<MetricsServer> {
-  const host = options.host ?? '127.0.0.1'
   const server = createMetricsServer(registry)
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, host, options.port))
-    server.once('error', fail)
-    server.listen(options.port, host, () => {
-      server.off('error', fail)
-      resolve()
-    })
+  const {port, origin} = await listen(server, {
+    port: options.port,
+    host: options.host ?? '127.0.0.1',
+    what: 'serve metrics',
+    hint: 'Choose another metrics port (0 picks a free one) or another host.',
   })
-  const {port} = server.address() as AddressInfo
-  const urlHost = host.includes(':') ? `[${host}]` : host
   return {
     port,
-    url: `http://${urlHost}:${port}/metrics`,
+    url: `${origin}/metrics`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()))
@@ -68,23 +62,4 @@ export async function startMetricsServer(registry: Registry, options: MetricsSer
         server.closeAllConnections()
       }),
   }
-}
-
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
-    const why = {
-      EADDRINUSE: 'is already in use',
-      EACCES: 'needs privileges',
-      EADDRNOTAVAIL: 'is not an address of this machine',
-    }[err.code]
-    return usageError(
-      `Cannot serve metrics on ${host}:${port}: ${err.code === 'EADDRNOTAVAIL' ? host : 'the port'} ${why}`,
-      {
-        hint: 'Choose another metrics port (0 picks a free one) or another host.',
-        details: {host, port, code: err.code},
-        cause: err,
-      },
-    )
-  }
-  return err
 }

@@ -1,9 +1,8 @@
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {Registry} from 'prom-client'
 import type {BackendRequest} from '../config.js'
-import {usageError} from '../errors.js'
 import {createInferenceMetrics, type InferenceMetrics} from '../monitoring/inference-metrics.js'
+import {listen} from '../net/listen.js'
 import type {StorePaths} from '../store/paths.js'
 import {loadTf, type Tf} from '../tf/backend.js'
 import {createUiHandler} from '../ui/handler.js'
@@ -148,14 +147,14 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     },
   })
   const requested = options.port ?? SERVE_DEFAULTS.port
+  let port: number
+  let url: string
   try {
-    await listen(server, host, requested)
+    ;({port, origin: url} = await listen(server, {port: requested, host, what: 'serve'}))
   } catch (err) {
     holder.close()
     throw err
   }
-  const port = (server.address() as AddressInfo).port
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 
   let watcher: RegistryWatcher | undefined
   if (options.watch) {
@@ -233,31 +232,4 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   }
 
   return {url, host, port, server, holder, metrics, state, tf, stop, stopped}
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port))
-    server.once('error', fail)
-    server.listen(port, host, () => {
-      server.off('error', fail)
-      resolve()
-    })
-  })
-}
-
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const why: Record<string, string> = {
-    EADDRINUSE: 'the port is already in use',
-    EACCES: 'the port needs privileges',
-    EADDRNOTAVAIL: `${host} is not an address of this machine`,
-  }
-  if (err.code && why[err.code]) {
-    return usageError(`Cannot serve on ${host}:${port}: ${why[err.code]}`, {
-      hint: 'Choose another --port (0 picks a free one) or another --host.',
-      details: {host, port, code: err.code},
-      cause: err,
-    })
-  }
-  return err
 }

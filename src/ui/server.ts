@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {notFound, toEnvelope, usageError} from '../errors.js'
+import {listen} from '../net/listen.js'
 import {createUiHandler, type UiDeps} from './handler.js'
 
 /**
@@ -71,21 +71,15 @@ export function createUiServer(deps: UiDeps): Server {
 }
 
 export async function startUiServer(deps: UiDeps, options: UiServerOptions): Promise<UiServer> {
-  const host = options.host ?? DEFAULT_UI_HOST
   const server = createUiServer(deps)
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, host, options.port))
-    server.once('error', fail)
-    server.listen(options.port, host, () => {
-      server.off('error', fail)
-      resolve()
-    })
+  const {port, origin} = await listen(server, {
+    port: options.port,
+    host: options.host ?? DEFAULT_UI_HOST,
+    what: 'serve the page',
   })
-  const {port} = server.address() as AddressInfo
-  const urlHost = host.includes(':') ? `[${host}]` : host
   return {
     port,
-    url: `http://${urlHost}:${port}/`,
+    url: `${origin}/`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()))
@@ -94,20 +88,4 @@ export async function startUiServer(deps: UiDeps, options: UiServerOptions): Pro
         setTimeout(() => server.closeAllConnections(), 2000).unref()
       }),
   }
-}
-
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const why: Record<string, string> = {
-    EADDRINUSE: 'the port is already in use',
-    EACCES: 'the port needs privileges',
-    EADDRNOTAVAIL: `${host} is not an address of this machine`,
-  }
-  if (err.code && why[err.code]) {
-    return usageError(`Cannot serve the page on ${host}:${port}: ${why[err.code]}`, {
-      hint: 'Choose another --port (0 picks a free one) or another --host.',
-      details: {host, port, code: err.code},
-      cause: err,
-    })
-  }
-  return err
 }
