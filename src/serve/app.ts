@@ -3,6 +3,7 @@ import {createServer as createHttpServer, type IncomingMessage, type Server, typ
 import {
   type InferenceMetrics,
   matchRoute,
+  ROUTE_TEMPLATES,
   type RouteMatch,
   type RouteTemplate,
 } from '../monitoring/inference-metrics.js'
@@ -70,20 +71,9 @@ interface Ctx {
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
-// The common paths, without the general matcher's split-and-compare.
+// The fixed paths, without the general matcher's split-and-compare.
 const STATIC_ROUTES = new Map<string, RouteMatch>(
-  (
-    [
-      '/health',
-      '/metrics',
-      '/models',
-      '/predict',
-      '/reload-model',
-      '/v2',
-      '/v2/health/live',
-      '/v2/health/ready',
-    ] as const
-  ).map((t) => [t, {template: t, params: {}}]),
+  ROUTE_TEMPLATES.filter((t) => !t.includes('{')).map((t) => [t, {template: t, params: {}}]),
 )
 
 export function createServerState(): ServerState {
