@@ -34,7 +34,7 @@ function morpho(args, home, env = {}) {
           try {
             reason = JSON.parse(stdout).error.message
           } catch {}
-          return reject(new Error(`morpho ${args.join(' ')} failed (${err.code}): ${reason}`))
+          return reject(Object.assign(new Error(`morpho ${args.join(' ')} failed (${err.code}): ${reason}`), {reason}))
         }
         resolve(JSON.parse(stdout))
       },
@@ -90,7 +90,7 @@ async function main() {
       try {
         timings.push(await epochSeconds(home, backend))
       } catch (err) {
-        timings.push({backend, error: err.message.split('\n')[0].slice(0, 120)})
+        timings.push({backend, error: String(err.reason ?? err.message).split('\n')[0].slice(0, 160)})
       }
     }
     const wasm = timings.find((t) => t.backend === 'wasm' && t.seconds)
