@@ -1,8 +1,9 @@
+import {execFile} from 'node:child_process'
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {EpochMetrics, RunRecord} from '../src/tracking/types.js'
-import {parseJson, runCli, spawnCli, tempDir} from './helpers/cli.js'
+import {BIN, parseJson, runCli, spawnCli, tempDir} from './helpers/cli.js'
 
 const TINY = [
   '--samples',
@@ -212,6 +213,30 @@ describe('morpho train (built CLI)', () => {
     expect(record.status).toBe('interrupted')
     expect(record.endedAt).toBeTruthy()
     await expect(readdir(join(home.path, 'runs', id, 'model'))).rejects.toThrow(/ENOENT/)
+  })
+
+  it('draws a live progress line on a terminal, and plain lines on one that reports no width', async () => {
+    // `script` gives the command a pseudo-terminal; stty sets (or not) its width.
+    const onTerminal = (setup: string) =>
+      new Promise<{code: number; out: string}>((resolve) => {
+        const command = `${setup}NODE_ENV=production MORPHO_BACKEND=wasm ${process.execPath} ${BIN} train ${TINY.join(' ')} --home ${home.path} --no-register`
+        execFile('script', ['-qec', command, '/dev/null'], {timeout: 60_000}, (error, stdout) =>
+          // Colours are on at a terminal: leave them out of what is matched.
+          resolve({
+            code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+            out: stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, ''),
+          }),
+        )
+      })
+    const wide = await onTerminal('stty cols 120; ')
+    expect(wide.code).toBe(0)
+    // The spinner redraws one line in place (carriage returns), then the result follows.
+    expect(wide.out).toMatch(/\r/)
+    expect(wide.out).toMatch(/epoch 6\/6/)
+    expect(wide.out).toMatch(/spirals-\d{8}-\d{6}-[0-9a-f]{6}\s+spirals\s+wasm/)
+    const widthless = await onTerminal('stty cols 0; ')
+    expect(widthless.code).toBe(0)
+    expect(widthless.out.match(/epoch \d\/6/g)).toHaveLength(6)
   })
 
   it('lists and shows runs, with --json shapes scripts can rely on', async () => {

@@ -10,7 +10,9 @@ import {epochLine, eventLine} from './lines.js'
  */
 export function progressObserver(stream: NodeJS.WriteStream = process.stderr): TrainingObserver {
   const paint = paintFor(stream)
-  const live = Boolean(stream.isTTY) && process.env.TERM !== 'dumb' && !process.env.CI
+  // A terminal that reports no width (some pseudo-terminals) gets plain lines: the spinner's
+  // redraw divides by the width.
+  const live = Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && process.env.TERM !== 'dumb' && !process.env.CI
   let total = 0
   let spinner: Ora | undefined
   const persist = (line: string) => {
