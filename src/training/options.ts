@@ -376,9 +376,9 @@ export const OPTION_SPECS: OptionSpec[] = [
     flag: 'delta',
     kind: 'float',
     group: 'Seeds',
-    default: 5e-4,
+    default: 5e-3,
     min: 0,
-    description: 'Smallest val_loss improvement that resets the plateau counter.',
+    description: 'Smallest val_loss improvement that resets the plateau counter (the original: 5e-4).',
   },
 ]
 
