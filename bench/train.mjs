@@ -90,7 +90,12 @@ async function main() {
       try {
         timings.push(await epochSeconds(home, backend))
       } catch (err) {
-        timings.push({backend, error: String(err.reason ?? err.message).split('\n')[0].slice(0, 160)})
+        timings.push({
+          backend,
+          error: String(err.reason ?? err.message)
+            .split('\n')[0]
+            .slice(0, 160),
+        })
       }
     }
     const wasm = timings.find((t) => t.backend === 'wasm' && t.seconds)
