@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {table} from '../src/registry/format.js'
+import {table} from '../src/format.js'
 import {parseStage, parseVersionRef} from '../src/registry/select.js'
 import type {PredictResult} from '../src/serve/client.js'
 

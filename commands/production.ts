@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {localTime, metric} from '../src/registry/format.js'
+import {localTime, metric} from '../src/format.js'
 import type {ProductionResult} from '../src/registry/index.js'
 
 export default class Production extends MorphoCommand {

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {metric} from '../src/registry/format.js'
+import {metric} from '../src/format.js'
 import type {RegisterResult} from '../src/registry/index.js'
 
 export default class Register extends MorphoCommand {

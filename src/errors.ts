@@ -76,7 +76,6 @@ export const invalidData = (message: string, options?: MorphoErrorOptions) =>
   new MorphoError('INVALID_DATA', message, options)
 export const integrityError = (message: string, options?: MorphoErrorOptions) =>
   new MorphoError('INTEGRITY', message, options)
-export const conflict = (message: string, options?: MorphoErrorOptions) => new MorphoError('CONFLICT', message, options)
 
 export function isMorphoError(err: unknown): err is MorphoError {
   return err instanceof MorphoError

@@ -2,8 +2,6 @@ import {localTime, metric, table} from '../format.js'
 import type {VersionView} from './registry.js'
 import type {HistoryEntry} from './schema.js'
 
-export {localTime, metric, table} from '../format.js'
-
 /** Plain-text views of registry data for the commands (no colour, no oclif). */
 
 export function versionsTable(versions: readonly VersionView[]): string {

@@ -444,8 +444,3 @@ export function resolveTrainOptions(given: Partial<Record<keyof TrainOptions, un
   }
   return options
 }
-
-/** The options that shape the network and training, for the run record (no file paths). */
-export function describeOptions(options: TrainOptions): Record<string, unknown> {
-  return {...options}
-}

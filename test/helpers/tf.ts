@@ -1,4 +1,3 @@
-import type {Tensor2D} from '@tensorflow/tfjs'
 import {Rng} from '../../src/data/rng.js'
 import {type LoadedTf, loadTf} from '../../src/tf/backend.js'
 import type {PreparedData} from '../../src/training/loop.js'
@@ -33,8 +32,4 @@ export function blobs(n: number, features: number, seed = 1): PreparedData {
     features,
     classes: 2,
   }
-}
-
-export function readLogits(t: Tensor2D): Float32Array {
-  return t.dataSync() as Float32Array
 }
