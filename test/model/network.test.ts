@@ -122,48 +122,72 @@ describe('MorphoNet', () => {
     })
     afterAll(() => rm(dir, {recursive: true, force: true}))
 
-    it('gives bit-identical predictions on the same backend, and the pure-JS path agrees', async () => {
-      const net = MorphoNet.create(tf, arch, new Rng(11), seedConfig)
-      const seed = net.seeds[0]
-      net.germinate(seed, 3, new Rng(12))
-      seed.w2!.assign(tf.randomNormal(seed.w2!.shape, 0, 0.3, 'float32', 13))
-      seed.life.restore('blending', 0.4)
-      const scaler = {mean: [0.5, -1, 2], std: [2, 0.5, 1]}
-      const raw = Float32Array.from({length: 25 * 3}, (_, i) => Math.cos(i) * 3)
-      const expected = tf.tidy(() => {
-        const scaled = tf.div(tf.sub(tf.tensor2d(raw, [25, 3]), tf.tensor1d(scaler.mean)), tf.tensor1d(scaler.std))
-        return tf.softmax(net.forward(scaled as Tensor2D)).dataSync() as Float32Array
-      })
+    // One seed per layer (blending), and two in a layer (one active, one blending): the second
+    // case runs the sum of adapters and the division by seeds per layer.
+    const cases = [
+      {
+        label: 'one blending seed',
+        arch,
+        seeds: [['blending', 0.4]] as const,
+        stored: ['blending', 'dormant', 'dormant'],
+      },
+      {
+        label: 'two seeds in a layer',
+        arch: {...arch, seedsPerLayer: 2},
+        seeds: [
+          ['active', 1],
+          ['blending', 0.7],
+        ] as const,
+        stored: ['active', 'blending', 'dormant', 'dormant', 'dormant', 'dormant'],
+      },
+    ]
+    it.each(cases)(
+      'gives bit-identical predictions on the same backend, and the pure-JS path agrees ($label)',
+      async (c) => {
+        const net = MorphoNet.create(tf, c.arch, new Rng(11), seedConfig)
+        c.seeds.forEach(([state, alpha], i) => {
+          const seed = net.seeds[i]!
+          net.germinate(seed, 3, new Rng(12 + i))
+          seed.w2!.assign(tf.randomNormal(seed.w2!.shape, 0, 0.3, 'float32', 13 + i))
+          seed.life.restore(state, alpha)
+        })
+        const scaler = {mean: [0.5, -1, 2], std: [2, 0.5, 1]}
+        const raw = Float32Array.from({length: 25 * 3}, (_, i) => Math.cos(i) * 3)
+        const expected = tf.tidy(() => {
+          const scaled = tf.div(tf.sub(tf.tensor2d(raw, [25, 3]), tf.tensor1d(scaler.mean)), tf.tensor1d(scaler.std))
+          return tf.softmax(net.forward(scaled as Tensor2D)).dataSync() as Float32Array
+        })
 
-      const modelDir = join(dir, 'model')
-      await saveModel(modelDir, {
-        architecture: net.arch,
-        seeds: net.savedSeeds(),
-        scaler,
-        classes: [3, 7],
-        problem: 'unit',
-        weights: net.namedWeights(),
-      })
-      const loaded = await loadModelFiles(modelDir)
-      expect(loaded.file.seeds.map((s) => s.state)).toEqual(['blending', 'dormant', 'dormant'])
-      // Dormant seeds store no weights.
-      expect([...loaded.weights.keys()].filter((k) => k.startsWith('seed'))).toEqual([
-        'seed1_1/w1',
-        'seed1_1/b1',
-        'seed1_1/w2',
-        'seed1_1/b2',
-      ])
+        const modelDir = join(dir, c.label.replaceAll(' ', '-'))
+        await saveModel(modelDir, {
+          architecture: net.arch,
+          seeds: net.savedSeeds(),
+          scaler,
+          classes: [3, 7],
+          problem: 'unit',
+          weights: net.namedWeights(),
+        })
+        const loaded = await loadModelFiles(modelDir)
+        expect(loaded.file.seeds.map((s) => s.state)).toEqual(c.stored)
+        // Dormant seeds store no weights.
+        const seedWeights = [...loaded.weights.keys()].filter((k) => k.startsWith('seed'))
+        expect(seedWeights).toHaveLength(4 * c.seeds.length)
 
-      const tfPredictor = createTfPredictor(tf, loaded)
-      expect(tfPredictor.predictProba(raw, 25)).toEqual(expected)
-      const jsPredictor = createJsPredictor(loaded)
-      const js = jsPredictor.predictProba(raw, 25)
-      for (let i = 0; i < js.length; i++) expect(js[i]).toBeCloseTo(expected[i], 5)
-      expect(argmaxRows(js, 25, 2)).toEqual(argmaxRows(expected, 25, 2))
-      expect(tfPredictor.classes).toEqual([3, 7])
-      tfPredictor.dispose()
-      net.dispose()
-    })
+        const before = tf.memory().numTensors
+        const tfPredictor = createTfPredictor(tf, loaded)
+        expect(tfPredictor.predictProba(raw, 25)).toEqual(expected)
+        expect(tfPredictor.predictProba(raw.subarray(0, 3), 1)).toEqual(expected.subarray(0, 2))
+        const jsPredictor = createJsPredictor(loaded)
+        const js = jsPredictor.predictProba(raw, 25)
+        for (let i = 0; i < js.length; i++) expect(js[i]).toBeCloseTo(expected[i]!, 5)
+        expect(argmaxRows(js, 25, 2)).toEqual(argmaxRows(expected, 25, 2))
+        expect(tfPredictor.classes).toEqual([3, 7])
+        tfPredictor.dispose()
+        // A prediction leaves no tensor behind, and dispose frees the predictor's own.
+        expect(tf.memory().numTensors).toBe(before)
+        net.dispose()
+      },
+    )
 
     it('refuses truncated weights and a file that is not a morpho model', async () => {
       const net = MorphoNet.create(tf, arch, new Rng(1), seedConfig)
