@@ -1,4 +1,5 @@
 import {Counter, collectDefaultMetrics, Gauge, Histogram, type Registry} from 'prom-client'
+import {type CounterSeries, type HistogramSeries, LabelledCounter, LabelledHistogram} from './series.js'
 
 /**
  * The metrics `morpho serve` exposes. The names are the original server's, so its dashboards
@@ -173,8 +174,8 @@ export interface ModelInfo {
 
 export interface InferenceMetrics {
   registry: Registry
-  requests: Counter<'method' | 'endpoint' | 'status'>
-  requestDuration: Histogram<'endpoint'>
+  requests: LabelledCounter<'method' | 'endpoint' | 'status'>
+  requestDuration: LabelledHistogram<'endpoint'>
   predictionDuration: Histogram
   loadDuration: Histogram
   modelLoaded: Gauge
@@ -182,9 +183,19 @@ export interface InferenceMetrics {
   reloads: Counter<'result' | 'trigger'>
   rowsPredicted: Counter
   batchRows: Histogram
-  inFlight: Gauge
-  /** Counts one finished request under its route template. */
-  observeRequest(request: {method: string; target: string; status: number; seconds: number}): void
+  /** Requests being handled; the gauge reads it when scraped. */
+  inFlight: {inc(): void; dec(): void}
+  /**
+   * Counts one finished request under its route template: `route` when the caller has matched
+   * it already, else the template `target` matches.
+   */
+  observeRequest(request: {
+    method: string
+    target: string
+    route?: RouteTemplate
+    status: number
+    seconds: number
+  }): void
   /** Records the model now serving (or none): model_loaded and a single model_info series. */
   setModel(info: ModelInfo | undefined): void
   /** Counts one load attempt of a model version. */
@@ -193,13 +204,13 @@ export interface InferenceMetrics {
 
 export function createInferenceMetrics(registry: Registry, options: {defaultMetrics?: boolean} = {}): InferenceMetrics {
   const registers = [registry]
-  const requests = new Counter({
+  const requests = new LabelledCounter({
     name: 'inference_requests_total',
     help: 'HTTP requests answered, by method, route template and status code.',
     labelNames: ['method', 'endpoint', 'status'] as const,
     registers,
   })
-  const requestDuration = new Histogram({
+  const requestDuration = new LabelledHistogram({
     name: 'inference_request_duration_seconds',
     help: 'Wall time from request to response, by route template.',
     labelNames: ['endpoint'] as const,
@@ -246,11 +257,22 @@ export function createInferenceMetrics(registry: Registry, options: {defaultMetr
     buckets: BATCH_ROW_BUCKETS,
     registers,
   })
-  const inFlight = new Gauge({
+  let inFlightNow = 0
+  const inFlight = {
+    inc: () => void inFlightNow++,
+    dec: () => void inFlightNow--,
+  }
+  new Gauge({
     name: 'inference_requests_in_flight',
     help: 'Requests being handled right now.',
     registers,
+    collect() {
+      this.set(inFlightNow)
+    },
   })
+
+  // A request's two series, found once per (method, endpoint, status).
+  const perRequest = new Map<string, {count: CounterSeries; duration: HistogramSeries}>()
 
   modelLoaded.set(0)
   // Every reload series exists from the start at 0: increase() over a counter that is born
@@ -273,10 +295,20 @@ export function createInferenceMetrics(registry: Registry, options: {defaultMetr
     rowsPredicted,
     batchRows,
     inFlight,
-    observeRequest({method, target, status, seconds}) {
-      const endpoint = routeLabel(method, target)
-      requests.inc({method: methodLabel(method), endpoint, status: String(status)})
-      requestDuration.observe({endpoint}, seconds)
+    observeRequest({method, target, route, status, seconds}) {
+      const endpoint = route ?? routeLabel(method, target)
+      const key = `${method} ${endpoint} ${status}`
+      let series = perRequest.get(key)
+      if (!series) {
+        series = {
+          count: requests.series({method: methodLabel(method), endpoint, status: String(status)}),
+          duration: requestDuration.series({endpoint}),
+        }
+        // Methods, routes and status codes are few; the bound only guards against surprises.
+        if (perRequest.size < 10_000) perRequest.set(key, series)
+      }
+      series.count.value++
+      series.duration.observe(seconds)
     },
     setModel(info) {
       modelInfo.reset()
