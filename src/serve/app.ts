@@ -13,7 +13,15 @@ import {badInput, errorBody, HttpError, toHttpError} from './http-error.js'
 import type {RequestLogLine, ServeLogger} from './log.js'
 import type {ModelHolder, ModelSnapshot} from './model-holder.js'
 import type {RegistryView} from './registry-view.js'
-import {checkContentType, parseJson, readInferRequest, readPredictRequest, toRows} from './validate.js'
+import {
+  checkContentType,
+  type PredictRequest,
+  parseJson,
+  type Rows,
+  readInferRequest,
+  readPredictRequest,
+  toRows,
+} from './validate.js'
 
 /**
  * The HTTP API of `morpho serve` as an unstarted node:http server: the original's endpoints
@@ -118,7 +126,7 @@ export function createServer(deps: AppDeps): Server {
     state.handled++
     if (countsInFlight(ctx)) metrics.inFlight.dec()
     const seconds = (performance.now() - ctx.started) / 1000
-    metrics.observeRequest({method: ctx.method, target: ctx.url, status, seconds})
+    metrics.observeRequest({method: ctx.method, target: ctx.url, route: ctx.route?.template, status, seconds})
     if (logger.request) {
       const line: RequestLogLine = {
         time: new Date().toISOString(),
@@ -155,42 +163,92 @@ export function createServer(deps: AppDeps): Server {
     )
   }
 
-  const readBody = (ctx: Ctx): Promise<Buffer> => {
+  /** The whole body, then `done`, once: with the bytes, or with the error that ended the read. */
+  const readBody = (ctx: Ctx, done: (err: unknown, body?: Buffer) => void): void => {
     const {req} = ctx
     const limit = options.maxBodyBytes
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > limit) {
-      return Promise.reject(tooLarge(Number(declared), limit))
+      done(tooLarge(Number(declared), limit))
+      return
     }
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      const onData = (chunk: Buffer) => {
-        size += chunk.length
-        if (size > limit) {
-          req.off('data', onData)
-          // The rest of the body is not read; the connection closes after the 413.
-          ctx.res.shouldKeepAlive = false
-          reject(tooLarge(size, limit, true))
-          return
-        }
-        chunks.push(chunk)
+    let settled = false
+    const settle = (err: unknown, body?: Buffer) => {
+      if (settled) return
+      settled = true
+      done(err, body)
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        req.off('data', onData)
+        // The rest of the body is not read; the connection closes after the 413.
+        ctx.res.shouldKeepAlive = false
+        settle(tooLarge(size, limit, true))
+        return
       }
-      req.on('data', onData)
-      req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-      const cut = () => reject(badInput('the connection closed before the body was complete'))
-      req.once('error', cut)
-      // Whatever ends the request early (an aborted upload, a timeout), it must not stay in
-      // flight: a pending body would hold up a shutdown until its timeout.
-      req.once('close', () => {
-        if (!req.complete) cut()
-      })
+      chunks.push(chunk)
+    }
+    req.on('data', onData)
+    req.once('end', () => settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+    const cut = () => settle(badInput('the connection closed before the body was complete'))
+    req.once('error', cut)
+    // Whatever ends the request early (an aborted upload, a timeout), it must not stay in
+    // flight: a pending body would hold up a shutdown until its timeout.
+    req.once('close', () => {
+      if (!req.complete) cut()
     })
   }
 
-  const readJson = async (ctx: Ctx): Promise<unknown> => {
+  /**
+   * Reads and parses a JSON body, then hands it to `then`. Whatever goes wrong, in the read or
+   * in `then` (thrown or rejected), is answered as an error.
+   */
+  const withJson = (ctx: Ctx, then: (body: unknown) => void | Promise<void>): void => {
     checkContentType(ctx.req.headers['content-type'])
-    return parseJson(await readBody(ctx))
+    readBody(ctx, (err, body) => {
+      if (body === undefined) {
+        fail(ctx, err)
+        return
+      }
+      try {
+        const pending = then(parseJson(body))
+        if (pending) pending.catch((e: unknown) => fail(ctx, e))
+      } catch (e) {
+        fail(ctx, e)
+      }
+    })
+  }
+
+  /**
+   * Runs rows through a snapshot's batcher and answers with `render`. The snapshot is released
+   * once the answer is written, or at once when the rows never reach the batcher.
+   */
+  const answerRows = (
+    ctx: Ctx,
+    snapshot: ModelSnapshot,
+    rows: Float32Array,
+    n: number,
+    render: (probs: Float32Array, ms: number) => string,
+  ): void => {
+    let submitted = false
+    try {
+      snapshot.batcher.submit(rows, n, (err, result) => {
+        try {
+          if (result) finish(ctx, 200, render(result.probs, result.ms))
+          else fail(ctx, err)
+        } catch (e) {
+          fail(ctx, e)
+        } finally {
+          snapshot.release()
+        }
+      })
+      submitted = true
+    } finally {
+      if (!submitted) snapshot.release()
+    }
   }
 
   const noModel = () =>
@@ -200,20 +258,31 @@ export function createServer(deps: AppDeps): Server {
       'no model loaded: promote a version (morpho promote Production --version N), then POST /reload-model or run the server with --watch',
     )
 
-  const predict = async (ctx: Ctx) => {
+  const predict = (ctx: Ctx) => {
     allow(ctx, 'POST')
-    const request = readPredictRequest(await readJson(ctx))
-    const snapshot = request.modelVersion ? await holder.acquireVersion(request.modelVersion) : holder.acquire()
-    if (!snapshot) throw noModel()
+    withJson(ctx, (body) => {
+      const request = readPredictRequest(body)
+      if (request.modelVersion !== undefined) {
+        return holder.acquireVersion(request.modelVersion).then((snapshot) => predictWith(ctx, snapshot, request))
+      }
+      const snapshot = holder.acquire()
+      if (!snapshot) throw noModel()
+      predictWith(ctx, snapshot, request)
+    })
+  }
+
+  const predictWith = (ctx: Ctx, snapshot: ModelSnapshot, request: PredictRequest) => {
+    let rows: Rows
     try {
       ctx.modelVersion = String(snapshot.version)
-      const {rows, n} = toRows(request.value, request.field, limitsOf(snapshot))
-      ctx.rows = n
-      const {probs, ms} = await snapshot.batcher.predict(rows, n)
-      finish(ctx, 200, predictionJson(snapshot, probs, n, ms, request.field))
-    } finally {
+      rows = toRows(request.value, request.field, limitsOf(snapshot))
+    } catch (err) {
       snapshot.release()
+      throw err
     }
+    const {n} = rows
+    ctx.rows = n
+    answerRows(ctx, snapshot, rows.rows, n, (probs, ms) => predictionJson(snapshot, probs, n, ms, request.field))
   }
 
   const limitsOf = (snapshot: ModelSnapshot) => ({
@@ -360,19 +429,22 @@ export function createServer(deps: AppDeps): Server {
     }
   }
 
-  const v2Infer = async (ctx: Ctx) => {
+  const v2Infer = (ctx: Ctx) => {
     allow(ctx, 'POST')
-    const body = await readJson(ctx)
-    const snapshot = await v2Model(ctx)
-    try {
-      ctx.modelVersion = String(snapshot.version)
-      const request = readInferRequest(body, limitsOf(snapshot))
-      ctx.rows = request.n
-      const {probs} = await snapshot.batcher.predict(request.rows, request.n)
-      finish(ctx, 200, inferJson(snapshot, probs, request.n, request.outputs, request.id))
-    } finally {
-      snapshot.release()
-    }
+    withJson(ctx, async (body) => {
+      const snapshot = await v2Model(ctx)
+      let request: ReturnType<typeof readInferRequest>
+      try {
+        ctx.modelVersion = String(snapshot.version)
+        request = readInferRequest(body, limitsOf(snapshot))
+      } catch (err) {
+        snapshot.release()
+        throw err
+      }
+      const {n, outputs, id} = request
+      ctx.rows = n
+      answerRows(ctx, snapshot, request.rows, n, (probs) => inferJson(snapshot, probs, n, outputs, id))
+    })
   }
 
   const debugMemory = (ctx: Ctx) => {
