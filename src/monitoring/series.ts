@@ -26,13 +26,13 @@ export interface CounterSeries {
   value: number
 }
 
-export class LabelledCounter<L extends string> {
-  readonly type = 'counter'
+/** What both metrics share: a name, its labels, and one series per set of label values. */
+abstract class Labelled<L extends string, S> {
   readonly aggregator = 'sum'
   readonly name: string
   readonly help: string
   readonly labelNames: readonly L[]
-  private readonly all = new Map<string, {labels: Record<L, string>; series: CounterSeries}>()
+  protected readonly all = new Map<string, {labels: Record<L, string>; series: S}>()
 
   constructor(config: {name: string; help: string; labelNames: readonly L[]; registers: Registry[]}) {
     this.name = config.name
@@ -41,16 +41,30 @@ export class LabelledCounter<L extends string> {
     for (const registry of config.registers) registry.registerMetric(this as never)
   }
 
-  /** The series for these label values, created at 0 the first time it is asked for. */
-  series(labels: Record<L, string>): CounterSeries {
+  protected abstract fresh(): S
+
+  /** The series for these label values, created empty the first time it is asked for. Keep it. */
+  series(labels: Record<L, string>): S {
     const key = keyOf(this.labelNames, labels)
     let entry = this.all.get(key)
     if (!entry) {
       checkNames(this.name, this.labelNames, labels)
-      entry = {labels: {...labels}, series: {value: 0}}
+      entry = {labels: {...labels}, series: this.fresh()}
       this.all.set(key, entry)
     }
     return entry.series
+  }
+
+  reset(): void {
+    this.all.clear()
+  }
+}
+
+export class LabelledCounter<L extends string> extends Labelled<L, CounterSeries> {
+  readonly type = 'counter'
+
+  protected fresh(): CounterSeries {
+    return {value: 0}
   }
 
   inc(labels: Record<L, string>, by = 1): void {
@@ -61,10 +75,6 @@ export class LabelledCounter<L extends string> {
   async get(): Promise<MetricData> {
     const values = [...this.all.values()].map(({labels, series}) => ({labels: {...labels}, value: series.value}))
     return {name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator}
-  }
-
-  reset(): void {
-    this.all.clear()
   }
 }
 
@@ -90,14 +100,9 @@ export class HistogramSeries {
   }
 }
 
-export class LabelledHistogram<L extends string> {
+export class LabelledHistogram<L extends string> extends Labelled<L, HistogramSeries> {
   readonly type = 'histogram'
-  readonly aggregator = 'sum'
-  readonly name: string
-  readonly help: string
-  readonly labelNames: readonly L[]
   readonly buckets: readonly number[]
-  private readonly all = new Map<string, {labels: Record<L, string>; series: HistogramSeries}>()
 
   constructor(config: {
     name: string
@@ -106,22 +111,12 @@ export class LabelledHistogram<L extends string> {
     buckets: readonly number[]
     registers: Registry[]
   }) {
-    this.name = config.name
-    this.help = config.help
-    this.labelNames = config.labelNames
+    super(config)
     this.buckets = [...config.buckets].sort((a, b) => a - b)
-    for (const registry of config.registers) registry.registerMetric(this as never)
   }
 
-  series(labels: Record<L, string>): HistogramSeries {
-    const key = keyOf(this.labelNames, labels)
-    let entry = this.all.get(key)
-    if (!entry) {
-      checkNames(this.name, this.labelNames, labels)
-      entry = {labels: {...labels}, series: new HistogramSeries(this.buckets)}
-      this.all.set(key, entry)
-    }
-    return entry.series
+  protected fresh(): HistogramSeries {
+    return new HistogramSeries(this.buckets)
   }
 
   observe(labels: Record<L, string>, value: number): void {
@@ -142,10 +137,6 @@ export class LabelledHistogram<L extends string> {
       values.push({labels: {...labels}, value: series.count, metricName: `${this.name}_count`})
     }
     return {name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator}
-  }
-
-  reset(): void {
-    this.all.clear()
   }
 }
 
