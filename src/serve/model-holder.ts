@@ -40,8 +40,11 @@ export interface ModelTarget {
 export class ModelSnapshot {
   readonly name: string
   readonly version: number
-  /** The version's stage when it was loaded. */
-  readonly stage: Stage
+  /**
+   * The version's stage: as it was at load, then as the registry last said on a reload or,
+   * with --watch, on any registry change.
+   */
+  stage: Stage
   readonly loadedAt: string
   readonly runId: string
   readonly dir: string
@@ -213,6 +216,7 @@ export class ModelHolder {
       })
       const version = resolved.entry.version
       if (previous && previous.name === resolved.name && previous.version === version) {
+        this.noteStage(previous, resolved.entry.stage)
         metrics.loadDuration.observe(seconds())
         metrics.recordReload('success', trigger)
         logger.info(`reload (${trigger}): already serving ${previous.label}; its files verified`)
@@ -426,7 +430,10 @@ export class ModelHolder {
     }
     this.lastWatchNote = ''
     const current = this.currentSnapshot
-    if (current && current.name === name && current.version === entry.version) return undefined
+    if (current && current.name === name && current.version === entry.version) {
+      this.noteStage(current, entry.stage)
+      return undefined
+    }
     const failed = this.watchFailedAt
     if (
       failed &&
@@ -437,6 +444,17 @@ export class ModelHolder {
       return undefined
     }
     return this.reload('watch')
+  }
+
+  /** A promotion of the version being served shows in /health, /models and inference_model_info. */
+  private noteStage(snapshot: ModelSnapshot, stage: Stage): void {
+    if (snapshot.stage === stage) return
+    const was = snapshot.stage
+    snapshot.stage = stage
+    if (snapshot === this.currentSnapshot) {
+      this.options.metrics.setModel({model: snapshot.name, version: String(snapshot.version), stage})
+      this.options.logger.info(`${snapshot.label} is now ${stage} (was ${was})`)
+    }
   }
 
   private noteOnce(message: string): void {

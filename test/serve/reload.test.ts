@@ -184,6 +184,36 @@ describe('reloading a served model', () => {
     }
   })
 
+  it('with --watch, a promotion of the served version itself shows in /health, /models and model_info', async () => {
+    await promote(store.paths, {stage: 'Staging', version: 2})
+    const server = await startTestServer(store.paths, {watch: true, watchIntervalMs: 100, target: {version: '2'}})
+    const info = async () =>
+      parseExposition(await (await fetch(`${server.url}/metrics`)).text())
+        .get('inference_model_info')!
+        .samples.map((s) => s.labels)
+    try {
+      expect((await call(`${server.url}/health`)).body).toMatchObject({model_version: '2', model_stage: 'Staging'})
+      expect(await info()).toEqual([{model: 'spirals', version: '2', stage: 'Staging'}])
+
+      await promote(store.paths, {stage: 'Production', version: 2})
+      await until('the new stage', async () =>
+        (await call<{model_stage: string}>(`${server.url}/health`)).body.model_stage === 'Production'
+          ? true
+          : undefined,
+      )
+      expect(await info()).toEqual([{model: 'spirals', version: '2', stage: 'Production'}])
+      expect((await call(`${server.url}/models`)).body).toMatchObject({
+        current_version: '2',
+        current_stage: 'Production',
+      })
+      expect(server.log.lines).toContainEqual('info spirals v2 is now Production (was Staging)')
+      // Nothing was reloaded: the same model object answers.
+      expect(await reloads(server.url)).toMatchObject({'success/watch': 0, 'failure/watch': 0})
+    } finally {
+      await server.stop()
+    }
+  })
+
   it('with --watch, a server started on an empty registry loads the first Production version', async () => {
     const empty = await tempDir('morpho-serve-watch-')
     const paths = new StorePaths(empty.path)
