@@ -64,7 +64,8 @@ export default class Predict extends MorphoCommand {
         ]),
       ),
     )
-    this.note(`${model} (${result.source}), ${result.inference_time_ms} ms`)
+    const from = result.source === 'server' ? `from ${flags.url}` : 'from the registry, no server'
+    this.note(`${model} ${from}; forward pass ${result.inference_time_ms} ms`)
     return result
   }
 }

@@ -88,6 +88,9 @@ describe('morpho serve, predict and health (built CLI)', () => {
     const fromStdin = await runCli(['predict', '--url', url], {input: '0.5,-1.2,0.3\n'})
     expect(fromStdin.code).toBe(0)
     expect(fromStdin.stdout).toMatch(/^row\s+prediction\s+probabilities\n0\s+[01]\s+0\.\d{4} 0\.\d{4}\n$/)
+    expect(fromStdin.stderr).toMatch(new RegExp(`^v1 from ${url.replaceAll('.', '\\.')}; forward pass [\\d.]+ ms\\n$`))
+    const localTable = await runCli(['predict', '--home', store.home, '--data', rows])
+    expect(localTable.stderr).toMatch(/^spirals v1 from the registry, no server; forward pass [\d.]+ ms\n$/)
 
     const badRows = await runCli(['predict', '--url', url, '--data', '[[1, 2]]', '--json'])
     expect(badRows.code).toBe(6)
