@@ -153,6 +153,52 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     await s.page.screenshot({path: join(SHOTS, 'compare.png'), fullPage: true})
   })
 
+  it('follows a run that is still training, then shows it completed, without a reload', async () => {
+    const train = spawnCli([
+      'train',
+      '--problem',
+      'moons',
+      '--warm-up-epochs',
+      '60',
+      '--adaptation-epochs',
+      '60',
+      '--no-register',
+      '--quiet',
+      '--home',
+      home.path,
+    ])
+    const exited = new Promise<number | null>((resolve) => train.once('exit', resolve))
+    try {
+      let id: string | undefined
+      for (let i = 0; i < 200 && id === undefined; i++) {
+        const {runs} = (await (await fetch(`${s.url}api/runs`)).json()) as {runs: {id: string; status: string}[]}
+        id = runs.find((r) => r.status === 'running')?.id
+        if (id === undefined) await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(id, 'a running run in /api/runs').toBeDefined()
+      await s.page.goto(`${s.url}#/runs/${id}`)
+      await s.page.getByText('still training: this page follows it').waitFor()
+      const epochsShown = async () => {
+        const text = (await s.page.locator('#chart-loss-desc').textContent()) ?? ''
+        return Number(/over (\d+) epochs/.exec(text)?.[1] ?? 0)
+      }
+      const first = await epochsShown()
+      // The page polls every 3 s: more epochs appear, then the end of the run.
+      await s.page.waitForFunction(
+        (n) => Number(/over (\d+) epochs/.exec(document.querySelector('#chart-loss-desc')?.textContent ?? '')?.[1]) > n,
+        first,
+        {timeout: 20_000},
+      )
+      expect(await exited).toBe(0)
+      await s.page.locator('.badge.status-completed').waitFor({timeout: 10_000})
+      expect(await s.page.getByText('still training: this page follows it').count()).toBe(0)
+      expect(await epochsShown()).toBe(120)
+      await s.page.locator('canvas.boundary').waitFor()
+    } finally {
+      if (train.exitCode === null) train.kill('SIGKILL')
+    }
+  })
+
   it('stops on Ctrl-C with exit 0, and with --json prints only where it served', async () => {
     const child = spawnCli(['ui', '--port', '0', '--json', '--home', home.path])
     let stdout = ''
