@@ -7,6 +7,7 @@ import {runCli, spawnCli, tempDir} from '../helpers/cli.js'
 import {
   BLUE,
   GREEN,
+  inkOf,
   MARKER,
   openBrowser,
   SHOTS,
@@ -116,6 +117,23 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     expect(await s.page.locator('canvas.boundary').getAttribute('aria-label')).toMatch(
       /^Decision boundary over feature 1/,
     )
+    // The legend works from the keyboard: Tab to an entry, then Space hides its series and Enter shows it.
+    const valLossEntry = s.page.locator('#chart-loss').getByRole('button', {name: 'Show val_loss'})
+    expect(await valLossEntry.getAttribute('aria-pressed')).toBe('true')
+    await valLossEntry.focus()
+    await s.page.keyboard.press('Space')
+    expect(await valLossEntry.getAttribute('aria-pressed')).toBe('false')
+    let [hiddenLoss, keptLoss] = await inkOf(s.page, '#chart-loss canvas', [VERMILLION, BLUE])
+    for (let i = 0; i < 40 && hiddenLoss! >= 5; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      ;[hiddenLoss, keptLoss] = await inkOf(s.page, '#chart-loss canvas', [VERMILLION, BLUE])
+    }
+    expect(hiddenLoss).toBeLessThan(5)
+    expect(keptLoss).toBeGreaterThan(20)
+    await s.page.keyboard.press('Enter')
+    expect(await valLossEntry.getAttribute('aria-pressed')).toBe('true')
+    await waitForInk(s.page, '#chart-loss canvas', [VERMILLION])
+
     await s.page.getByText('Every epoch as a table').click()
     expect(await s.page.locator('details.epochs tbody tr').count()).toBe(14)
     await s.page.screenshot({path: join(SHOTS, 'run.png'), fullPage: true})

@@ -53,6 +53,7 @@ export function lineChart(
     hooks: onLayout ? {ready: [onLayout], setSize: [onLayout]} : {},
   }
   const chart = new uPlot(opts, [x, ...series.map((s) => s.values)], target)
+  keyboardLegend(chart)
   return followWidth(target, chart)
 }
 
@@ -95,6 +96,7 @@ export function trafficChart(target, data, {height = 220} = {}) {
     data,
     target,
   )
+  keyboardLegend(chart)
   return followWidth(target, chart)
 }
 
@@ -167,6 +169,30 @@ function line(ctx, x0, y0, x1, y1) {
 
 function widthOf(el) {
   return Math.max(280, Math.floor(el.clientWidth || el.parentElement?.clientWidth || 600))
+}
+
+/**
+ * uPlot's legend shows or hides a series on a click; this makes each entry a toggle button for
+ * the keyboard too (Tab to it, Enter or Space), announcing whether its series is shown.
+ */
+function keyboardLegend(chart) {
+  const rows = chart.root.querySelectorAll('.u-legend .u-series')
+  rows.forEach((row, i) => {
+    if (i === 0) return // the x values, not a series
+    const label = chart.series[i].label
+    row.tabIndex = 0
+    row.setAttribute('role', 'button')
+    row.setAttribute('aria-label', `Show ${label}`)
+    const sync = () => row.setAttribute('aria-pressed', String(chart.series[i].show !== false))
+    sync()
+    row.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter' && e.key !== ' ') return
+      e.preventDefault()
+      chart.setSeries(i, {show: chart.series[i].show === false})
+      sync()
+    })
+    row.addEventListener('click', () => queueMicrotask(sync))
+  })
 }
 
 /** Resizes the chart with its container; returns {chart, dispose}. */
