@@ -139,6 +139,37 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     await s.page.screenshot({path: join(SHOTS, 'run.png'), fullPage: true})
   })
 
+  it('follows a dark system scheme: page, badges and the canvases’ ink', async () => {
+    await s.page.emulateMedia({colorScheme: 'dark'})
+    try {
+      // A fresh render: the canvases take their colours when they draw.
+      await s.page.goto(`${s.url}#/runs`)
+      await s.page.goto(`${s.url}#/runs/${ids[0]}`)
+      await s.page.locator('h1', {hasText: ids[0]}).waitFor()
+      const colours = await s.page.evaluate(() => {
+        const root = getComputedStyle(document.documentElement)
+        const badge = document.querySelector('.badge.status-completed')
+        return {
+          background: root.backgroundColor,
+          text: root.color,
+          badge: badge ? getComputedStyle(badge).backgroundColor : null,
+        }
+      })
+      expect(colours).toEqual({background: 'rgb(22, 25, 29)', text: 'rgb(228, 230, 232)', badge: 'rgb(21, 53, 31)'})
+      // The warm-up band and the grid are drawn in the dark scheme's colours, the curves as always.
+      const [band, grid] = await waitForInk(s.page, '#chart-loss canvas', ['#23282e', '#30363d', BLUE], 20)
+      expect(band).toBeGreaterThan(500)
+      expect(grid).toBeGreaterThan(20)
+      expect((await inkOf(s.page, '#chart-loss canvas', [WARM_UP_BAND]))[0]).toBe(0)
+      await s.page.locator('canvas.boundary').waitFor()
+      const [plotBackground] = await waitForInk(s.page, 'canvas.boundary', ['#16191d'], 500)
+      expect(plotBackground).toBeGreaterThan(500)
+      await s.page.screenshot({path: join(SHOTS, 'run-dark.png'), fullPage: true})
+    } finally {
+      await s.page.emulateMedia({colorScheme: 'light'})
+    }
+  })
+
   it('shows each registered version with its stage, and the transition history', async () => {
     await s.page.goto(`${s.url}#/registry`)
     const rows = s.page.locator('table.versions tbody tr')

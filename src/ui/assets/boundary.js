@@ -1,4 +1,4 @@
-import {PALETTE} from './charts.js'
+import {ink, PALETTE} from './charts.js'
 import {h, percent} from './dom.js'
 
 // The decision boundary is a heat map of class predictions over a grid (one canvas image,
@@ -33,10 +33,10 @@ export function boundaryFigure(view, {caption} = {}) {
   const sx = (v) => plot.x + ((v - view.x.min) / (view.x.max - view.x.min)) * plot.w
   const sy = (v) => plot.y + plot.h - ((v - view.y.min) / (view.y.max - view.y.min)) * plot.h
 
-  ctx.fillStyle = '#fff'
+  ctx.fillStyle = ink('--plot-bg')
   ctx.fillRect(0, 0, size, size)
   ctx.drawImage(heatmap(view), plot.x, plot.y, plot.w, plot.h)
-  ctx.strokeStyle = '#555'
+  ctx.strokeStyle = ink('--plot-frame')
   ctx.lineWidth = 1
   ctx.strokeRect(plot.x + 0.5, plot.y + 0.5, plot.w - 1, plot.h - 1)
   axes(ctx, plot, view, sx, sy)
@@ -153,8 +153,8 @@ function heatmap(view) {
 }
 
 function axes(ctx, plot, view, sx, sy) {
-  ctx.fillStyle = '#333'
-  ctx.strokeStyle = '#555'
+  ctx.fillStyle = ink('--chart-text')
+  ctx.strokeStyle = ink('--plot-frame')
   ctx.font = '11px system-ui, sans-serif'
   ctx.textAlign = 'center'
   ctx.textBaseline = 'top'

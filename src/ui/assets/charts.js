@@ -6,8 +6,22 @@
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#8C6D31']
 export const CURVE = {train_loss: '#0072B2', val_loss: '#D55E00', val_acc: '#009E73'}
 export const STATE_COLORS = {dormant: '#d4d4d4', training: '#E69F00', blending: '#56B4E9', active: '#009E73'}
-const MARKER = '#6f3d9e'
-const AXIS = {stroke: '#333', grid: {stroke: '#e6e6e6', width: 1}, ticks: {stroke: '#bbb', width: 1}}
+
+/**
+ * A colour of the page's scheme (light or dark), from the CSS custom property `name`: canvases
+ * do not follow CSS, so they ask when they draw.
+ */
+export function ink(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#777'
+}
+
+function axis() {
+  return {
+    stroke: ink('--chart-text'),
+    grid: {stroke: ink('--chart-grid'), width: 1},
+    ticks: {stroke: ink('--chart-tick'), width: 1},
+  }
+}
 
 export function chartsAvailable() {
   return typeof globalThis.uPlot === 'function'
@@ -31,8 +45,8 @@ export function lineChart(
     // Half an epoch of room each side: epoch e owns [e - ½, e + ½], which the seed strips line up with.
     scales: {x: {time: false, range: (_u, lo, hi) => [lo - 0.5, hi + 0.5]}, y: y ?? {}},
     axes: [
-      {...AXIS, label: xLabel, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000]},
-      {...AXIS, label: yLabel, size: 56, values: (_u, splits) => splits.map((v) => trimNumber(v))},
+      {...axis(), label: xLabel, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000]},
+      {...axis(), label: yLabel, size: 56, values: (_u, splits) => splits.map((v) => trimNumber(v))},
     ],
     series: [
       {label: xLabel, value: (_u, v) => (v === null || v === undefined ? '–' : String(v))},
@@ -74,9 +88,9 @@ export function trafficChart(target, data, {height = 220} = {}) {
         ms: {range: (_u, _lo, hi) => [0, Math.max(1, hi * 1.15)]},
       },
       axes: [
-        {...AXIS},
-        {...AXIS, scale: 'rps', label: 'requests / s', size: 56},
-        {...AXIS, scale: 'ms', label: 'p95 latency (ms)', side: 1, size: 60, grid: {show: false}},
+        {...axis()},
+        {...axis(), scale: 'rps', label: 'requests / s', size: 56},
+        {...axis(), scale: 'ms', label: 'p95 latency (ms)', side: 1, size: 60, grid: {show: false}},
       ],
       series: [
         {},
@@ -110,7 +124,7 @@ function markerPlugin(markers, phase) {
           const edge = u.valToPos(phase.at - 0.5, 'x', true)
           const left = Math.max(bbox.left, Math.min(edge, bbox.left + bbox.width))
           ctx.save()
-          ctx.fillStyle = '#f1f1f1'
+          ctx.fillStyle = ink('--chart-band')
           ctx.fillRect(bbox.left, bbox.top, left - bbox.left, bbox.height)
           ctx.restore()
         },
@@ -125,11 +139,11 @@ function markerPlugin(markers, phase) {
           if (phase) {
             const edge = u.valToPos(phase.at - 0.5, 'x', true)
             if (edge > bbox.left && edge < bbox.left + bbox.width) {
-              ctx.strokeStyle = '#666'
+              ctx.strokeStyle = ink('--chart-phase')
               ctx.lineWidth = 1.5 * px
               ctx.setLineDash([])
               line(ctx, edge, bbox.top, edge, bbox.top + bbox.height)
-              ctx.fillStyle = '#444'
+              ctx.fillStyle = ink('--chart-text')
               ctx.textAlign = 'right'
               ctx.fillText('warm-up', edge - 4 * px, bbox.top + 3 * px)
               ctx.textAlign = 'left'
@@ -137,11 +151,12 @@ function markerPlugin(markers, phase) {
             }
           }
           ctx.textAlign = 'left'
+          const marker = ink('--chart-marker')
           markers.forEach((m, i) => {
             const at = u.valToPos(m.at, 'x', true) + (m.nudge ?? 0) * px
             if (at < bbox.left || at > bbox.left + bbox.width) return
-            ctx.strokeStyle = m.color ?? MARKER
-            ctx.fillStyle = m.color ?? MARKER
+            ctx.strokeStyle = m.color ?? marker
+            ctx.fillStyle = m.color ?? marker
             ctx.lineWidth = 1.5 * px
             ctx.setLineDash([4 * px, 3 * px])
             line(ctx, at, bbox.top + 16 * px, at, bbox.top + bbox.height)
