@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {notFound} from '../src/errors.js'
 import {versionsTable} from '../src/registry/format.js'
 import type {VersionView} from '../src/registry/index.js'
 
@@ -7,7 +8,7 @@ export default class List extends MorphoCommand {
   static override summary = 'List registered versions, newest first.'
 
   static override description =
-    'Without --model, every model is listed (one table, with a MODEL column when there are several). An empty result is not an error.'
+    'Without --model, every model is listed (one table, with a MODEL column when there are several). Nothing to list is "not found" (exit 4), so a script can tell it from a listing.'
 
   static override examples = [
     '<%= config.bin %> list',
@@ -27,10 +28,14 @@ export default class List extends MorphoCommand {
     const stage = flags.stage === undefined ? undefined : parseStage(flags.stage)
     const versions = listVersions(paths, await readRegistry(paths), {model: flags.model, stage})
     if (versions.length === 0) {
-      this.log(`No model versions found${stage ? ` in stage ${stage}` : ''}.`)
-    } else {
-      this.log(versionsTable(versions))
+      const where = [flags.model && `of ${flags.model}`, stage && `in stage ${stage}`].filter(Boolean).join(' ')
+      throw notFound(`no model versions${where ? ` ${where}` : ''}`, {
+        hint: stage
+          ? `List every stage with morpho list${flags.model ? ` --model ${flags.model}` : ''}.`
+          : 'Register a run with morpho register <run-id>, or train one with morpho train.',
+      })
     }
+    this.log(versionsTable(versions))
     return {versions}
   }
 }

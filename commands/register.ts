@@ -10,9 +10,9 @@ export default class Register extends MorphoCommand {
     'Copies runs/<run-id>/model/ into models/<name>/<version>/ with a sha256 manifest and records the version (stage None). Version numbers only grow and are never reused.'
 
   static override examples = [
-    '<%= config.bin %> register 20261129-140307-spirals-a1b2',
-    '<%= config.bin %> register 20261129-140307-spirals-a1b2 --model spirals-wide --description "wider hidden layer" --tag owner=ana --tag dataset=v2',
-    '<%= config.bin %> register 20261129-140307-spirals-a1b2 --json',
+    '<%= config.bin %> register spirals-20261129-140307-a1b2c3',
+    '<%= config.bin %> register spirals-20261129-140307-a1b2c3 --model spirals-wide --description "wider hidden layer" --tag owner=ana --tag dataset=v2',
+    '<%= config.bin %> register spirals-20261129-140307-a1b2c3 --json',
   ]
 
   static override args = {
@@ -22,7 +22,11 @@ export default class Register extends MorphoCommand {
   static override flags = {
     model: Flags.string({description: "Model name [default: the run's problem]."}),
     description: Flags.string({description: 'A description of this version.'}),
-    tag: Flags.string({description: 'A key=value tag (repeatable; split on the first "=").', multiple: true}),
+    tag: Flags.string({
+      description: 'A key=value tag (repeatable; split on the first "=").',
+      multiple: true,
+      aliases: ['tags'],
+    }),
   }
 
   async run(): Promise<RegisterResult> {

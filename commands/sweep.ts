@@ -49,6 +49,8 @@ A file without "parameters" treats every key as a swept flag. Every key and valu
     backend: Flags.string({description: 'TF.js backend for every run.', options: [...BACKEND_CHOICES]}),
     'register-best': Flags.boolean({description: 'Register the best run as the next version of its model.'}),
     model: Flags.string({description: 'Model name for --register-best [default: the problem].'}),
+    // `morpho train --sweep-config` passes its own training flags through this.
+    base: Flags.string({hidden: true, multiple: true}),
   }
 
   async run(): Promise<SweepOutcome> {
@@ -61,6 +63,9 @@ A file without "parameters" treats every key as a swept flag. Every key and valu
       {
         config: flags.config,
         params: flags.param,
+        base: Object.fromEntries(
+          (flags.base ?? []).map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]),
+        ),
         metric: flags.metric,
         lowerIsBetter: flags['lower-is-better'],
         parallel: flags.parallel,

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {MorphoCommand} from '../src/cli/base.js'
+import {ANSWERED, MorphoCommand} from '../src/cli/base.js'
 import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
-import {resolveTrainOptions} from '../src/training/options.js'
+import {OPTION_BY_FLAG, resolveTrainOptions} from '../src/training/options.js'
 import type {TrainOutcome} from '../src/training/train.js'
 
 export default class Train extends MorphoCommand {
@@ -26,12 +26,12 @@ export default class Train extends MorphoCommand {
       options: [...BACKEND_CHOICES],
     }),
     'register-at': Flags.string({
-      description: 'Register the model when val_acc reaches this.',
+      description: 'Register the model when val_acc reaches this (off: never).',
       default: '0.70',
       helpGroup: 'REGISTRY',
     }),
     'stage-at': Flags.string({
-      description: 'Promote it to Staging when val_acc reaches this.',
+      description: 'Promote it to Staging when val_acc reaches this (off: register only).',
       default: '0.90',
       helpGroup: 'REGISTRY',
     }),
@@ -53,13 +53,27 @@ export default class Train extends MorphoCommand {
     }),
     'min-val-acc': Flags.string({description: 'Exit 3 when the final val_acc is below this (for CI gates).'}),
     quiet: Flags.boolean({char: 'q', description: 'No progress lines.'}),
+    'sweep-config': Flags.string({
+      char: 's',
+      description:
+        "Run the sweep in this file instead of one run (the original's flag; the same as `morpho sweep --config FILE`). Training flags given here apply to every run that the file does not set.",
+      helpGroup: 'SWEEP',
+    }),
+    device: Flags.string({
+      description:
+        "The original's device flag. morpho trains on the CPU, through the backend --backend picks; cuda is accepted and says so.",
+      options: ['cpu', 'cuda'],
+    }),
   }
 
-  async run(): Promise<TrainOutcome> {
+  async run(): Promise<TrainOutcome | typeof ANSWERED> {
     const {flags} = await this.parse(Train)
-    const options = resolveTrainOptions(optionsFromFlags(flags))
-    const registerAt = flags['no-register'] ? null : fraction('register-at', flags['register-at'])
-    const stageAt = flags['no-register'] ? null : fraction('stage-at', flags['stage-at'])
+    if (flags.device === 'cuda') this.note('--device cuda: morpho has no GPU backend; training on the CPU')
+    const given = optionsFromFlags(flags)
+    if (flags['sweep-config'] !== undefined) return this.sweep(flags['sweep-config'], flags)
+    const options = resolveTrainOptions(given)
+    const registerAt = flags['no-register'] ? null : threshold('register-at', flags['register-at'])
+    const stageAt = flags['no-register'] ? null : threshold('stage-at', flags['stage-at'])
     const minValAcc = flags['min-val-acc'] === undefined ? undefined : fraction('min-val-acc', flags['min-val-acc'])
 
     // Loaded here, not at the top: every command module is imported at start-up.
@@ -70,7 +84,9 @@ export default class Train extends MorphoCommand {
     const abort = new AbortController()
     const onSigint = () => {
       if (abort.signal.aborted) process.exit(130)
-      this.note('interrupt: finishing the current epoch and marking the run interrupted (Ctrl-C again to quit now)')
+      this.note(
+        'interrupt: stopping after the current batch (the unfinished epoch is not recorded) and marking the run interrupted (Ctrl-C again to quit now)',
+      )
       abort.abort()
     }
     process.on('SIGINT', onSigint)
@@ -112,6 +128,23 @@ export default class Train extends MorphoCommand {
     }
   }
 
+  /** `--sweep-config FILE`: `morpho sweep --config FILE`, with this command line under every run. */
+  private async sweep(file: string, flags: Record<string, unknown>): Promise<typeof ANSWERED> {
+    const base = Object.entries(flags)
+      .filter(([name, value]) => OPTION_BY_FLAG.has(name) && value !== undefined)
+      .flatMap(([name, value]) => ['--base', `${name}=${value}`])
+    const pass = (name: string) => (flags[name] === undefined ? [] : [`--${name}`, String(flags[name])])
+    await this.config.runCommand('sweep', [
+      '--config',
+      file,
+      ...base,
+      ...pass('home'),
+      ...pass('backend'),
+      ...(flags.json ? ['--json'] : []),
+    ])
+    return ANSWERED
+  }
+
   private present({run, registry}: TrainOutcome): void {
     const s = run.summary
     const p = this.paint
@@ -126,10 +159,15 @@ export default class Train extends MorphoCommand {
   }
 }
 
-function fraction(flag: string, raw: string): number {
+/** A val_acc threshold, or null for "off". */
+function threshold(flag: string, raw: string): number | null {
+  return raw.trim().toLowerCase() === 'off' ? null : fraction(flag, raw, ' or off')
+}
+
+function fraction(flag: string, raw: string, orOff = ''): number {
   const value = Number(raw)
   if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new MorphoError('USAGE', `--${flag} needs a number from 0 to 1: ${JSON.stringify(raw)}`, {
+    throw new MorphoError('USAGE', `--${flag} needs a number from 0 to 1${orOff}: ${JSON.stringify(raw)}`, {
       hint: `For example --${flag} 0.85.`,
     })
   }

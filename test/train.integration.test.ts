@@ -114,6 +114,43 @@ describe('morpho train (built CLI)', () => {
     expect(res.stdout).toMatch(/registered tiny v1 \(val_acc [0-9.]+ >= 0\)/)
     const list = await runCli(['list', '--model', 'tiny', '--json', '--home', home.path])
     expect(list.code).toBe(0)
+
+    // Each threshold turns off on its own: registered but not staged, then not registered at all.
+    const noStage = await runCli([
+      'train',
+      ...TINY,
+      '--register-at',
+      '0',
+      '--stage-at',
+      'off',
+      '--model',
+      'tiny',
+      '--home',
+      home.path,
+    ])
+    expect(noStage.code, noStage.stderr).toBe(0)
+    expect(noStage.stdout).toMatch(/registered tiny v2 /)
+    expect(noStage.stdout).not.toMatch(/promoted/)
+    const noRegister = await runCli(['train', ...TINY, '--register-at', 'OFF', '--model', 'tiny', '--home', home.path])
+    expect(noRegister.code, noRegister.stderr).toBe(0)
+    expect(noRegister.stdout).toMatch(/auto-registration is off/)
+    const {versions} = parseJson<{versions: {version: number; stage: string}[]}>(
+      (await runCli(['list', '--model', 'tiny', '--json', '--home', home.path])).stdout,
+    )
+    expect(versions.map((v) => v.version)).toEqual([2, 1])
+    expect(versions[0]!.stage).toBe('None')
+  })
+
+  it("takes the original runner's flag names: --problem-type, --n-samples, --device", async () => {
+    const res = await runCli([
+      'train',
+      ...['--problem-type', 'moons', '--n-samples', '200', '--device', 'cuda'],
+      ...['--warm-up-epochs', '2', '--adaptation-epochs', '1', '--no-register', '--json', '--home', home.path],
+    ])
+    expect(res.code, res.stderr).toBe(0)
+    const {run} = parseJson<{run: {params: Record<string, unknown>}}>(res.stdout)
+    expect(run.params).toMatchObject({problem: 'moons', samples: 200})
+    expect(res.stderr).toMatch(/--device cuda: morpho has no GPU backend; training on the CPU/)
   })
 
   it('exits 2 for bad flags, naming the flag and value, before creating a run', async () => {
@@ -123,7 +160,7 @@ describe('morpho train (built CLI)', () => {
       [['--train-frac', '1.5'], /--train-frac is out of range: "1.5"/],
       [['--problem', 'circles'], /Expected --problem=circles to be one of/],
       [['--bogus'], /Nonexistent flag: --bogus/],
-      [['--register-at', '2'], /--register-at needs a number from 0 to 1/],
+      [['--register-at', '2'], /--register-at needs a number from 0 to 1 or off: "2"/],
     ]
     for (const [flags, message] of cases) {
       const res = await runCli(['train', ...flags, '--home', isolated.path])

@@ -1,10 +1,13 @@
 import {MorphoCommand} from '../../src/cli/base.js'
+import {notFound} from '../../src/errors.js'
 import {localTime, metric, table} from '../../src/format.js'
 import {listRuns} from '../../src/tracking/runs.js'
 import type {RunRecord} from '../../src/tracking/types.js'
 
 export default class RunsList extends MorphoCommand {
   static override summary = 'List tracked training runs, newest first.'
+
+  static override description = 'No runs at all is "not found" (exit 4).'
 
   static override examples = ['<%= config.bin %> runs list', '<%= config.bin %> runs list --json | jq ".[0].id"']
 
@@ -13,10 +16,7 @@ export default class RunsList extends MorphoCommand {
   async run(): Promise<RunRecord[]> {
     const {flags} = await this.parse(RunsList)
     const runs = await listRuns(this.store(flags.home))
-    if (runs.length === 0) {
-      this.log('No runs yet. Train one with `morpho train`.')
-      return runs
-    }
+    if (runs.length === 0) throw notFound('no runs yet', {hint: 'Train one with morpho train.'})
     this.log(
       table(
         ['RUN', 'STATUS', 'PROBLEM', 'VAL_ACC', 'BEST', 'SEEDS', 'BACKEND', 'SECONDS', 'CREATED'],

@@ -8,7 +8,7 @@ export default class RunsShow extends MorphoCommand {
   static override summary = 'Show one run: parameters, summary, per-epoch metrics and seed events.'
 
   static override examples = [
-    '<%= config.bin %> runs show spirals-20261129-141503-a3f9',
+    '<%= config.bin %> runs show spirals-20261129-141503-a3f9c1',
     '<%= config.bin %> runs show <run-id> --json',
   ]
 

@@ -13,6 +13,7 @@ export function trainOptionFlags(): Record<string, Interfaces.OptionFlag<string 
     flags[spec.flag] = Flags.string({
       description: spec.description + (shown === undefined ? '' : ` [default: ${shown}]`),
       helpGroup: spec.group.toUpperCase(),
+      ...(spec.aliases ? {aliases: spec.aliases} : {}),
       ...(spec.key === 'problem' ? {options: [...PROBLEM_CHOICES], exclusive: ['data']} : {}),
       ...(spec.key === 'data' ? {exclusive: ['problem']} : {}),
     })

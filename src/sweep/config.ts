@@ -149,7 +149,7 @@ export async function readSweepFile(path: string): Promise<unknown> {
     text = await readFile(path, 'utf8')
   } catch (err) {
     throw invalidData(`Cannot read sweep file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
-      hint: 'Check the path given to --config.',
+      hint: 'Check the path of the sweep file.',
     })
   }
   try {

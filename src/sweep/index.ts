@@ -1,13 +1,18 @@
 import {registerRun} from '../registry/registry.js'
 import type {StorePaths} from '../store/paths.js'
-import {resolveTrainOptions, type TrainOptions} from '../training/options.js'
-import {buildPlan, grid, readSweepFile, type SweepPlan} from './config.js'
+import {parseOption, resolveTrainOptions, type TrainOptions} from '../training/options.js'
+import {buildPlan, grid, readSweepFile, type SweepPlan, specFor} from './config.js'
 import {parseSweepMetric} from './metrics.js'
 import {runSweep, type SweepInput, type SweepResult} from './run.js'
 
 export interface SweepRequest {
   config?: string
   params?: string[]
+  /**
+   * Training flag values (name → text) for every run whose combination does not set that
+   * flag: the command line under the sweep, as the original runner's --sweep_config had it.
+   */
+  base?: Record<string, string>
   metric?: string
   lowerIsBetter?: boolean
   parallel?: number
@@ -23,6 +28,7 @@ export interface SweepOutcome extends SweepResult {
 export async function planSweep(request: SweepRequest): Promise<{plan: SweepPlan; combos: number}> {
   const file = request.config === undefined ? undefined : await readSweepFile(request.config)
   const plan = buildPlan({file, fileName: request.config, params: request.params})
+  addBase(plan, request.base ?? {})
   const fixed = Object.fromEntries(plan.fixed.map((f) => [f.key, f.value]))
   const combos = grid(plan.axes)
   for (const combo of combos) {
@@ -55,4 +61,14 @@ export async function sweep(
     reason: `best of ${result.id} by ${metric}`,
   })
   return {...result, registered: {model: registered.model, version: registered.version, runId: result.best.runId}}
+}
+
+function addBase(plan: SweepPlan, base: Record<string, string>): void {
+  const set = new Set<string>([...plan.axes.map((a) => a.key), ...plan.fixed.map((f) => f.key)])
+  for (const [name, raw] of Object.entries(base)) {
+    const spec = specFor(name, 'the command line')
+    if (set.has(spec.key)) continue
+    set.add(spec.key)
+    plan.fixed.push({flag: spec.flag, key: spec.key, value: parseOption(spec, raw)})
+  }
 }

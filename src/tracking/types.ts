@@ -64,11 +64,25 @@ export interface TrainSummary {
   seeds_germinated: number
   seeds_active: number
   parameters: number
-  /** val_acc just before the last germination and one epoch after it (the original's accuracy dip). */
+  /**
+   * The germination with the deepest accuracy dip (the original kept only the last one):
+   * val_acc just before it and one epoch after it, their difference, and the epochs until
+   * val_acc was back at acc_pre (absent if never). Every germination is in `germinations`.
+   */
   acc_pre?: number
   acc_post?: number
   accuracy_dip?: number
-  /** Epochs from the last germination until val_acc was back at acc_pre (undefined if never). */
+  recovery_epochs?: number
+  germinations?: GerminationEffect[]
+}
+
+/** What one germination did to validation accuracy. */
+export interface GerminationEffect {
+  seed: string
+  epoch: number
+  acc_pre: number
+  acc_post?: number
+  accuracy_dip?: number
   recovery_epochs?: number
 }
 

@@ -4,7 +4,7 @@ import {MorphoError} from '../errors.js'
 import {MorphoNet, type SeedModule} from '../model/network.js'
 import type {Transition} from '../model/seeds.js'
 import type {Tf} from '../tf/backend.js'
-import type {EpochMetrics, Phase, RunEvent, SeedCounts, TrainSummary} from '../tracking/types.js'
+import type {EpochMetrics, GerminationEffect, Phase, RunEvent, SeedCounts, TrainSummary} from '../tracking/types.js'
 import {PlateauController, weakestSeed} from './controller.js'
 import type {TrainOptions} from './options.js'
 
@@ -278,7 +278,7 @@ export class Trainer {
 
   async run(callbacks: LoopCallbacks = {}): Promise<LoopResult> {
     const history: EpochMetrics[] = []
-    const germinations: {epoch: number; accPre: number}[] = []
+    const germinations: {seed: string; epoch: number; accPre: number}[] = []
     let bestAcc = -1
     let bestLoss = Number.POSITIVE_INFINITY
     let bestEpoch = 0
@@ -313,7 +313,7 @@ export class Trainer {
           const grown = this.germinate(epoch)
           if (grown) {
             this.controller.germinated()
-            germinations.push({epoch, accPre: val.acc})
+            germinations.push({seed: grown.seed.life.id, epoch, accPre: val.acc})
             await emit({
               type: 'germination',
               epoch,
@@ -401,7 +401,7 @@ export function countSeeds(net: MorphoNet): SeedCounts {
 function summarise(
   net: MorphoNet,
   history: EpochMetrics[],
-  germinations: {epoch: number; accPre: number}[],
+  germinations: {seed: string; epoch: number; accPre: number}[],
   bestEpoch: number,
   bestLoss: number,
 ): TrainSummary {
@@ -420,18 +420,27 @@ function summarise(
     seeds_active: counts.active,
     parameters: net.parameterCount(),
   }
-  const g = germinations.at(-1)
-  if (g) {
-    summary.acc_pre = g.accPre
+  if (germinations.length === 0) return summary
+  // Each germination's own dip and recovery; the top-level fields are those of the deepest dip.
+  summary.germinations = germinations.map((g) => {
+    const effect: GerminationEffect = {seed: g.seed, epoch: g.epoch, acc_pre: g.accPre}
     const after = history.find((m) => m.epoch === g.epoch + 1)
     if (after) {
-      summary.acc_post = after.val_acc
-      summary.accuracy_dip = g.accPre - after.val_acc
+      effect.acc_post = after.val_acc
+      effect.accuracy_dip = g.accPre - after.val_acc
     }
     // Recovery counts from the epoch after germination (the original's check passed at once).
     const back = history.find((m) => m.epoch > g.epoch && m.val_acc >= g.accPre)
-    if (back) summary.recovery_epochs = back.epoch - g.epoch
-  }
+    if (back) effect.recovery_epochs = back.epoch - g.epoch
+    return effect
+  })
+  const deepest = summary.germinations.reduce((a, b) =>
+    (b.accuracy_dip ?? Number.NEGATIVE_INFINITY) > (a.accuracy_dip ?? Number.NEGATIVE_INFINITY) ? b : a,
+  )
+  summary.acc_pre = deepest.acc_pre
+  if (deepest.acc_post !== undefined) summary.acc_post = deepest.acc_post
+  if (deepest.accuracy_dip !== undefined) summary.accuracy_dip = deepest.accuracy_dip
+  if (deepest.recovery_epochs !== undefined) summary.recovery_epochs = deepest.recovery_epochs
   return summary
 }
 

@@ -38,6 +38,8 @@ type Kind = 'int' | 'float' | 'string' | 'radii'
 export interface OptionSpec {
   key: keyof TrainOptions
   flag: string
+  /** Other names the flag answers to: the original runner's, where they differ (`--problem-type`). */
+  aliases?: string[]
   kind: Kind
   group: 'Data' | 'Model' | 'Training' | 'Seeds'
   description: string
@@ -54,6 +56,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   {
     key: 'problem',
     flag: 'problem',
+    aliases: ['problem-type'],
     kind: 'string',
     group: 'Data',
     default: 'spirals',
@@ -69,6 +72,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   {
     key: 'samples',
     flag: 'samples',
+    aliases: ['n-samples'],
     kind: 'int',
     group: 'Data',
     default: 2000,
@@ -382,7 +386,9 @@ export const OPTION_SPECS: OptionSpec[] = [
   },
 ]
 
-export const OPTION_BY_FLAG = new Map(OPTION_SPECS.map((s) => [s.flag, s]))
+export const OPTION_BY_FLAG = new Map(
+  OPTION_SPECS.flatMap((s) => [s.flag, ...(s.aliases ?? [])].map((name) => [name, s] as const)),
+)
 export const OPTION_BY_KEY = new Map(OPTION_SPECS.map((s) => [s.key, s]))
 
 /** Parses one option from text (a flag value, a sweep value) and checks its bounds. */

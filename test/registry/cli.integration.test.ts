@@ -47,15 +47,15 @@ describe('the registry commands (built CLI)', () => {
 
   it('takes a model from registration to Production and back, with stable --json shapes', async () => {
     // register: the version, and the full entry
+    // The original's form: --tags with several k=v values after it.
     const reg = await morpho(
       'register',
       runs[0]!,
-      '--tag',
-      'owner=ana',
-      '--tag',
-      'expr=a=b',
       '--description',
       'baseline',
+      '--tags',
+      'owner=ana',
+      'expr=a=b',
       '--json',
     )
     expect(reg.code).toBe(0)
@@ -216,7 +216,18 @@ describe('the registry commands (built CLI)', () => {
       message: 'the registry has no models yet',
     })
     const list = await runCli(['list', '--home', empty])
-    expect(list).toMatchObject({code: 0, stdout: 'No model versions found.\n'})
+    expect(list).toMatchObject({code: 4, stdout: ''})
+    expect(list.stderr).toMatch(/no model versions/)
+    const noStaging = await morpho('list', '--stage', 'Staging', '--model', 'spirals', '--json')
+    expect(noStaging.code).toBe(4)
+    expect(parseJson<Envelope>(noStaging.stdout).error).toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'no model versions of spirals in stage Staging',
+      hint: 'List every stage with morpho list --model spirals.',
+    })
+    const noRuns = await inEmpty('runs', 'list')
+    expect(noRuns.code).toBe(4)
+    expect(parseJson<Envelope>(noRuns.stdout).error).toMatchObject({code: 'NOT_FOUND', message: 'no runs yet'})
 
     expect(await morpho('best', '--stage', 'Staging')).toMatchObject({
       code: 4,

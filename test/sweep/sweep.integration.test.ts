@@ -78,6 +78,34 @@ describe('morpho sweep (built CLI)', () => {
     expect(summary.best.runId).toBe(out.best.runId)
   })
 
+  it("runs the original's flat sweep file from `morpho train -s`, with the command line under every run", async () => {
+    const store = await tempDir()
+    const file = join(store.path, 'original.yaml')
+    // The original's names: snake_case keys and problem_type.
+    await writeFile(file, 'hidden_dim: [8, 16]\nproblem_type: moons\n')
+    const res = await runCli([
+      'train',
+      '-s',
+      file,
+      ...['--warm-up-epochs', '2', '--adaptation-epochs', '1', '--n-samples', '300'],
+      // Set by the file too: the file's values win, as with the original.
+      ...['--hidden-dim', '32'],
+      ...['--json', '--home', store.path],
+    ])
+    expect(res.code, res.stderr).toBe(0)
+    const out = parseJson<Outcome>(res.stdout)
+    expect(out.runs.map((r) => r.params)).toEqual([
+      {'hidden-dim': 8, problem: 'moons'},
+      {'hidden-dim': 16, problem: 'moons'},
+    ])
+    for (const r of out.runs) {
+      const record = JSON.parse(await readFile(join(store.path, 'runs', r.runId, 'run.json'), 'utf8')) as RunRecord
+      expect(record.params).toMatchObject({hiddenDim: r.params['hidden-dim'], samples: 300, problem: 'moons'})
+      expect(record.summary!.epochs).toBe(3)
+    }
+    await store.cleanup()
+  })
+
   it('refuses a bad sweep file with a clear error, and starts no run', async () => {
     const store = await tempDir()
     const cases: [string, string, RegExp][] = [

@@ -66,7 +66,7 @@ describe('Trainer', () => {
   })
 
   it('germinates on a plateau, then walks the seed through its lifecycle with events', async () => {
-    const {result, events} = await train({adaptationEpochs: 6, delta: 10})
+    const {result, events, epochs} = await train({adaptationEpochs: 6, delta: 10})
     const germinations = events.filter((e) => e.type === 'germination')
     expect(germinations.length).toBeGreaterThanOrEqual(1)
     const first = germinations[0] as Extract<RunEvent, {type: 'germination'}>
@@ -76,7 +76,20 @@ describe('Trainer', () => {
       .map((e) => `${e.from}>${e.to}`)
     expect(transitions).toEqual(['dormant>training', 'training>blending', 'blending>active'])
     expect(result.summary.seeds_germinated).toBe(germinations.length)
-    expect(result.summary.acc_pre).toBe((germinations.at(-1) as {val_acc: number}).val_acc)
+    // Every germination's own dip, read against the epoch metrics; the top-level fields are the deepest one's.
+    const effects = result.summary.germinations!
+    const grown = germinations as Extract<RunEvent, {type: 'germination'}>[]
+    expect(effects.map((g) => [g.seed, g.epoch])).toEqual(grown.map((e) => [e.seed, e.epoch]))
+    for (const g of effects) {
+      const before = epochs.find((m) => m.epoch === g.epoch)!
+      const after = epochs.find((m) => m.epoch === g.epoch + 1)
+      expect(g.acc_pre).toBe(before.val_acc)
+      expect(g.acc_post).toBe(after?.val_acc)
+      if (after) expect(g.accuracy_dip).toBeCloseTo(before.val_acc - after.val_acc, 12)
+    }
+    const dips = effects.map((g) => g.accuracy_dip).filter((d) => d !== undefined)
+    if (dips.length > 0) expect(result.summary.accuracy_dip).toBe(Math.max(...dips))
+    expect(effects.map((g) => g.acc_pre)).toContain(result.summary.acc_pre)
     result.net.dispose()
   })
 
