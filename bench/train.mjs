@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Training benchmark: seconds per epoch of the default architecture on each TF.js backend
-// that loads here, and the val_acc the defaults reach on each problem, with seeds and
+// that loads here, beside the same network trained with plain TF.js layers (model.fit) in the
+// same run, reported as a ratio; and the val_acc the defaults reach on each problem, with seeds and
 // without (--seeds-per-layer 0), plus spirals over several --seed values.
 // Runs the built CLI (npm run build first); prints Markdown tables.
 //
@@ -68,6 +69,18 @@ async function epochSeconds(home, backend) {
   return {backend: out.run.backend.name, seconds: median(lines.slice(1).map((l) => JSON.parse(l).seconds))}
 }
 
+/** The plain TF.js reference on one backend, in its own process: {backend, seconds}. */
+function reference(backend) {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [join(root, 'bench', 'train-reference.mjs'), '--backend', backend],
+      {env: {...process.env, NODE_ENV: 'production'}},
+      (err, stdout, stderr) => (err ? reject(Object.assign(err, {reason: stderr})) : resolve(JSON.parse(stdout))),
+    ),
+  )
+}
+
 async function main() {
   const home = await mkdtemp(join(tmpdir(), 'morpho-bench-train-'))
   const started = Date.now()
@@ -84,11 +97,18 @@ async function main() {
     console.log(`node ${process.versions.node}, morpho ${doctor.morpho}, auto backend: ${doctor.backend.name}\n`)
 
     console.log('## Seconds per warm-up epoch, default architecture (median of epochs 2-6)\n')
-    console.log('| backend | s/epoch | vs wasm |\n|---|---:|---:|')
+    console.log(
+      'Reference: the same network built with plain TF.js layers and trained with `model.fit` (Adam, batch 64, a validation pass per epoch) on the same number of rows, same backend, run right after morpho in this run (bench/train-reference.mjs).\n',
+    )
+    console.log(
+      '| backend | morpho s/epoch | plain TF.js s/epoch | morpho ÷ plain | vs wasm |\n|---|---:|---:|---:|---:|',
+    )
     const timings = []
     for (const backend of ['tensorflow', 'wasm', 'cpu']) {
       try {
-        timings.push(await epochSeconds(home, backend))
+        const t = await epochSeconds(home, backend)
+        t.reference = (await reference(backend)).seconds
+        timings.push(t)
       } catch (err) {
         timings.push({
           backend,
@@ -100,8 +120,14 @@ async function main() {
     }
     const wasm = timings.find((t) => t.backend === 'wasm' && t.seconds)
     for (const t of timings) {
-      const ratio = t.seconds && wasm ? (t.seconds / wasm.seconds).toFixed(2) : '-'
-      console.log(`| ${t.backend} | ${t.seconds ? t.seconds.toFixed(3) : `unavailable (${t.error})`} | ${ratio} |`)
+      if (!t.seconds) {
+        console.log(`| ${t.backend} | unavailable (${t.error}) | – | – | – |`)
+        continue
+      }
+      const vsWasm = wasm ? (t.seconds / wasm.seconds).toFixed(2) : '-'
+      console.log(
+        `| ${t.backend} | ${t.seconds.toFixed(3)} | ${t.reference.toFixed(3)} | ${(t.seconds / t.reference).toFixed(2)} | ${vsWasm} |`,
+      )
     }
 
     const tasks = []
