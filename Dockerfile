@@ -17,7 +17,6 @@ COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY commands ./commands
-COPY scripts ./scripts
 RUN npm run build
 
 # ---- runtime: production dependencies, the compiled code, a non-root user -------------------

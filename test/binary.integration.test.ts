@@ -24,7 +24,7 @@ describe('morpho as a single executable', () => {
     await new Promise<void>((resolve, reject) =>
       execFile(
         process.execPath,
-        [join(ROOT, 'scripts', 'build-binary.mjs')],
+        [join(ROOT, 'src', 'build', 'build-binary.mjs')],
         {cwd: ROOT, timeout: 240_000},
         (err, _o, stderr) => (err ? reject(new Error(`build-binary failed: ${stderr}`)) : resolve()),
       ),

@@ -62,7 +62,7 @@ export const PAGE_FILES = [
   'uplot.min.css',
 ] as const
 
-/** The charting library ships as a dependency; scripts/copy-assets.mjs copies these into dist/ui. */
+/** The charting library ships as a dependency; src/build/copy-assets.mjs copies these into dist/ui. */
 const VENDOR: Record<string, string> = {
   'uplot.min.js': 'uplot/dist/uPlot.iife.min.js',
   'uplot.min.css': 'uplot/dist/uPlot.min.css',

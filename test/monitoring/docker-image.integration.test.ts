@@ -102,7 +102,6 @@ describe('Dockerfile', () => {
         'package-lock.json',
         'package.json',
         'package.json',
-        'scripts',
         'src',
         'tsconfig.json',
       ].sort(),

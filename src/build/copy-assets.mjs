@@ -7,7 +7,7 @@ import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const to = join(root, 'dist', 'ui')
 const uplot = dirname(createRequire(import.meta.url).resolve('uplot/package.json'))
 

@@ -5,16 +5,16 @@
 // without (--seeds-per-layer 0), plus spirals over several --seed values.
 // Runs the built CLI (npm run build first); prints Markdown tables.
 //
-//   node bench/train.mjs            full run (several minutes)
-//   node bench/train.mjs --quick    a smoke-sized run for `npm run bench`
-//   node bench/train.mjs --jobs 2   training processes at once for the accuracy part
+//   node test/bench/train.mjs            full run (several minutes)
+//   node test/bench/train.mjs --quick    a smoke-sized run for `npm run bench`
+//   node test/bench/train.mjs --jobs 2   training processes at once for the accuracy part
 import {execFile} from 'node:child_process'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const bin = join(root, 'bin', 'run.js')
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
@@ -74,7 +74,7 @@ function reference(backend) {
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
-      [join(root, 'bench', 'train-reference.mjs'), '--backend', backend],
+      [join(root, 'test', 'bench', 'train-reference.mjs'), '--backend', backend],
       {env: {...process.env, NODE_ENV: 'production'}},
       (err, stdout, stderr) => (err ? reject(Object.assign(err, {reason: stderr})) : resolve(JSON.parse(stdout))),
     ),
@@ -98,7 +98,7 @@ async function main() {
 
     console.log('## Seconds per warm-up epoch, default architecture (median of epochs 2-6)\n')
     console.log(
-      'Reference: the same network built with plain TF.js layers and trained with `model.fit` (Adam, batch 64, a validation pass per epoch) on the same number of rows, same backend, run right after morpho in this run (bench/train-reference.mjs).\n',
+      'Reference: the same network built with plain TF.js layers and trained with `model.fit` (Adam, batch 64, a validation pass per epoch) on the same number of rows, same backend, run right after morpho in this run (test/bench/train-reference.mjs).\n',
     )
     console.log(
       '| backend | morpho s/epoch | plain TF.js s/epoch | morpho ÷ plain | vs wasm |\n|---|---:|---:|---:|---:|',

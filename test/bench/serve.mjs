@@ -7,11 +7,11 @@
 // 64 connections with RSS and the TF.js tensor count before and after, and the cost per row of
 // each forward pass (TF.js and plain JavaScript) measured in this process.
 //
-//   node bench/serve.mjs                    full run (a few minutes; trains a model first)
-//   node bench/serve.mjs --quick            short cases, for `npm run bench`
-//   node bench/serve.mjs --store DIR        serve the Production model of DIR (trains into DIR when it has none)
-//   node bench/serve.mjs --reuse            keep the trained store in $TMPDIR/morpho-bench-serve for the next run
-//   node bench/serve.mjs --duration 10 --soak 60   seconds per case, seconds of the long run
+//   node test/bench/serve.mjs                    full run (a few minutes; trains a model first)
+//   node test/bench/serve.mjs --quick            short cases, for `npm run bench`
+//   node test/bench/serve.mjs --store DIR        serve the Production model of DIR (trains into DIR when it has none)
+//   node test/bench/serve.mjs --reuse            keep the trained store in $TMPDIR/morpho-bench-serve for the next run
+//   node test/bench/serve.mjs --duration 10 --soak 60   seconds per case, seconds of the long run
 //
 // Needs a build (npm run bench:serve does it). Prints Markdown.
 
@@ -23,7 +23,7 @@ import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const bin = join(root, 'bin', 'run.js')
 const argv = process.argv.slice(2)
 const flag = (name) => argv.includes(`--${name}`)

@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
 import {inject} from 'postject'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const out = join(root, 'build')
 const work = join(out, 'sea')
 rmSync(work, {recursive: true, force: true})
@@ -17,7 +17,7 @@ mkdirSync(work, {recursive: true})
 
 const started = Date.now()
 await build({
-  entryPoints: [join(root, 'scripts', 'sea-entry.cjs')],
+  entryPoints: [join(root, 'src', 'build', 'sea-entry.cjs')],
   outfile: join(work, 'morpho.cjs'),
   bundle: true,
   platform: 'node',

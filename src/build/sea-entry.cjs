@@ -9,10 +9,10 @@ const {homedir, tmpdir} = require('node:os')
 const {dirname, join} = require('node:path')
 const sea = require('node:sea')
 const {execute, Plugin} = require('@oclif/core')
-const packageJson = require('../package.json')
-const {COMMANDS} = require('../dist/commands/index.js')
-const {setTfModules} = require('../dist/src/tf/backend.js')
-const {setAssetSource} = require('../dist/src/assets.js')
+const packageJson = require('../../package.json')
+const {COMMANDS} = require('../../dist/commands/index.js')
+const {setTfModules} = require('../../dist/src/tf/backend.js')
+const {setAssetSource} = require('../../dist/src/assets.js')
 
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']
 
@@ -87,10 +87,10 @@ setAssetSource((key) => {
 // plugin's commands join the command map instead.
 const commands = {
   ...COMMANDS,
-  autocomplete: require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js').default,
-  'autocomplete:create': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js')
+  autocomplete: require('../../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js').default,
+  'autocomplete:create': require('../../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js')
     .default,
-  'autocomplete:script': require('../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js')
+  'autocomplete:script': require('../../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js')
     .default,
 }
 const pjson = {...packageJson, oclif: {...packageJson.oclif, plugins: []}}

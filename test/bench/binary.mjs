@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const binary = join(root, 'build', 'morpho')
 if (!existsSync(binary)) {
   console.error('build/morpho is missing: run `npm run build:binary` first')

@@ -5,13 +5,13 @@
 // many rows as a default morpho run trains and validates on. Prints {"backend", "seconds"}:
 // the median seconds of epochs 2 to N (the first pays for compilation and allocation).
 //
-//   node bench/train-reference.mjs [--backend wasm] [--epochs 6]
+//   node test/bench/train-reference.mjs [--backend wasm] [--epochs 6]
 // Run by bench/train.mjs; needs a build (it loads TF.js the way morpho does).
 
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const argv = process.argv.slice(2)
 const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback)
 const backend = option('backend', 'wasm')

@@ -2,7 +2,7 @@
 // Registry operations at scale, through the CLI: a store with 10,000 versions of one model,
 // then `list`, `list --json`, `best`, `production`, `promote` (and a few more) as child
 // processes, median of several runs, side by side with `node -e 0` and `morpho --version`
-// measured in the same run. Usage: node bench/registry.mjs [--versions N] [--runs N] [--keep]
+// measured in the same run. Usage: node test/bench/registry.mjs [--versions N] [--runs N] [--keep]
 // Needs a build (npm run bench:registry does it).
 
 import {spawnSync} from 'node:child_process'
