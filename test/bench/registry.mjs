@@ -11,7 +11,7 @@ import {loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const BIN = join(ROOT, 'bin', 'run.js')
 const {registerRun, readRegistry, serializeRegistry, parseRegistry} = await import(
   join(ROOT, 'dist/src/registry/index.js')
