@@ -126,12 +126,13 @@ export function boundaryFigure(view, {caption} = {}) {
   }
 }
 
-/** One pixel per grid cell, the class colour lightened by how unsure the model is. */
+/** One pixel per grid cell: the class colour, faded into the plot's background by how unsure the model is. */
 function heatmap(view) {
   const {nx, ny, cls, p} = view.grid
   const k = view.classes.length
   const img = new ImageData(nx, ny)
   const rgb = PALETTE.map(hexToRgb)
+  const [br, bg, bb] = hexToRgb(ink('--plot-bg'))
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
       const cell = j * nx + i
@@ -139,9 +140,9 @@ function heatmap(view) {
       const sure = Math.max(0, Math.min(1, (p[cell] - 1 / k) / (1 - 1 / k)))
       const a = 0.12 + 0.33 * sure
       const o = ((ny - 1 - j) * nx + i) * 4
-      img.data[o] = Math.round(255 + (r - 255) * a)
-      img.data[o + 1] = Math.round(255 + (g - 255) * a)
-      img.data[o + 2] = Math.round(255 + (b - 255) * a)
+      img.data[o] = Math.round(br + (r - br) * a)
+      img.data[o + 1] = Math.round(bg + (g - bg) * a)
+      img.data[o + 2] = Math.round(bb + (b - bb) * a)
       img.data[o + 3] = 255
     }
   }

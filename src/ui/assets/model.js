@@ -341,7 +341,7 @@ async function loadBoundary(body, currentForm) {
     const view = await api.servedBoundary()
     const drawn = boundaryFigure(view, {
       caption:
-        'The served model over the first two features; background: predicted class, lighter where unsure; points: its run’s validation rows by true class. Click to predict at a point.',
+        'The served model over the first two features; background: predicted class, fainter where unsure; points: its run’s validation rows by true class. Click to predict at a point.',
     })
     drawn.canvas.addEventListener('click', (event) => {
       const at = drawn.toData(event.clientX, event.clientY)

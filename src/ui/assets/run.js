@@ -316,7 +316,7 @@ async function loadBoundary(body, record) {
     clear(body).append(
       boundaryFigure(view, {
         caption:
-          'The run’s model over the first two features; background: predicted class, lighter where unsure; points: validation rows coloured by their true class.',
+          'The run’s model over the first two features; background: predicted class, fainter where unsure; points: validation rows coloured by their true class.',
       }).figure,
     )
   } catch (err) {
