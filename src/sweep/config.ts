@@ -148,8 +148,12 @@ export async function readSweepFile(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw invalidData(`Cannot read sweep file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
-      hint: 'Check the path of the sweep file.',
+    const code = (err as NodeJS.ErrnoException).code
+    throw invalidData(`Cannot read sweep file ${path}: ${code === 'EISDIR' ? 'it is a folder' : (code ?? err)}`, {
+      hint:
+        code === 'EISDIR'
+          ? 'Give one sweep file; for a folder of them, run one sweep per file.'
+          : 'Check the path of the sweep file.',
     })
   }
   try {

@@ -128,6 +128,12 @@ describe('morpho sweep (built CLI)', () => {
     }
     const missing = await runCli(['sweep', '--config', join(store.path, 'nope.yaml'), '--home', store.path])
     expect(missing.code).toBe(6)
+    const folder = await runCli(['train', '-s', store.path, '--json', '--home', store.path])
+    expect(folder.code).toBe(6)
+    expect(parseJson<{error: {message: string; hint: string}}>(folder.stdout).error).toMatchObject({
+      message: `Cannot read sweep file ${store.path}: it is a folder`,
+      hint: 'Give one sweep file; for a folder of them, run one sweep per file.',
+    })
     await expect(readdir(join(store.path, 'runs'))).rejects.toThrow(/ENOENT/)
     await store.cleanup()
   })
