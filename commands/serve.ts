@@ -72,7 +72,7 @@ export default class Serve extends MorphoCommand {
       default: true,
       allowNo: true,
     }),
-    debug: Flags.boolean({description: 'Also serve GET /debug/memory (RSS, heap, TF.js tensor count).'}),
+    debug: Flags.boolean({description: 'Also serve GET /debug/memory (RSS, heap, TF.js tensors and backend buffers).'}),
   }
 
   async run(): Promise<ServeSummary> {

@@ -1,4 +1,4 @@
-import type {Tensor} from '@tensorflow/tfjs'
+import type {Tensor, TensorInfo} from '@tensorflow/tfjs'
 import type {Tf} from '../tf/backend.js'
 import type {Architecture, SavedSeed} from './format.js'
 import type {LoadedModel} from './serialize.js'
@@ -21,18 +21,19 @@ export interface Predictor {
 }
 
 /**
- * The TF.js forward pass, as kernels run straight on the engine. tf.fused.matMul, the op the
- * network uses, reshapes both operands to rank 3 around its one kernel and wraps it for
- * gradients: four engine calls per layer where one does. Here the weights are rank 3 from the
- * start and every layer is one _FusedMatMul; the seeds' adapters and the softmax run the same
- * kernels as MorphoNet.forward and tf.softmax, in the same order, so the probabilities are
- * bit-identical to the network's (a test holds this). Per call on wasm this is about a third
- * of what the op-level pass costs.
+ * The TF.js forward pass, as bare kernel calls. tf.fused.matMul, the op the network uses,
+ * reshapes both operands to rank 3 around its one kernel and wraps it for gradients: four
+ * engine calls per layer where one does. Here the weights are rank 3 from the start and every
+ * layer is one _FusedMatMul, called on the wasm or cpu backend directly (see backendKernels);
+ * the seeds' adapters and the softmax run the same kernels as MorphoNet.forward and
+ * tf.softmax, in the same order, so the probabilities are bit-identical to the network's (a
+ * test holds this, and that no tensor or backend buffer is left behind). On wasm one row
+ * costs about a third of the op-level pass.
  */
 export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
   const {file, weights} = model
   const arch = file.architecture
-  const engine = tf.engine()
+  const kernels = backendKernels(tf) ?? engineKernels(tf)
   const owned: Tensor[] = []
   const keep = <T extends Tensor>(t: T): T => {
     owned.push(t)
@@ -83,20 +84,20 @@ export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
           const c = i % d
           x[i] = Math.fround(Math.fround(rows[i]! - mean[c]!) / std[c]!)
         }
-        const made: Tensor[] = []
-        const run = (kernel: string, inputs: Record<string, Tensor>, attrs?: KernelDense['attrs']): Tensor => {
-          const out = engine.runKernel(kernel, inputs, attrs as never) as Tensor
+        const made: TensorInfo[] = []
+        const run = (kernel: string, inputs: Record<string, TensorInfo>, attrs?: object): TensorInfo => {
+          const out = kernels.run(kernel, inputs, attrs)
           made.push(out)
           return out
         }
-        const dense = (a: Tensor, l: KernelDense) => run('_FusedMatMul', {a, b: l.w, bias: l.b}, l.attrs)
+        const dense = (a: TensorInfo, l: KernelDense) => run('_FusedMatMul', {a, b: l.w, bias: l.b}, l.attrs)
         try {
-          const x3 = tf.tensor3d(x, [1, n, d])
+          const x3 = kernels.input(x, [1, n, d])
           made.push(x3)
           let h = dense(x3, input)
           for (let i = 0; i < arch.numLayers; i++) {
             h = dense(h, hidden[i]!)
-            let sum: Tensor | undefined
+            let sum: TensorInfo | undefined
             for (const seed of seedsByLayer[i]!) {
               let c = dense(dense(h, seed.inner), seed.outer)
               if (seed.alpha) c = run('Multiply', {a: c, b: seed.alpha})
@@ -104,12 +105,10 @@ export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
             }
             if (sum) h = run('Add', {a: h, b: perLayer ? run('RealDiv', {a: sum, b: perLayer}) : sum})
           }
-          const logits = dense(h, output)
-          const probs = engine.runKernel('Softmax', {logits}, {dim: 2}) as Tensor
-          made.push(probs)
-          return probs.dataSync() as Float32Array
+          const probs = run('Softmax', {logits: dense(h, output)}, {dim: 2})
+          return kernels.read(probs)
         } finally {
-          for (const t of made) t.dispose()
+          for (const t of made) kernels.free(t)
         }
       },
       dispose() {
@@ -119,6 +118,56 @@ export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
   } catch (err) {
     for (const t of owned) t.dispose()
     throw err
+  }
+}
+
+/** The few things the forward pass asks of TF.js: an input, a kernel call, a read, a free. */
+interface Kernels {
+  input(values: Float32Array, shape: number[]): TensorInfo
+  run(kernel: string, inputs: Record<string, TensorInfo>, attrs?: object): TensorInfo
+  read(t: TensorInfo): Float32Array
+  free(t: TensorInfo): void
+}
+
+const KERNELS = ['_FusedMatMul', 'Multiply', 'Add', 'RealDiv', 'Softmax']
+
+function engineKernels(tf: Tf): Kernels {
+  const engine = tf.engine()
+  return {
+    input: (values, shape) => tf.tensor(values, shape, 'float32'),
+    run: (kernel, inputs, attrs) => engine.runKernel(kernel, inputs as never, attrs as never) as Tensor,
+    read: (t) => (t as Tensor).dataSync() as Float32Array,
+    free: (t) => (t as Tensor).dispose(),
+  }
+}
+
+interface DirectBackend {
+  write(values: Float32Array, shape: number[], dtype: 'float32'): object
+  readSync(dataId: object): unknown
+  disposeData(dataId: object, force?: boolean): boolean
+}
+
+/**
+ * The wasm and cpu backends' kernels, called as those backends' own kernels call each other:
+ * on bare tensor records, without the engine's bookkeeping (scopes, tracking, profiling) that
+ * costs a few microseconds per call. The same kernels on the same inputs, so the same
+ * numbers. Other backends (tfjs-node) go through the engine.
+ */
+function backendKernels(tf: Tf): Kernels | undefined {
+  const name = tf.getBackend()
+  if (name !== 'wasm' && name !== 'cpu') return undefined
+  const backend = tf.backend() as unknown as DirectBackend
+  const funcs = new Map<string, (args: {inputs: object; attrs?: object; backend: unknown}) => unknown>()
+  for (const kernel of KERNELS) {
+    const config = tf.getKernel(kernel, name)
+    if (!config) return undefined
+    funcs.set(kernel, config.kernelFunc as never)
+  }
+  return {
+    input: (values, shape) => ({dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32'}),
+    run: (kernel, inputs, attrs) => funcs.get(kernel)!({inputs, attrs: attrs ?? {}, backend}) as TensorInfo,
+    read: (t) => backend.readSync(t.dataId) as Float32Array,
+    free: (t) => void backend.disposeData(t.dataId),
   }
 }
 

@@ -461,6 +461,8 @@ export function createServer(deps: AppDeps): Server {
         array_buffers: m.arrayBuffers,
         tensors: tfMemory?.numTensors ?? null,
         tensor_bytes: tfMemory?.numBytes ?? null,
+        // The backend's own buffers: the serving forward pass allocates these directly.
+        data_buffers: tfMemory?.numDataBuffers ?? null,
         backend: deps.tf?.getBackend() ?? null,
         in_flight: state.inFlight,
       }),

@@ -226,6 +226,7 @@ async function main() {
   )
   out.push(`| heap used MB | ${fmt(before.heap_used / 2 ** 20, 1)} | ${fmt(after.heap_used / 2 ** 20, 1)} |`)
   out.push(`| TF.js tensors | ${before.tensors} | ${after.tensors} |`)
+  out.push(`| TF.js backend buffers | ${before.data_buffers} | ${after.data_buffers} |`)
   out.push('')
   out.push('Forward pass alone, this process, median µs per call (µs per row):')
   out.push('')
@@ -246,7 +247,7 @@ async function main() {
     `- 1024 rows per request >= 200,000 rows/s: ${fmt(big.morpho.rowsPerSecond)}, ${verdict(big.morpho.rowsPerSecond >= 200_000)}`,
   )
   out.push(
-    `- no growth over the long run: tensors ${before.tensors} → ${after.tensors} (${verdict(before.tensors === after.tensors)}); RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(after.rss / 2 ** 20, 1)} MB, median of the first third ${fmt(trend.first / 2 ** 20, 1)} → last third ${fmt(trend.last / 2 ** 20, 1)} MB (${verdict(trend.last <= trend.first * 1.1)}: within 10 %)`,
+    `- no growth over the long run: tensors ${before.tensors} → ${after.tensors}, backend buffers ${before.data_buffers} → ${after.data_buffers} (${verdict(before.tensors === after.tensors && before.data_buffers === after.data_buffers)}); RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(after.rss / 2 ** 20, 1)} MB, median of the first third ${fmt(trend.first / 2 ** 20, 1)} → last third ${fmt(trend.last / 2 ** 20, 1)} MB (${verdict(trend.last <= trend.first * 1.1)}: within 10 %)`,
   )
   process.stdout.write(`${out.join('\n')}\n`)
 }

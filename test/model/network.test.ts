@@ -173,7 +173,7 @@ describe('MorphoNet', () => {
         const seedWeights = [...loaded.weights.keys()].filter((k) => k.startsWith('seed'))
         expect(seedWeights).toHaveLength(4 * c.seeds.length)
 
-        const before = tf.memory().numTensors
+        const before = tf.memory()
         const tfPredictor = createTfPredictor(tf, loaded)
         expect(tfPredictor.predictProba(raw, 25)).toEqual(expected)
         expect(tfPredictor.predictProba(raw.subarray(0, 3), 1)).toEqual(expected.subarray(0, 2))
@@ -183,8 +183,9 @@ describe('MorphoNet', () => {
         expect(argmaxRows(js, 25, 2)).toEqual(argmaxRows(expected, 25, 2))
         expect(tfPredictor.classes).toEqual([3, 7])
         tfPredictor.dispose()
-        // A prediction leaves no tensor behind, and dispose frees the predictor's own.
-        expect(tf.memory().numTensors).toBe(before)
+        // A prediction leaves no tensor and no backend buffer behind; dispose frees the predictor's own.
+        expect(tf.memory().numTensors).toBe(before.numTensors)
+        expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers)
         net.dispose()
       },
     )
