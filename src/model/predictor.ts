@@ -31,7 +31,7 @@ export interface Predictor {
  * costs about a third of the op-level pass.
  */
 export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
-  const {file, weights} = model
+  const {file} = model
   const arch = file.architecture
   const kernels = backendKernels(tf) ?? engineKernels(tf)
   const owned: Tensor[] = []
@@ -39,35 +39,18 @@ export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
     owned.push(t)
     return t
   }
-  const weight = (name: string) => {
-    const w = weights.get(name)
-    if (!w) throw new Error(`weights are missing "${name}"`)
-    return w
-  }
-  const layer = (kernel: string, bias: string, relu: boolean): KernelDense => {
-    const k = weight(kernel)
-    return {
-      w: keep(tf.tensor3d(k.values, [1, k.shape[0]!, k.shape[1]!])),
-      b: keep(tf.tensor1d(weight(bias).values)),
-      attrs: {transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear', leakyreluAlpha: 0.2},
-    }
-  }
+  const dense = (kernel: Weight, bias: Weight, relu: boolean): KernelDense => ({
+    w: keep(tf.tensor3d(kernel.values, [1, kernel.shape[0]!, kernel.shape[1]!])),
+    b: keep(tf.tensor1d(bias.values)),
+    attrs: {transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear', leakyreluAlpha: 0.2},
+  })
   try {
-    const input = layer('input/kernel', 'input/bias', true)
-    const hidden = Array.from({length: arch.numLayers}, (_, i) =>
-      layer(`hidden${i + 1}/kernel`, `hidden${i + 1}/bias`, true),
+    const layers = servedLayers(model, dense)
+    const {input, hidden, output} = layers
+    // Alpha as a tensor, except at 1: the network skips the multiply there, and so does this pass.
+    const seedsByLayer = layers.seedsByLayer.map((seeds) =>
+      seeds.map((seed) => ({...seed, scale: seed.alpha === 1 ? undefined : keep(tf.scalar(seed.alpha))})),
     )
-    const output = layer('output/kernel', 'output/bias', false)
-    const seedsByLayer: KernelSeed[][] = Array.from({length: arch.numLayers}, () => [])
-    for (const s of file.seeds) {
-      const alpha = servedAlpha(s)
-      if (alpha === 0) continue
-      seedsByLayer[s.layer]!.push({
-        inner: layer(`${s.id}/w1`, `${s.id}/b1`, true),
-        outer: layer(`${s.id}/w2`, `${s.id}/b2`, false),
-        alpha: alpha === 1 ? undefined : keep(tf.scalar(alpha)),
-      })
-    }
     const perLayer = arch.seedsPerLayer > 1 ? keep(tf.scalar(arch.seedsPerLayer)) : undefined
     const mean = Float32Array.from(file.scaler.mean)
     const std = Float32Array.from(file.scaler.std)
@@ -100,7 +83,7 @@ export function createTfPredictor(tf: Tf, model: LoadedModel): Predictor {
             let sum: TensorInfo | undefined
             for (const seed of seedsByLayer[i]!) {
               let c = dense(dense(h, seed.inner), seed.outer)
-              if (seed.alpha) c = run('Multiply', {a: c, b: seed.alpha})
+              if (seed.scale) c = run('Multiply', {a: c, b: seed.scale})
               sum = sum ? run('Add', {a: sum, b: c}) : c
             }
             if (sum) h = run('Add', {a: h, b: perLayer ? run('RealDiv', {a: sum, b: perLayer}) : sum})
@@ -171,6 +154,51 @@ function backendKernels(tf: Tf): Kernels | undefined {
   }
 }
 
+type Weight = LoadedModel['weights'] extends Map<string, infer W> ? W : never
+
+/** The layers a served model computes, each made by the caller from its kernel and bias. */
+interface ServedLayers<D> {
+  input: D
+  hidden: D[]
+  output: D
+  /** Per backbone layer, the seeds that add anything, with their alpha. */
+  seedsByLayer: {alpha: number; inner: D; outer: D}[][]
+}
+
+/**
+ * Reads a saved model's weights in the network's layout (input, hidden blocks, output, and
+ * each live seed's two dense layers), for both predictors. `dense` turns one layer's kernel
+ * and bias into whatever the predictor computes with; `relu` says whether the layer has one.
+ */
+function servedLayers<D>(
+  model: LoadedModel,
+  dense: (kernel: Weight, bias: Weight, relu: boolean) => D,
+): ServedLayers<D> {
+  const weight = (name: string) => {
+    const w = model.weights.get(name)
+    if (!w) throw new Error(`weights are missing "${name}"`)
+    return w
+  }
+  const layer = (kernel: string, bias: string, relu: boolean) => dense(weight(kernel), weight(bias), relu)
+  const arch = model.file.architecture
+  const input = layer('input/kernel', 'input/bias', true)
+  const hidden = Array.from({length: arch.numLayers}, (_, i) =>
+    layer(`hidden${i + 1}/kernel`, `hidden${i + 1}/bias`, true),
+  )
+  const output = layer('output/kernel', 'output/bias', false)
+  const seedsByLayer: ServedLayers<D>['seedsByLayer'] = Array.from({length: arch.numLayers}, () => [])
+  for (const s of model.file.seeds) {
+    const alpha = servedAlpha(s)
+    if (alpha === 0) continue
+    seedsByLayer[s.layer]!.push({
+      alpha,
+      inner: layer(`${s.id}/w1`, `${s.id}/b1`, true),
+      outer: layer(`${s.id}/w2`, `${s.id}/b2`, false),
+    })
+  }
+  return {input, hidden, output, seedsByLayer}
+}
+
 /** As SeedLifecycle.alpha: an active seed adds all of its adapter, a blending one its part, others none. */
 function servedAlpha(seed: SavedSeed): number {
   return seed.state === 'active' ? 1 : seed.state === 'blending' ? seed.alpha : 0
@@ -183,13 +211,6 @@ interface KernelDense {
   attrs: {transposeA: boolean; transposeB: boolean; activation: 'relu' | 'linear'; leakyreluAlpha: number}
 }
 
-interface KernelSeed {
-  inner: KernelDense
-  outer: KernelDense
-  /** A scalar tensor, absent at alpha 1 (the network skips the multiply then too). */
-  alpha?: Tensor
-}
-
 interface JsDense {
   w: Float32Array
   b: Float32Array
@@ -197,37 +218,13 @@ interface JsDense {
   outDim: number
 }
 
-interface JsSeed {
-  alpha: number
-  w1: JsDense
-  w2: JsDense
-}
-
 export function createJsPredictor(model: LoadedModel): Predictor {
-  const {file, weights} = model
+  const {file} = model
   const arch = file.architecture
-  const dense = (prefix: string): JsDense => {
-    const k = weights.get(`${prefix}/kernel`)
-    const b = weights.get(`${prefix}/bias`)
-    if (!k || !b) throw new Error(`weights are missing "${prefix}"`)
-    return {w: k.values, b: b.values, inDim: k.shape[0], outDim: k.shape[1]}
-  }
-  const input = dense('input')
-  const hidden = Array.from({length: arch.numLayers}, (_, i) => dense(`hidden${i + 1}`))
-  const output = dense('output')
-  const seedsByLayer: JsSeed[][] = Array.from({length: arch.numLayers}, () => [])
-  for (const s of file.seeds) {
-    const alpha = servedAlpha(s)
-    if (alpha === 0) continue
-    const get = (n: string) => weights.get(`${s.id}/${n}`)
-    const [w1, b1, w2, b2] = [get('w1'), get('b1'), get('w2'), get('b2')]
-    if (!w1 || !b1 || !w2 || !b2) throw new Error(`weights are missing seed "${s.id}"`)
-    seedsByLayer[s.layer].push({
-      alpha,
-      w1: {w: w1.values, b: b1.values, inDim: w1.shape[0], outDim: w1.shape[1]},
-      w2: {w: w2.values, b: b2.values, inDim: w2.shape[0], outDim: w2.shape[1]},
-    })
-  }
+  const {input, hidden, output, seedsByLayer} = servedLayers(
+    model,
+    (k, b): JsDense => ({w: k.values, b: b.values, inDim: k.shape[0]!, outDim: k.shape[1]!}),
+  )
   const h = arch.hiddenDim
   const mean = Float32Array.from(file.scaler.mean)
   const std = Float32Array.from(file.scaler.std)
@@ -259,8 +256,8 @@ export function createJsPredictor(model: LoadedModel): Predictor {
             const scale = 1 / arch.seedsPerLayer
             adapted.fill(0)
             for (const s of seeds) {
-              forwardDense(s.w1, next, wide, true)
-              forwardDense(s.w2, wide, child, false)
+              forwardDense(s.inner, next, wide, true)
+              forwardDense(s.outer, wide, child, false)
               const f = s.alpha * scale
               for (let j = 0; j < h; j++) adapted[j] += f * child[j]
             }
