@@ -13,15 +13,7 @@ import {badInput, errorBody, HttpError, toHttpError} from './http-error.js'
 import type {RequestLogLine, ServeLogger} from './log.js'
 import type {ModelHolder, ModelSnapshot} from './model-holder.js'
 import type {RegistryView} from './registry-view.js'
-import {
-  checkContentType,
-  type PredictRequest,
-  parseJson,
-  type Rows,
-  readInferRequest,
-  readPredictRequest,
-  toRows,
-} from './validate.js'
+import {checkContentType, parseJson, readInferRequest, readPredictRequest, toRows} from './validate.js'
 
 /**
  * The HTTP API of `morpho serve` as an unstarted node:http server: the original's endpoints
@@ -223,21 +215,24 @@ export function createServer(deps: AppDeps): Server {
   }
 
   /**
-   * Runs rows through a snapshot's batcher and answers with `render`. The snapshot is released
-   * once the answer is written, or at once when the rows never reach the batcher.
+   * Reads a request's rows for a snapshot with `read`, runs them through its batcher and
+   * answers with `render`. The snapshot is released once the answer is written, or at once when
+   * the rows never reach the batcher (a bad request).
    */
-  const answerRows = (
+  const answerRows = <R extends {rows: Float32Array; n: number}>(
     ctx: Ctx,
     snapshot: ModelSnapshot,
-    rows: Float32Array,
-    n: number,
-    render: (probs: Float32Array, ms: number) => string,
+    read: () => R,
+    render: (request: R, probs: Float32Array, ms: number) => string,
   ): void => {
     let submitted = false
     try {
-      snapshot.batcher.submit(rows, n, (err, result) => {
+      ctx.modelVersion = String(snapshot.version)
+      const request = read()
+      ctx.rows = request.n
+      snapshot.batcher.submit(request.rows, request.n, (err, result) => {
         try {
-          if (result) finish(ctx, 200, render(result.probs, result.ms))
+          if (result) finish(ctx, 200, render(request, result.probs, result.ms))
           else fail(ctx, err)
         } catch (e) {
           fail(ctx, e)
@@ -262,27 +257,18 @@ export function createServer(deps: AppDeps): Server {
     allow(ctx, 'POST')
     withJson(ctx, (body) => {
       const request = readPredictRequest(body)
-      if (request.modelVersion !== undefined) {
-        return holder.acquireVersion(request.modelVersion).then((snapshot) => predictWith(ctx, snapshot, request))
-      }
+      const answer = (snapshot: ModelSnapshot) =>
+        answerRows(
+          ctx,
+          snapshot,
+          () => toRows(request.value, request.field, limitsOf(snapshot)),
+          ({n}, probs, ms) => predictionJson(snapshot, probs, n, ms, request.field),
+        )
+      if (request.modelVersion !== undefined) return holder.acquireVersion(request.modelVersion).then(answer)
       const snapshot = holder.acquire()
       if (!snapshot) throw noModel()
-      predictWith(ctx, snapshot, request)
+      answer(snapshot)
     })
-  }
-
-  const predictWith = (ctx: Ctx, snapshot: ModelSnapshot, request: PredictRequest) => {
-    let rows: Rows
-    try {
-      ctx.modelVersion = String(snapshot.version)
-      rows = toRows(request.value, request.field, limitsOf(snapshot))
-    } catch (err) {
-      snapshot.release()
-      throw err
-    }
-    const {n} = rows
-    ctx.rows = n
-    answerRows(ctx, snapshot, rows.rows, n, (probs, ms) => predictionJson(snapshot, probs, n, ms, request.field))
   }
 
   const limitsOf = (snapshot: ModelSnapshot) => ({
@@ -433,17 +419,12 @@ export function createServer(deps: AppDeps): Server {
     allow(ctx, 'POST')
     withJson(ctx, async (body) => {
       const snapshot = await v2Model(ctx)
-      let request: ReturnType<typeof readInferRequest>
-      try {
-        ctx.modelVersion = String(snapshot.version)
-        request = readInferRequest(body, limitsOf(snapshot))
-      } catch (err) {
-        snapshot.release()
-        throw err
-      }
-      const {n, outputs, id} = request
-      ctx.rows = n
-      answerRows(ctx, snapshot, request.rows, n, (probs) => inferJson(snapshot, probs, n, outputs, id))
+      answerRows(
+        ctx,
+        snapshot,
+        () => readInferRequest(body, limitsOf(snapshot)),
+        ({n, outputs, id}, probs) => inferJson(snapshot, probs, n, outputs, id),
+      )
     })
   }
 

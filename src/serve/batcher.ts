@@ -45,16 +45,11 @@ export class MicroBatcher {
     this.options = options
   }
 
-  predict(rows: Float32Array, n: number): Promise<PassResult> {
-    return new Promise<PassResult>((resolve, reject) =>
-      this.submit(rows, n, (err, result) => (result ? resolve(result) : reject(err))),
-    )
-  }
-
   /**
-   * As predict, with a callback: the request path answers from inside it, without the promise
-   * jobs a resolution would queue (a few per request at tens of thousands of requests a second).
-   * Without micro-batching the callback runs before submit returns.
+   * The probabilities of `rows`, to `done`. A callback rather than a promise: the request path
+   * answers from inside it, without the promise jobs a resolution would queue (a few per
+   * request at tens of thousands of requests a second). Without micro-batching `done` runs
+   * before submit returns.
    */
   submit(rows: Float32Array, n: number, done: PassCallback): void {
     if (!this.options.enabled) {
@@ -113,8 +108,7 @@ export class MicroBatcher {
     let offset = 0
     for (let i = start; i < end; i++) {
       const item = items[i]!
-      const probs = end - start === 1 ? result.probs : result.probs.subarray(offset * k, (offset + item.n) * k)
-      item.done(undefined, {probs, ms: result.ms})
+      item.done(undefined, {probs: result.probs.subarray(offset * k, (offset + item.n) * k), ms: result.ms})
       offset += item.n
     }
   }
