@@ -63,9 +63,7 @@ A file without "parameters" treats every key as a swept flag. Every key and valu
       {
         config: flags.config,
         params: flags.param,
-        base: Object.fromEntries(
-          (flags.base ?? []).map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]),
-        ),
+        base: flags.base,
         metric: flags.metric,
         lowerIsBetter: flags['lower-is-better'],
         parallel: flags.parallel,

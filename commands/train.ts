@@ -3,7 +3,7 @@ import {ANSWERED, MorphoCommand} from '../src/cli/base.js'
 import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
-import {OPTION_BY_FLAG, resolveTrainOptions} from '../src/training/options.js'
+import {resolveTrainOptions} from '../src/training/options.js'
 import type {TrainOutcome} from '../src/training/train.js'
 
 export default class Train extends MorphoCommand {
@@ -70,7 +70,7 @@ export default class Train extends MorphoCommand {
     const {flags} = await this.parse(Train)
     if (flags.device === 'cuda') this.note('--device cuda: morpho has no GPU backend; training on the CPU')
     const given = optionsFromFlags(flags)
-    if (flags['sweep-config'] !== undefined) return this.sweep(flags['sweep-config'], flags)
+    if (flags['sweep-config'] !== undefined) return this.sweep(flags['sweep-config'], given, flags)
     const options = resolveTrainOptions(given)
     const registerAt = flags['no-register'] ? null : threshold('register-at', flags['register-at'])
     const stageAt = flags['no-register'] ? null : threshold('stage-at', flags['stage-at'])
@@ -129,10 +129,8 @@ export default class Train extends MorphoCommand {
   }
 
   /** `--sweep-config FILE`: `morpho sweep --config FILE`, with this command line under every run. */
-  private async sweep(file: string, flags: Record<string, unknown>): Promise<typeof ANSWERED> {
-    const base = Object.entries(flags)
-      .filter(([name, value]) => OPTION_BY_FLAG.has(name) && value !== undefined)
-      .flatMap(([name, value]) => ['--base', `${name}=${value}`])
+  private async sweep(file: string, given: object, flags: Record<string, unknown>): Promise<typeof ANSWERED> {
+    const base = Object.entries(given).flatMap(([key, value]) => ['--base', `${key}=${value}`])
     const pass = (name: string) => (flags[name] === undefined ? [] : [`--${name}`, String(flags[name])])
     await this.config.runCommand('sweep', [
       '--config',

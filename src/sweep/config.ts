@@ -129,18 +129,22 @@ export function buildPlan(input: {file?: unknown; fileName?: string; params?: st
     }
   }
   for (const item of input.params ?? []) {
-    const eq = item.indexOf('=')
-    if (eq <= 0) {
-      throw usageError(`--param needs name=v1,v2,…: ${JSON.stringify(item)}`, {
-        hint: 'For example --param lr=0.001,0.003.',
-      })
-    }
-    addAxis(item.slice(0, eq), item.slice(eq + 1), '--param')
+    const [name, value] = splitAssignment(item, '--param', 'name=v1,v2,…', 'lr=0.001,0.003')
+    addAxis(name, value, '--param')
   }
   if (plan.axes.length === 0) {
     throw usageError('Nothing to sweep', {hint: 'Give --config sweep.yaml or at least one --param name=v1,v2.'})
   }
   return plan
+}
+
+/** `name=value` split on the first "=" (a value may hold more), or a usage error naming `flag`. */
+export function splitAssignment(item: string, flag: string, form: string, example: string): [string, string] {
+  const eq = item.indexOf('=')
+  if (eq <= 0) {
+    throw usageError(`${flag} needs ${form}: ${JSON.stringify(item)}`, {hint: `For example ${flag} ${example}.`})
+  }
+  return [item.slice(0, eq), item.slice(eq + 1)]
 }
 
 export async function readSweepFile(path: string): Promise<unknown> {

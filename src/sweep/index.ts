@@ -1,7 +1,7 @@
 import {registerRun} from '../registry/registry.js'
 import type {StorePaths} from '../store/paths.js'
 import {parseOption, resolveTrainOptions, type TrainOptions} from '../training/options.js'
-import {buildPlan, grid, readSweepFile, type SweepPlan, specFor} from './config.js'
+import {buildPlan, grid, readSweepFile, type SweepPlan, specFor, splitAssignment} from './config.js'
 import {parseSweepMetric} from './metrics.js'
 import {runSweep, type SweepInput, type SweepResult} from './run.js'
 
@@ -9,10 +9,10 @@ export interface SweepRequest {
   config?: string
   params?: string[]
   /**
-   * Training flag values (name → text) for every run whose combination does not set that
-   * flag: the command line under the sweep, as the original runner's --sweep_config had it.
+   * `name=value` training flag values for every run whose combination does not set that flag:
+   * the command line under the sweep, as the original runner's --sweep_config had it.
    */
-  base?: Record<string, string>
+  base?: string[]
   metric?: string
   lowerIsBetter?: boolean
   parallel?: number
@@ -28,7 +28,7 @@ export interface SweepOutcome extends SweepResult {
 export async function planSweep(request: SweepRequest): Promise<{plan: SweepPlan; combos: number}> {
   const file = request.config === undefined ? undefined : await readSweepFile(request.config)
   const plan = buildPlan({file, fileName: request.config, params: request.params})
-  addBase(plan, request.base ?? {})
+  addBase(plan, request.base ?? [])
   const fixed = Object.fromEntries(plan.fixed.map((f) => [f.key, f.value]))
   const combos = grid(plan.axes)
   for (const combo of combos) {
@@ -63,9 +63,10 @@ export async function sweep(
   return {...result, registered: {model: registered.model, version: registered.version, runId: result.best.runId}}
 }
 
-function addBase(plan: SweepPlan, base: Record<string, string>): void {
+function addBase(plan: SweepPlan, base: string[]): void {
   const set = new Set<string>([...plan.axes.map((a) => a.key), ...plan.fixed.map((f) => f.key)])
-  for (const [name, raw] of Object.entries(base)) {
+  for (const item of base) {
+    const [name, raw] = splitAssignment(item, '--base', 'name=value', 'lr=0.003')
     const spec = specFor(name, 'the command line')
     if (set.has(spec.key)) continue
     set.add(spec.key)
