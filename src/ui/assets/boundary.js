@@ -1,4 +1,4 @@
-import {ink, PALETTE} from './charts.js'
+import {ink, line, PALETTE} from './charts.js'
 import {h, percent} from './dom.js'
 
 // The decision boundary is a heat map of class predictions over a grid (one canvas image,
@@ -161,7 +161,7 @@ function axes(ctx, plot, view, sx, sy) {
   ctx.textBaseline = 'top'
   for (const v of ticks(view.x.min, view.x.max)) {
     const x = sx(v)
-    tick(ctx, x, plot.y + plot.h, x, plot.y + plot.h + 4)
+    line(ctx, x, plot.y + plot.h, x, plot.y + plot.h + 4)
     ctx.fillText(label(v), x, plot.y + plot.h + 6)
   }
   ctx.fillText('feature 1', plot.x + plot.w / 2, plot.y + plot.h + 22)
@@ -169,7 +169,7 @@ function axes(ctx, plot, view, sx, sy) {
   ctx.textBaseline = 'middle'
   for (const v of ticks(view.y.min, view.y.max)) {
     const y = sy(v)
-    tick(ctx, plot.x - 4, y, plot.x, y)
+    line(ctx, plot.x - 4, y, plot.x, y)
     ctx.fillText(label(v), plot.x - 6, y)
   }
   ctx.save()
@@ -178,13 +178,6 @@ function axes(ctx, plot, view, sx, sy) {
   ctx.textAlign = 'center'
   ctx.fillText('feature 2', 0, 0)
   ctx.restore()
-}
-
-function tick(ctx, x0, y0, x1, y1) {
-  ctx.beginPath()
-  ctx.moveTo(x0, y0)
-  ctx.lineTo(x1, y1)
-  ctx.stroke()
 }
 
 /** About five round values between lo and hi. */

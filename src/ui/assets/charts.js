@@ -175,7 +175,8 @@ function markerPlugin(markers, phase) {
   }
 }
 
-function line(ctx, x0, y0, x1, y1) {
+/** One straight stroke on a canvas, in the current style. */
+export function line(ctx, x0, y0, x1, y1) {
   ctx.beginPath()
   ctx.moveTo(x0, y0)
   ctx.lineTo(x1, y1)
