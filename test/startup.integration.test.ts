@@ -28,7 +28,7 @@ describe('start-up', () => {
         process.execPath,
         [
           '--import',
-          pathToFileURL(join(ROOT, 'test', 'fixtures', 'record-loads.mjs')).href,
+          pathToFileURL(join(ROOT, 'test', 'helpers', 'record-loads.mjs')).href,
           join(ROOT, 'bin', 'run.js'),
           ...args,
         ],

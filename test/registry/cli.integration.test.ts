@@ -4,8 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {withLock} from '../../src/registry/index.js'
 import {StorePaths} from '../../src/store/paths.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
-import {makeRun} from '../helpers/fixtures.js'
-import {tamper} from './support.js'
+import {makeRun, tamper} from '../helpers/runs.js'
 
 /** The registry through the built CLI: what a user and a CI script see (stdout, exit codes, files). */
 

@@ -6,7 +6,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {type HistoryEntry, readRegistry, registerRun, verifyVersion} from '../../src/registry/index.js'
 import {StorePaths} from '../../src/store/paths.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
-import {makeRun} from '../helpers/fixtures.js'
+import {makeRun} from '../helpers/runs.js'
 
 /**
  * Many real morpho processes against one store at the same time, and a writer killed with
@@ -97,10 +97,14 @@ describe('concurrent writers', () => {
     // Round 0 kills at a random moment; round 1 kills as soon as the writer takes the lock, so
     // the kill lands inside the locked read-modify-write (and leaves a lock behind).
     for (const [round, batch] of [ids.slice(0, 18), ids.slice(18)].entries()) {
-      const writer = spawn(process.execPath, [join(import.meta.dirname, 'burst-writer.mjs'), paths.home, ...batch], {
-        env: {...process.env, ...PATIENT},
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
+      const writer = spawn(
+        process.execPath,
+        [join(import.meta.dirname, 'helpers', 'burst-writer.mjs'), paths.home, ...batch],
+        {
+          env: {...process.env, ...PATIENT},
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
       let buffered = ''
       let lines = 0
       const killAfter = 4 + round * 3

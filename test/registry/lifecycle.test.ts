@@ -17,7 +17,8 @@ import {
   setAlias,
 } from '../../src/registry/index.js'
 import type {StorePaths} from '../../src/store/paths.js'
-import {newStore, registerRuns, rejection, tamper} from './support.js'
+import {tamper} from '../helpers/runs.js'
+import {newStore, registerRuns, rejection} from './helpers/store.js'
 
 let store: Awaited<ReturnType<typeof newStore>>
 let paths: StorePaths

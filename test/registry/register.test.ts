@@ -14,8 +14,8 @@ import {
   verifyVersion,
 } from '../../src/registry/index.js'
 import type {StorePaths} from '../../src/store/paths.js'
-import {makeRun} from '../helpers/fixtures.js'
-import {newStore, readJson, registerRuns, rejection} from './support.js'
+import {makeRun} from '../helpers/runs.js'
+import {newStore, readJson, registerRuns, rejection} from './helpers/store.js'
 
 describe('registering a run', () => {
   let store: Awaited<ReturnType<typeof newStore>>

@@ -13,8 +13,8 @@ import {
   withLock,
 } from '../../src/registry/index.js'
 import type {StorePaths} from '../../src/store/paths.js'
-import {makeRun} from '../helpers/fixtures.js'
-import {newStore, readJson, registerRuns, rejection, tamper} from './support.js'
+import {makeRun, tamper} from '../helpers/runs.js'
+import {newStore, readJson, registerRuns, rejection} from './helpers/store.js'
 
 let store: Awaited<ReturnType<typeof newStore>>
 let paths: StorePaths

@@ -1,4 +1,4 @@
-import {chmod, cp, readFile, writeFile} from 'node:fs/promises'
+import {cp, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promote, registerRun} from '../../src/registry/index.js'
 import {createLogger, memoryLogger} from '../../src/serve/log.js'
@@ -87,15 +87,6 @@ export async function call<T = Record<string, unknown>>(
   let parsed: unknown = text
   if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text)
   return {status: res.status, headers: res.headers, body: parsed as T, text}
-}
-
-/** Flips one byte of a registered version's weights, as a tampered or bit-rotted copy would look. */
-export async function tamper(paths: StorePaths, model: string, version: number): Promise<void> {
-  const path = join(paths.versionDir(model, version), 'weights.bin')
-  const bytes = await readFile(path)
-  bytes[0] = (bytes[0] ?? 0) ^ 0xff
-  await chmod(path, 0o644)
-  await writeFile(path, bytes)
 }
 
 /**

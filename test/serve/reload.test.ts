@@ -4,8 +4,9 @@ import {promote, registerRun} from '../../src/registry/index.js'
 import {StorePaths} from '../../src/store/paths.js'
 import {loadTf} from '../../src/tf/backend.js'
 import {tempDir} from '../helpers/cli.js'
+import {tamper} from '../helpers/runs.js'
 import {parseExposition} from '../monitoring/helpers/exposition.js'
-import {call, registerBroken, startTestServer, type TrainedStore, tamper, trainedStore} from './helpers.js'
+import {call, registerBroken, startTestServer, type TrainedStore, trainedStore} from './helpers.js'
 
 const ROW = {data: [[0.5, -1.2, 0.3]]}
 

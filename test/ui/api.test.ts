@@ -16,7 +16,7 @@ import {createUiHandler, PAGE_FILES, type UiDeps} from '../../src/ui/handler.js'
 import {createUiServer, resolveUiAddress, startUiServer} from '../../src/ui/server.js'
 import {parseExposition, trafficSnapshot} from '../../src/ui/traffic.js'
 import {tempDir} from '../helpers/cli.js'
-import {GROWING} from './fixture.js'
+import {GROWING} from './helpers/growing.js'
 
 interface Answer {
   status: number

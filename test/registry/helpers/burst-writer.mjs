@@ -1,8 +1,8 @@
 // A writer for the crash test: registers the runs named on the command line one after the
 // other through the built registry code, and prints "<run-id> <version>" once each write has
 // landed. The test kills it with SIGKILL part-way through.
-import {registerRun} from '../../dist/src/registry/index.js'
-import {StorePaths} from '../../dist/src/store/paths.js'
+import {registerRun} from '../../../dist/src/registry/index.js'
+import {StorePaths} from '../../../dist/src/store/paths.js'
 
 const [home, ...runIds] = process.argv.slice(2)
 const paths = new StorePaths(home)

@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile, WEIGHTS_FILE} from '../../src/model/format.js'
+import type {StorePaths} from '../../src/store/paths.js'
 import {
   type EpochMetrics,
   RUN_SCHEMA_VERSION,
@@ -128,4 +129,13 @@ export async function makeRun(home: string, options: MakeRunOptions = {}): Promi
     await writeFile(join(modelDir, WEIGHTS_FILE), new Uint8Array(weights.buffer))
   }
   return record
+}
+
+/** Flips one byte of a registered version's weights: what a tampered or bit-rotted copy looks like. */
+export async function tamper(paths: StorePaths, model: string, version: number, file = 'weights.bin') {
+  const path = join(paths.versionDir(model, version), file)
+  const bytes = await readFile(path)
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff
+  await chmod(path, 0o644) // registered files are read-only; a tamperer would do the same
+  await writeFile(path, bytes)
 }

@@ -16,7 +16,7 @@ import {
   VERMILLION,
   WARM_UP_BAND,
   waitForInk,
-} from './browser.js'
+} from './helpers/browser.js'
 
 /**
  * The page in a real headless Chromium against the built CLI, over one store with two trained
@@ -28,7 +28,7 @@ let home: {path: string; cleanup: () => Promise<void>}
 let ids: string[]
 
 beforeAll(async () => {
-  home = await tempDir('morpho-ui-e2e-')
+  home = await tempDir('morpho-ui-')
   await mkdir(SHOTS, {recursive: true})
   ids = await trainTwoRuns(home.path)
   for (const [stage, version] of [

@@ -1,9 +1,8 @@
-import {chmod, readFile, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
-import {registerRun} from '../../src/registry/index.js'
-import {StorePaths} from '../../src/store/paths.js'
-import {tempDir} from '../helpers/cli.js'
-import {type MakeRunOptions, makeRun} from '../helpers/fixtures.js'
+import {readFile} from 'node:fs/promises'
+import {registerRun} from '../../../src/registry/index.js'
+import {StorePaths} from '../../../src/store/paths.js'
+import {tempDir} from '../../helpers/cli.js'
+import {type MakeRunOptions, makeRun} from '../../helpers/runs.js'
 
 /** A fresh store in a temp folder; `cleanup` removes it. */
 export async function newStore() {
@@ -23,15 +22,6 @@ export async function registerRuns(paths: StorePaths, accs: (number | null)[], o
 
 export async function readJson<T = unknown>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T
-}
-
-/** Flips one byte of a registered version's weights: what a tampered or bit-rotted copy looks like. */
-export async function tamper(paths: StorePaths, model: string, version: number, file = 'weights.bin') {
-  const path = join(paths.versionDir(model, version), file)
-  const bytes = await readFile(path)
-  bytes[0] = (bytes[0] ?? 0) ^ 0xff
-  await chmod(path, 0o644) // registered files are read-only; a tamperer would do the same
-  await writeFile(path, bytes)
 }
 
 export async function rejection(

@@ -2,8 +2,8 @@ import type {ChildProcess} from 'node:child_process'
 import {join} from 'node:path'
 import {chromium, type Page} from 'playwright-core'
 import {expect} from 'vitest'
-import {parseJson, ROOT, runCli, tempDir} from '../helpers/cli.js'
-import {GROWING_FLAGS} from './fixture.js'
+import {parseJson, ROOT, runCli, tempDir} from '../../helpers/cli.js'
+import {GROWING_FLAGS} from './growing.js'
 
 /** A real headless Chromium for the page's end-to-end tests (Debian's chromium, driven by playwright-core). */
 
