@@ -1,16 +1,18 @@
 import {Flags} from '@oclif/core'
-import {ANSWERED, MorphoCommand} from '../src/cli/base.js'
+import {MorphoCommand} from '../src/cli/base.js'
 import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
+import type {TrainOutcome} from '../src/pipeline/train-and-register.js'
+import {DEFAULT_REGISTER_AT, DEFAULT_STAGE_AT, parseFraction, parseThreshold} from '../src/registry/thresholds.js'
+import type {SweepOutcome} from '../src/sweep/index.js'
 import {resolveTrainOptions} from '../src/training/options.js'
-import type {TrainOutcome} from '../src/training/train.js'
 
 export default class Train extends MorphoCommand {
   static override summary = 'Train a morphogenetic network, track the run, and register the model if it is good enough.'
 
   static override description =
-    `Phase 1 trains the backbone; phase 2 freezes it and germinates sentinel seeds when validation loss plateaus. The run lands in <store>/runs/<id>/. A model reaching val_acc ${0.7} is registered, and at ${0.9} promoted to Staging (see --register-at, --stage-at).`
+    `Phase 1 trains the backbone; phase 2 freezes it and germinates sentinel seeds when validation loss plateaus. The run lands in <store>/runs/<id>/. A model reaching val_acc ${DEFAULT_REGISTER_AT} is registered, and at ${DEFAULT_STAGE_AT} promoted to Staging (see --register-at, --stage-at).`
 
   static override examples = [
     '<%= config.bin %> train',
@@ -27,12 +29,12 @@ export default class Train extends MorphoCommand {
     }),
     'register-at': Flags.string({
       description: 'Register the model when val_acc reaches this (off: never).',
-      default: '0.70',
+      default: DEFAULT_REGISTER_AT.toFixed(2),
       helpGroup: 'REGISTRY',
     }),
     'stage-at': Flags.string({
       description: 'Promote it to Staging when val_acc reaches this (off: register only).',
-      default: '0.90',
+      default: DEFAULT_STAGE_AT.toFixed(2),
       helpGroup: 'REGISTRY',
     }),
     'no-register': Flags.boolean({description: 'Do not register or promote automatically.', helpGroup: 'REGISTRY'}),
@@ -66,19 +68,28 @@ export default class Train extends MorphoCommand {
     }),
   }
 
-  async run(): Promise<TrainOutcome | typeof ANSWERED> {
+  async run(): Promise<TrainOutcome | SweepOutcome> {
     const {flags} = await this.parse(Train)
     if (flags.device === 'cuda') this.note('--device cuda: morpho has no GPU backend; training on the CPU')
     const given = optionsFromFlags(flags)
-    if (flags['sweep-config'] !== undefined) return this.sweep(flags['sweep-config'], given, flags)
+    if (flags['sweep-config'] !== undefined) {
+      // `morpho sweep --config FILE`, with this command line under every run.
+      const {runSweepFromCli} = await import('../src/cli/sweep-run.js')
+      return runSweepFromCli(
+        {note: (line) => this.note(line), log: (line) => this.log(line)},
+        {config: flags['sweep-config'], base: given},
+        {paths: this.store(flags.home), backend: flags.backend},
+      )
+    }
     const options = resolveTrainOptions(given)
-    const registerAt = flags['no-register'] ? null : threshold('register-at', flags['register-at'])
-    const stageAt = flags['no-register'] ? null : threshold('stage-at', flags['stage-at'])
-    const minValAcc = flags['min-val-acc'] === undefined ? undefined : fraction('min-val-acc', flags['min-val-acc'])
+    const registerAt = flags['no-register'] ? null : parseThreshold('register-at', flags['register-at'])
+    const stageAt = flags['no-register'] ? null : parseThreshold('stage-at', flags['stage-at'])
+    const minValAcc =
+      flags['min-val-acc'] === undefined ? undefined : parseFraction('min-val-acc', flags['min-val-acc'])
 
     // Loaded here, not at the top: every command module is imported at start-up.
     const [{trainAndRegister}, {progressObserver}] = await Promise.all([
-      import('../src/training/train.js'),
+      import('../src/pipeline/train-and-register.js'),
       import('../src/cli/progress.js'),
     ])
     const abort = new AbortController()
@@ -128,21 +139,6 @@ export default class Train extends MorphoCommand {
     }
   }
 
-  /** `--sweep-config FILE`: `morpho sweep --config FILE`, with this command line under every run. */
-  private async sweep(file: string, given: object, flags: Record<string, unknown>): Promise<typeof ANSWERED> {
-    const base = Object.entries(given).flatMap(([key, value]) => ['--base', `${key}=${value}`])
-    const pass = (name: string) => (flags[name] === undefined ? [] : [`--${name}`, String(flags[name])])
-    await this.config.runCommand('sweep', [
-      '--config',
-      file,
-      ...base,
-      ...pass('home'),
-      ...pass('backend'),
-      ...(flags.json ? ['--json'] : []),
-    ])
-    return ANSWERED
-  }
-
   private present({run, registry}: TrainOutcome): void {
     const s = run.summary
     const p = this.paint
@@ -155,19 +151,4 @@ export default class Train extends MorphoCommand {
     )
     for (const line of registry.messages) this.log(`  ${line}`)
   }
-}
-
-/** A val_acc threshold, or null for "off". */
-function threshold(flag: string, raw: string): number | null {
-  return raw.trim().toLowerCase() === 'off' ? null : fraction(flag, raw, ' or off')
-}
-
-function fraction(flag: string, raw: string, orOff = ''): number {
-  const value = Number(raw)
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new MorphoError('USAGE', `--${flag} needs a number from 0 to 1${orOff}: ${JSON.stringify(raw)}`, {
-      hint: `For example --${flag} 0.85.`,
-    })
-  }
-  return value
 }

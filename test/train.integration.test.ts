@@ -2,7 +2,8 @@ import {execFile} from 'node:child_process'
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import type {EpochMetrics, RunRecord} from '../src/tracking/types.js'
+import type {RunRecord} from '../src/tracking/types.js'
+import type {EpochMetrics} from '../src/training/types.js'
 import {BIN, parseJson, runCli, spawnCli, tempDir} from './helpers/cli.js'
 
 const TINY = [

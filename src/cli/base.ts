@@ -9,9 +9,6 @@ import {paintFor} from './color.js'
  * The one base every morpho command extends. It owns the translation of domain errors into
  * exit codes and the JSON error envelope (oclif's own handler would exit 1 under --json).
  */
-/** What run() returns when another command it ran has written the answer, JSON included. */
-export const ANSWERED = Symbol('answered')
-
 export abstract class MorphoCommand extends Command {
   static override enableJsonFlag = true
 
@@ -46,7 +43,6 @@ export abstract class MorphoCommand extends Command {
    * takes about a second on the megabytes a large registry listing produces.
    */
   override logJson(json: unknown): void {
-    if (json === ANSWERED) return
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
   }
 

@@ -1,5 +1,6 @@
 import type {ChalkInstance} from 'chalk'
-import type {EpochMetrics, RunEvent} from '../tracking/types.js'
+import type {RunEvent} from '../tracking/types.js'
+import type {EpochMetrics} from '../training/types.js'
 
 /** One-line views of training epochs and events, for live progress and `runs show`. */
 

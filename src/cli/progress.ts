@@ -1,5 +1,5 @@
 import ora, {type Ora} from 'ora'
-import type {TrainingObserver} from '../training/run.js'
+import type {TrainingObserver} from '../tracking/tracked-run.js'
 import {paintFor} from './color.js'
 import {epochLine, eventLine} from './lines.js'
 

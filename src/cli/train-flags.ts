@@ -1,5 +1,5 @@
 import {Flags, type Interfaces} from '@oclif/core'
-import {OPTION_SPECS, PROBLEM_CHOICES, type TrainOptions} from '../training/options.js'
+import {OPTION_SPECS, type TrainOptions} from '../training/options.js'
 
 /**
  * oclif flags for every training option, generated from the option table so the flags,
@@ -14,7 +14,8 @@ export function trainOptionFlags(): Record<string, Interfaces.OptionFlag<string 
       description: spec.description + (shown === undefined ? '' : ` [default: ${shown}]`),
       helpGroup: spec.group.toUpperCase(),
       ...(spec.aliases ? {aliases: spec.aliases} : {}),
-      ...(spec.key === 'problem' ? {options: [...PROBLEM_CHOICES], exclusive: ['data']} : {}),
+      ...(spec.choices ? {options: [...spec.choices]} : {}),
+      ...(spec.key === 'problem' ? {exclusive: ['data']} : {}),
       ...(spec.key === 'data' ? {exclusive: ['problem']} : {}),
     })
   }

@@ -1,9 +1,10 @@
 import {usageError} from '../errors.js'
+import {checkDatasetParams, type DatasetParams, type Problem} from './params.js'
 import {Rng} from './rng.js'
 
 /**
- * The five synthetic problems of the original (facts section 2), with its formulas and
- * defaults, and its defects fixed on purpose (facts 9.8):
+ * The five synthetic problems of the original, with its formulas and defaults (their flags,
+ * defaults and bounds are in params.ts), and the original's defects fixed on purpose:
  * - the data honours a seed (the original always used 42);
  * - spirals noise is centred Gaussian (the original's uniform [0,1)·noise pushed every point
  *   up and to the right);
@@ -12,9 +13,6 @@ import {Rng} from './rng.js'
  * - parameters are validated before anything is generated;
  * - rows are shuffled for every problem, so no ordering can leak into a split.
  */
-
-export const PROBLEMS = ['spirals', 'moons', 'complex-moons', 'clusters', 'spheres'] as const
-export type Problem = (typeof PROBLEMS)[number]
 
 export interface Dataset {
   /** Row-major n × features. */
@@ -28,53 +26,8 @@ export interface Dataset {
   problem: string
 }
 
-export interface DatasetParams {
-  samples: number
-  inputDim: number
-  /** spirals: standard deviation of the Gaussian noise on each coordinate. */
-  noise: number
-  /** spirals: turns of each arm. */
-  rotations: number
-  /** moons and complex-moons. */
-  moonNoise: number
-  /** moons: the x-coordinate is stretched by (moonSep + 1). */
-  moonSep: number
-  clusterCount: number
-  /** Points per cluster; when set, n = clusterCount × clusterSize and `samples` is not used. */
-  clusterSize?: number
-  clusterStd: number
-  clusterSep: number
-  sphereCount: number
-  /** Points per shell; when set, n = sphereCount × sphereSize and `samples` is not used. */
-  sphereSize?: number
-  sphereRadii: number[]
-  sphereNoise: number
-}
-
-/** The original runner's defaults (facts 3.1). */
-export const DEFAULT_DATASET_PARAMS: DatasetParams = Object.freeze({
-  samples: 2000,
-  inputDim: 3,
-  noise: 0.25,
-  rotations: 4,
-  moonNoise: 0.1,
-  moonSep: 0.5,
-  clusterCount: 2,
-  clusterSize: undefined,
-  clusterStd: 0.5,
-  clusterSep: 3.0,
-  sphereCount: 2,
-  sphereSize: undefined,
-  sphereRadii: Object.freeze([1, 2]) as number[],
-  sphereNoise: 0.05,
-})
-
-export function isProblem(value: string): value is Problem {
-  return (PROBLEMS as readonly string[]).includes(value)
-}
-
 /** Generates a problem's data, deterministically from dataSeed. Validates params first. */
-export function generate(problem: Problem, params: DatasetParams, dataSeed: number): Dataset {
+export function generate(problem: string, params: DatasetParams, dataSeed: number): Dataset {
   validateDatasetParams(problem, params)
   // One stream per problem, so two problems with the same seed share no draws (not even padding).
   const root = new Rng(dataSeed).fork(problem)
@@ -94,83 +47,24 @@ export function generate(problem: Problem, params: DatasetParams, dataSeed: numb
 
 /**
  * Checks the parameters a problem uses (and only those: a --sphere-radii that does not match
- * --sphere-count is no reason to refuse spirals). Throws a usage error naming the flag.
+ * --sphere-count is no reason to refuse spirals): each against its bounds in the option
+ * table, then the rules that tie two together. Throws a usage error naming the flag.
  */
-export function validateDatasetParams(problem: string, params: DatasetParams): void {
-  if (!isProblem(problem)) {
-    throw usageError(`Unknown problem "${problem}"`, {
-      hint: `Use one of: ${PROBLEMS.join(', ')}.`,
-      details: {problem},
-    })
-  }
-  integerAtLeast('samples', params.samples, 2)
-  integerAtLeast('input-dim', params.inputDim, 2)
-  switch (problem) {
-    case 'spirals':
-      finiteAtLeastZero('noise', params.noise)
-      positive('rotations', params.rotations)
-      break
-    case 'moons':
-      finiteAtLeastZero('moon-noise', params.moonNoise)
-      if (!Number.isFinite(params.moonSep) || params.moonSep <= -1) {
-        throw badFlag(
-          'moon-sep',
-          params.moonSep,
-          'must be a number greater than -1',
-          'The x-axis is stretched by (moon-sep + 1), which must stay positive.',
-        )
-      }
-      break
-    case 'complex-moons':
-      finiteAtLeastZero('moon-noise', params.moonNoise)
-      break
-    case 'clusters':
-      integerAtLeast('cluster-count', params.clusterCount, 1)
-      finiteAtLeastZero('cluster-std', params.clusterStd)
-      positive('cluster-sep', params.clusterSep)
-      groupSize('cluster', params.clusterCount, params.clusterSize, params.samples)
-      break
-    case 'spheres':
-      integerAtLeast('sphere-count', params.sphereCount, 1)
-      finiteAtLeastZero('sphere-noise', params.sphereNoise)
-      if (params.sphereRadii.length !== params.sphereCount) {
-        throw usageError(
-          `--sphere-radii has ${params.sphereRadii.length} radii (${params.sphereRadii.join(',')}) but --sphere-count is ${params.sphereCount}`,
-          {
-            hint: 'Give one radius per shell, e.g. --sphere-count 3 --sphere-radii 1,2,3.',
-            details: {flag: 'sphere-radii', value: params.sphereRadii, sphereCount: params.sphereCount},
-          },
-        )
-      }
-      params.sphereRadii.forEach((radius, i) => {
-        if (!Number.isFinite(radius) || radius <= 0) {
-          throw usageError(`--sphere-radii item ${i + 1} is ${radius}; every radius must be a number greater than 0`, {
-            hint: 'Use positive radii such as --sphere-radii 1,2.',
-            details: {flag: 'sphere-radii', value: params.sphereRadii},
-          })
-        }
-      })
-      groupSize('sphere', params.sphereCount, params.sphereSize, params.samples)
-      break
-  }
-}
-
-/** Parses the flag form "1,2" or "0.5, 1.5, 3" into radii. */
-export function parseRadii(text: string): number[] {
-  const items = text.split(',').map((item) => item.trim())
-  return items.map((item, i) => {
-    const value = item === '' ? Number.NaN : Number(item)
-    if (!Number.isFinite(value) || value <= 0) {
+export function validateDatasetParams(problem: string, params: DatasetParams): asserts problem is Problem {
+  checkDatasetParams(problem, params)
+  if (problem === 'clusters') groupSize('cluster', params.clusterCount, params.clusterSize, params.samples)
+  if (problem === 'spheres') {
+    if (params.sphereRadii.length !== params.sphereCount) {
       throw usageError(
-        `--sphere-radii "${text}": item ${i + 1} "${item}" is not a ${Number.isFinite(value) ? 'positive ' : ''}number`,
+        `--sphere-radii has ${params.sphereRadii.length} radii (${params.sphereRadii.join(',')}) but --sphere-count is ${params.sphereCount}`,
         {
-          hint: 'Give comma-separated radii greater than 0, e.g. --sphere-radii 1,2.',
-          details: {flag: 'sphere-radii', value: text, item: i + 1},
+          hint: 'Give one radius per shell, e.g. --sphere-count 3 --sphere-radii 1,2,3.',
+          details: {flag: 'sphere-radii', value: params.sphereRadii, sphereCount: params.sphereCount},
         },
       )
     }
-    return value
-  })
+    groupSize('sphere', params.sphereCount, params.sphereSize, params.samples)
+  }
 }
 
 /**
@@ -416,39 +310,9 @@ function padColumns(points: Float64Array, n: number, dim: number, inputDim: numb
 
 // ---- validation helpers ----
 
-function badFlag(flag: string, value: unknown, rule: string, hint: string) {
-  return usageError(`--${flag} ${rule}, got ${value}`, {hint, details: {flag, value}})
-}
-
-function integerAtLeast(flag: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw badFlag(flag, value, `must be a whole number of at least ${min}`, `Pass --${flag} ${min} or more.`)
-  }
-}
-
-function finiteAtLeastZero(flag: string, value: number): void {
-  if (!Number.isFinite(value) || value < 0) {
-    throw badFlag(flag, value, 'must be a number of at least 0', `Pass --${flag} 0 for no noise, or a positive value.`)
-  }
-}
-
-function positive(flag: string, value: number): void {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw badFlag(flag, value, 'must be a number greater than 0', `Pass a positive --${flag}.`)
-  }
-}
-
 function groupSize(kind: 'cluster' | 'sphere', count: number, size: number | undefined, samples: number): void {
   const group = kind === 'cluster' ? 'cluster' : 'shell'
   if (size !== undefined) {
-    if (!Number.isSafeInteger(size) || size < 1) {
-      throw badFlag(
-        `${kind}-size`,
-        size,
-        'must be a whole number of at least 1',
-        `It is the number of points per ${group}; leave it out to split --samples evenly.`,
-      )
-    }
     if (count * size < 2) {
       throw usageError(
         `--${kind}-size ${size} with --${kind}-count ${count} gives ${count * size} point; at least 2 are needed`,

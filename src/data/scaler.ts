@@ -9,7 +9,7 @@ export interface Scaler {
 /**
  * Per-feature mean and population standard deviation (like scikit-learn's StandardScaler).
  * Fit it on the TRAINING split only: the original fitted it on the whole dataset before the
- * split, which leaks validation statistics into training (facts 9.8).
+ * split, which leaks validation statistics into training.
  * A constant column gets std 1 (and its exact value as mean), so it scales to 0, not NaN.
  */
 export function fitScaler(x: Float32Array, n: number, features: number): Scaler {

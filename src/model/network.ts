@@ -1,11 +1,11 @@
 import type {Tensor, Tensor2D, Variable} from '@tensorflow/tfjs'
 import type {Rng} from '../data/rng.js'
 import type {Tf} from '../tf/backend.js'
-import type {Architecture, SavedSeed, WeightSpec} from './format.js'
+import type {Architecture, SavedSeed, WeightSpec} from './model-file.js'
 import {type SeedConfig, SeedLifecycle, seedId} from './seeds.js'
 
 /**
- * The morphogenetic network (facts §1.1): Linear(in→H)+ReLU, numLayers blocks of
+ * The morphogenetic network, the original's topology: Linear(in→H)+ReLU, numLayers blocks of
  * Linear(H→H)+ReLU followed by that layer's seeds, then Linear(H→classes) giving logits.
  *
  * A seed is a residual adapter x + alpha·child(x), child = Linear(H→4H), ReLU, Linear(4H→H).

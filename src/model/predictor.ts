@@ -1,6 +1,6 @@
 import type {Tensor, TensorInfo} from '@tensorflow/tfjs'
 import type {Tf} from '../tf/backend.js'
-import type {Architecture, SavedSeed} from './format.js'
+import type {Architecture, SavedSeed} from './model-file.js'
 import type {LoadedModel} from './serialize.js'
 
 /**

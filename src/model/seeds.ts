@@ -1,5 +1,3 @@
-import type {SeedState} from '../tracking/types.js'
-
 /**
  * The seed lifecycle, free of tensors so it can be reasoned about and tested on its own:
  * dormant → training → blending → active, one way only.
@@ -11,6 +9,8 @@ import type {SeedState} from '../tracking/types.js'
  *   accumulated floats, and the seed becomes active on the step that makes alpha exactly 1.
  *   Active uses the same formula with alpha 1, so the network's function does not jump.
  */
+
+export type SeedState = 'dormant' | 'training' | 'blending' | 'active'
 
 export interface SeedConfig {
   blendSteps: number

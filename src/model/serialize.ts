@@ -9,7 +9,7 @@ import {
   type ModelFile,
   WEIGHTS_FILE,
   type WeightSpec,
-} from './format.js'
+} from './model-file.js'
 
 /**
  * model.json + weights.bin in the TF.js weights format: the weights are the float32 values

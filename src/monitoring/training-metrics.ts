@@ -1,5 +1,7 @@
 import {Counter, Gauge, Histogram, type Registry} from 'prom-client'
-import type {EpochMetrics, Phase, RunEvent, RunStatus, SeedState} from '../tracking/types.js'
+import type {SeedState} from '../model/seeds.js'
+import type {RunEvent, RunStatus} from '../tracking/types.js'
+import type {EpochMetrics, Phase} from '../training/types.js'
 
 /**
  * The gauges and counters of one training run, for `morpho train --metrics-port`. Every

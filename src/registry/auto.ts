@@ -1,6 +1,7 @@
 import type {StorePaths} from '../store/paths.js'
 import type {RunRecord} from '../tracking/types.js'
 import {fmt, type PromoteResult, promote, type RegisterResult, registerRun} from './registry.js'
+import {DEFAULT_REGISTER_AT, DEFAULT_STAGE_AT} from './thresholds.js'
 
 /**
  * What `morpho train` does after a run: register the model when val_acc reaches one
@@ -8,13 +9,10 @@ import {fmt, type PromoteResult, promote, type RegisterResult, registerRun} from
  * (metric and threshold) that registered or promoted it.
  */
 
-export const DEFAULT_REGISTER_AT = 0.7
-export const DEFAULT_STAGE_AT = 0.9
-
 export interface AutoRegisterOptions {
-  /** Register when val_acc >= this. null turns auto-registration off. Default 0.70. */
+  /** Register when val_acc >= this. null turns auto-registration off. Default DEFAULT_REGISTER_AT. */
   registerAt?: number | null
-  /** Promote to Staging when val_acc >= this (and the model was registered). null turns it off. Default 0.90. */
+  /** Promote to Staging when val_acc >= this (and the model was registered). null turns it off. Default DEFAULT_STAGE_AT. */
   stageAt?: number | null
   /** Default: the run's problem. */
   model?: string

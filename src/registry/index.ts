@@ -3,13 +3,7 @@
  * lock by temp file + fsync + rename) and models/<name>/<version>/ (immutable copies with a
  * sha256 manifest). Commands, the trainer and the server all go through these functions.
  */
-export {
-  type AutoRegisterOptions,
-  type AutoRegisterResult,
-  autoRegister,
-  DEFAULT_REGISTER_AT,
-  DEFAULT_STAGE_AT,
-} from './auto.js'
+export {type AutoRegisterOptions, type AutoRegisterResult, autoRegister} from './auto.js'
 export {DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_TIMEOUT_MS, type LockSettings, lockSettings, withLock} from './lock.js'
 export {
   copyModelFiles,
@@ -35,3 +29,4 @@ export {
   type VersionRef,
 } from './select.js'
 export {openRegistry, parseRegistry, RegistryFile, readRegistry, serializeRegistry} from './store.js'
+export {DEFAULT_REGISTER_AT, DEFAULT_STAGE_AT} from './thresholds.js'

@@ -1,7 +1,8 @@
 import {readFile} from 'node:fs/promises'
 import {parse as parseYaml} from 'yaml'
 import {invalidData, usageError} from '../errors.js'
-import {OPTION_BY_FLAG, OPTION_BY_KEY, type OptionSpec, parseOption, type TrainOptions} from '../training/options.js'
+import {parseOption} from '../option-spec.js'
+import {OPTION_BY_FLAG, OPTION_BY_KEY, type TrainOptionSpec, type TrainOptions} from '../training/options.js'
 
 /**
  * A sweep: the Cartesian grid of training-flag values, each combination one tracked run.
@@ -36,7 +37,7 @@ const FILE_KEYS = new Set(['parameters', 'fixed', 'metric', 'lower_is_better', '
 /** Flags a sweep sets itself, or that make no sense per run. */
 const RESERVED = new Set(['data'])
 
-export function specFor(name: string, where: string): OptionSpec {
+export function specFor(name: string, where: string): TrainOptionSpec {
   const bare = name.replace(/^-+/, '')
   // The original's flags were snake_case (--num_layers): accepted as their kebab-case twins.
   const spec =
@@ -52,7 +53,7 @@ export function specFor(name: string, where: string): OptionSpec {
   return spec
 }
 
-function valuesOf(spec: OptionSpec, raw: unknown, where: string): SweepValue[] {
+function valuesOf(spec: TrainOptionSpec, raw: unknown, where: string): SweepValue[] {
   // sphere-radii takes a comma list itself, so its sweep values are a list of lists or strings.
   const items =
     spec.kind === 'radii'

@@ -1,7 +1,8 @@
+import {parseOption} from '../option-spec.js'
 import {registerRun} from '../registry/registry.js'
 import type {StorePaths} from '../store/paths.js'
-import {parseOption, resolveTrainOptions, type TrainOptions} from '../training/options.js'
-import {buildPlan, grid, readSweepFile, type SweepPlan, specFor, splitAssignment} from './config.js'
+import {resolveTrainOptions, type TrainOptions} from '../training/options.js'
+import {buildPlan, grid, readSweepFile, type SweepPlan, specFor} from './config.js'
 import {parseSweepMetric} from './metrics.js'
 import {runSweep, type SweepInput, type SweepResult} from './run.js'
 
@@ -9,10 +10,11 @@ export interface SweepRequest {
   config?: string
   params?: string[]
   /**
-   * `name=value` training flag values for every run whose combination does not set that flag:
-   * the command line under the sweep, as the original runner's --sweep_config had it.
+   * Training option values (by option key, typed or as text) for every run whose combination
+   * does not set that option: the command line under the sweep, as the original runner's
+   * --sweep_config had it.
    */
-  base?: string[]
+  base?: Partial<Record<keyof TrainOptions, unknown>>
   metric?: string
   lowerIsBetter?: boolean
   parallel?: number
@@ -28,7 +30,7 @@ export interface SweepOutcome extends SweepResult {
 export async function planSweep(request: SweepRequest): Promise<{plan: SweepPlan; combos: number}> {
   const file = request.config === undefined ? undefined : await readSweepFile(request.config)
   const plan = buildPlan({file, fileName: request.config, params: request.params})
-  addBase(plan, request.base ?? [])
+  addBase(plan, request.base ?? {})
   const fixed = Object.fromEntries(plan.fixed.map((f) => [f.key, f.value]))
   const combos = grid(plan.axes)
   for (const combo of combos) {
@@ -63,12 +65,11 @@ export async function sweep(
   return {...result, registered: {model: registered.model, version: registered.version, runId: result.best.runId}}
 }
 
-function addBase(plan: SweepPlan, base: string[]): void {
+function addBase(plan: SweepPlan, base: Partial<Record<keyof TrainOptions, unknown>>): void {
   const set = new Set<string>([...plan.axes.map((a) => a.key), ...plan.fixed.map((f) => f.key)])
-  for (const item of base) {
-    const [name, raw] = splitAssignment(item, '--base', 'name=value', 'lr=0.003')
-    const spec = specFor(name, 'the command line')
-    if (set.has(spec.key)) continue
+  for (const [key, raw] of Object.entries(base)) {
+    const spec = specFor(key, 'the command line')
+    if (set.has(spec.key) || raw === undefined) continue
     set.add(spec.key)
     plan.fixed.push({flag: spec.flag, key: spec.key, value: parseOption(spec, raw)})
   }

@@ -4,7 +4,7 @@ import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {writeFileAtomic} from '../store/atomic.js'
 import type {StorePaths} from '../store/paths.js'
-import type {TrainSummary} from '../tracking/types.js'
+import type {TrainSummary} from '../training/types.js'
 import {grid, type SweepPlan, type SweepValue} from './config.js'
 import type {SweepMetric} from './metrics.js'
 

@@ -5,7 +5,8 @@ import {join} from 'node:path'
 import {integrityError, notFound} from '../errors.js'
 import {writeFileAtomic} from '../store/atomic.js'
 import {isSafeId, type StorePaths} from '../store/paths.js'
-import type {EpochMetrics, RunEvent, RunRecord} from './types.js'
+import type {EpochMetrics} from '../training/types.js'
+import type {RunEvent, RunRecord} from './types.js'
 
 /**
  * Run folders. An id is problem + UTC time + random suffix, and the folder is created with

@@ -1,103 +1,23 @@
+import type {DataSource} from '../training/prepare.js'
+import type {TrainingEvent, TrainSummary} from '../training/types.js'
+
 /**
- * What a training run leaves in the store (SPEC section 2):
- *   runs/<id>/run.json       RunRecord
- *   runs/<id>/metrics.jsonl  one EpochMetrics per line
- *   runs/<id>/events.jsonl   one RunEvent per line
- *   runs/<id>/model/         model.json + weights.bin (see model/format.ts)
+ * What a training run leaves in the store, in its folder runs/<id>/:
+ *   run.json       RunRecord
+ *   metrics.jsonl  one EpochMetrics per line
+ *   events.jsonl   one RunEvent per line
+ *   model/         model.json + weights.bin (see model/model-file.ts)
  * The registry consumes a completed RunRecord and its model folder.
  */
 
 export const RUN_SCHEMA_VERSION = 1
 
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed' | 'abandoned'
-export type Phase = 'warm_up' | 'adaptation'
-export type SeedState = 'dormant' | 'training' | 'blending' | 'active'
 
-export interface SeedCounts {
-  dormant: number
-  training: number
-  blending: number
-  active: number
-}
-
-export interface EpochMetrics {
-  epoch: number
-  phase: Phase
-  train_loss: number
-  val_loss: number
-  val_acc: number
-  best_val_acc: number
-  lr: number
-  plateau: number
-  seeds: SeedCounts
-  /** Per seed: state and alpha at the end of the epoch, in seed order. */
-  seed_states: {id: string; state: SeedState; alpha: number; drift?: number}[]
-  seconds: number
-}
-
+/** events.jsonl: what the training loop reported, and the run's own status changes. */
 export type RunEvent =
-  | {type: 'phase'; epoch: number; from: Phase | 'init'; to: Phase; time: string}
-  | {
-      type: 'germination'
-      epoch: number
-      seed: string
-      health: number
-      val_loss: number
-      val_acc: number
-      plateau: number
-      time: string
-    }
-  | {type: 'seed_state'; epoch: number; seed: string; from: SeedState; to: SeedState; time: string}
-  | {type: 'drift_warning'; epoch: number; seed: string; drift: number; time: string}
+  | TrainingEvent
   | {type: 'status'; epoch: number; status: RunStatus; message?: string; time: string}
-
-export interface TrainSummary {
-  /** val_acc at the last epoch: the model that was saved. */
-  val_acc: number
-  val_loss: number
-  train_loss: number
-  best_val_acc: number
-  best_val_loss: number
-  best_epoch: number
-  epochs: number
-  seeds_total: number
-  seeds_germinated: number
-  seeds_active: number
-  parameters: number
-  /**
-   * The germination with the deepest accuracy dip (the original kept only the last one):
-   * val_acc just before it and one epoch after it, their difference, and the epochs until
-   * val_acc was back at acc_pre (absent if never). Every germination is in `germinations`.
-   */
-  acc_pre?: number
-  acc_post?: number
-  accuracy_dip?: number
-  recovery_epochs?: number
-  germinations?: GerminationEffect[]
-}
-
-/** What one germination did to validation accuracy. */
-export interface GerminationEffect {
-  seed: string
-  epoch: number
-  acc_pre: number
-  acc_post?: number
-  accuracy_dip?: number
-  recovery_epochs?: number
-}
-
-export interface DataSource {
-  kind: 'generated' | 'csv'
-  problem: string
-  /** For csv: the absolute path and the sha256 of the file. */
-  path?: string
-  sha256?: string
-  samples: number
-  features: number
-  classes: number
-  train: number
-  val: number
-}
 
 export interface RunRecord {
   schemaVersion: number

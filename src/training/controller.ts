@@ -1,5 +1,7 @@
 /**
- * The plateau controller (the original's KasminaMicro, facts §1.4), with its defects fixed:
+ * The plateau controller (the original's KasminaMicro: germinate the weakest dormant seed once
+ * val_loss has not improved by delta for `patience` epochs while val_acc is below a gate),
+ * with its defects fixed:
  * - improvement is measured against the best validation loss so far, not the previous epoch,
  *   so a slow oscillation cannot hide a plateau;
  * - the counter resets only when a seed really germinated (as the original's later version);

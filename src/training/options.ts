@@ -1,10 +1,12 @@
-import type {DatasetParams} from '../data/datasets.js'
+import {DATASET_SPECS, type DatasetParams, PROBLEM_SPEC} from '../data/params.js'
 import {usageError} from '../errors.js'
+import {defaultOf, type OptionSpec, parseOption} from '../option-spec.js'
 
 /**
- * Every training option, its flag, default and bounds, in one table. The train command
- * builds its flags from it and sweeps validate their keys against it, so the two can
- * never disagree. Defaults are applied in resolveTrainOptions and nowhere else.
+ * Every training option, its flag, default and bounds, in one table: the data generator's
+ * rows (from data/params.ts) and training's own. The train command builds its flags from
+ * it and sweeps validate their keys against it, so the two can never disagree. Defaults are
+ * applied in resolveTrainOptions and nowhere else.
  */
 
 /** Every training option; the data generator's own parameters come from DatasetParams. */
@@ -33,35 +35,9 @@ export interface TrainOptions extends DatasetParams {
   delta: number
 }
 
-type Kind = 'int' | 'float' | 'string' | 'radii'
-
-export interface OptionSpec {
-  key: keyof TrainOptions
-  flag: string
-  /** Other names the flag answers to: the original runner's, where they differ (`--problem-type`). */
-  aliases?: string[]
-  kind: Kind
-  group: 'Data' | 'Model' | 'Training' | 'Seeds'
-  description: string
-  default?: number | string | number[]
-  min?: number
-  max?: number
-  /** Bounds are exclusive (e.g. a fraction strictly between 0 and 1). */
-  exclusive?: boolean
-}
-
-export const PROBLEM_CHOICES = ['spirals', 'moons', 'complex-moons', 'clusters', 'spheres'] as const
-
-export const OPTION_SPECS: OptionSpec[] = [
-  {
-    key: 'problem',
-    flag: 'problem',
-    aliases: ['problem-type'],
-    kind: 'string',
-    group: 'Data',
-    default: 'spirals',
-    description: 'Synthetic problem to generate.',
-  },
+export type TrainOptionSpec = OptionSpec<keyof TrainOptions>
+export const OPTION_SPECS: TrainOptionSpec[] = [
+  PROBLEM_SPEC,
   {
     key: 'data',
     flag: 'data',
@@ -69,132 +45,7 @@ export const OPTION_SPECS: OptionSpec[] = [
     group: 'Data',
     description: 'CSV file of features…,label rows to train on instead of a generated problem.',
   },
-  {
-    key: 'samples',
-    flag: 'samples',
-    aliases: ['n-samples'],
-    kind: 'int',
-    group: 'Data',
-    default: 2000,
-    min: 2,
-    description: 'Rows to generate.',
-  },
-  {
-    key: 'inputDim',
-    flag: 'input-dim',
-    kind: 'int',
-    group: 'Data',
-    default: 3,
-    min: 2,
-    description: 'Feature count (spirals/moons are padded with N(0,1) columns).',
-  },
-  {
-    key: 'noise',
-    flag: 'noise',
-    kind: 'float',
-    group: 'Data',
-    default: 0.25,
-    min: 0,
-    description: 'Spirals: Gaussian noise.',
-  },
-  {
-    key: 'rotations',
-    flag: 'rotations',
-    kind: 'float',
-    group: 'Data',
-    default: 4,
-    min: 0,
-    exclusive: true,
-    description: 'Spirals: turns of each arm.',
-  },
-  {
-    key: 'moonNoise',
-    flag: 'moon-noise',
-    kind: 'float',
-    group: 'Data',
-    default: 0.1,
-    min: 0,
-    description: 'Moons and complex-moons: Gaussian noise.',
-  },
-  {
-    key: 'moonSep',
-    flag: 'moon-sep',
-    kind: 'float',
-    group: 'Data',
-    default: 0.5,
-    min: 0,
-    description: 'Moons: horizontal stretch (x scaled by sep+1).',
-  },
-  {
-    key: 'clusterCount',
-    flag: 'cluster-count',
-    kind: 'int',
-    group: 'Data',
-    default: 2,
-    min: 1,
-    description: 'Clusters: number of clusters.',
-  },
-  {
-    key: 'clusterSize',
-    flag: 'cluster-size',
-    kind: 'int',
-    group: 'Data',
-    min: 1,
-    description: 'Clusters: rows per cluster [default: samples / count].',
-  },
-  {
-    key: 'clusterStd',
-    flag: 'cluster-std',
-    kind: 'float',
-    group: 'Data',
-    default: 0.5,
-    min: 0,
-    description: 'Clusters: standard deviation.',
-  },
-  {
-    key: 'clusterSep',
-    flag: 'cluster-sep',
-    kind: 'float',
-    group: 'Data',
-    default: 3,
-    min: 0,
-    exclusive: true,
-    description: 'Clusters: distance of the centres from the origin.',
-  },
-  {
-    key: 'sphereCount',
-    flag: 'sphere-count',
-    kind: 'int',
-    group: 'Data',
-    default: 2,
-    min: 1,
-    description: 'Spheres: number of shells.',
-  },
-  {
-    key: 'sphereSize',
-    flag: 'sphere-size',
-    kind: 'int',
-    group: 'Data',
-    min: 1,
-    description: 'Spheres: rows per shell [default: samples / count].',
-  },
-  {
-    key: 'sphereRadii',
-    flag: 'sphere-radii',
-    kind: 'radii',
-    group: 'Data',
-    default: [1, 2],
-    description: 'Spheres: comma-separated radii, one per shell.',
-  },
-  {
-    key: 'sphereNoise',
-    flag: 'sphere-noise',
-    kind: 'float',
-    group: 'Data',
-    default: 0.05,
-    min: 0,
-    description: 'Spheres: Gaussian noise.',
-  },
+  ...DATASET_SPECS,
   {
     key: 'trainFrac',
     flag: 'train-frac',
@@ -391,53 +242,13 @@ export const OPTION_BY_FLAG = new Map(
 )
 export const OPTION_BY_KEY = new Map(OPTION_SPECS.map((s) => [s.key, s]))
 
-/** Parses one option from text (a flag value, a sweep value) and checks its bounds. */
-export function parseOption(spec: OptionSpec, raw: unknown): TrainOptions[keyof TrainOptions] {
-  const fail = (why: string) =>
-    usageError(`--${spec.flag} ${why}: ${JSON.stringify(raw)}`, {
-      hint: describeBounds(spec),
-      details: {flag: spec.flag},
-    })
-  if (spec.kind === 'string') {
-    if (typeof raw !== 'string' || raw === '') throw fail('needs a text value')
-    if (spec.key === 'problem' && !(PROBLEM_CHOICES as readonly string[]).includes(raw)) {
-      throw usageError(`Unknown problem "${raw}"`, {
-        hint: `Use one of: ${PROBLEM_CHOICES.join(', ')} (or --data file.csv).`,
-      })
-    }
-    return raw
-  }
-  if (spec.kind === 'radii') {
-    const items = Array.isArray(raw) ? raw : String(raw).split(',')
-    const radii = items.map((item) => Number(typeof item === 'string' ? item.trim() : item))
-    if (radii.length === 0 || radii.some((r) => !Number.isFinite(r) || r <= 0))
-      throw fail('needs positive numbers like 1,2')
-    return radii
-  }
-  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN
-  if (!Number.isFinite(value)) throw fail('is not a number')
-  if (spec.kind === 'int' && !Number.isInteger(value)) throw fail('is not a whole number')
-  const below = spec.min !== undefined && (spec.exclusive ? value <= spec.min : value < spec.min)
-  const above = spec.max !== undefined && (spec.exclusive ? value >= spec.max : value > spec.max)
-  if (below || above) throw fail('is out of range')
-  return value
-}
-
-function describeBounds(spec: OptionSpec): string {
-  const kind = spec.kind === 'int' ? 'a whole number' : spec.kind === 'float' ? 'a number' : 'a value'
-  const lo = spec.min === undefined ? '' : `${spec.exclusive ? '>' : '>='} ${spec.min}`
-  const hi = spec.max === undefined ? '' : `${spec.exclusive ? '<' : '<='} ${spec.max}`
-  const bounds = [lo, hi].filter(Boolean).join(' and ')
-  return `--${spec.flag} takes ${kind}${bounds ? ` ${bounds}` : ''}.`
-}
-
 /** Fills defaults and validates; `given` holds values by option key (already typed or text). */
 export function resolveTrainOptions(given: Partial<Record<keyof TrainOptions, unknown>>): TrainOptions {
   const out: Record<string, unknown> = {}
   for (const spec of OPTION_SPECS) {
     const raw = given[spec.key]
     if (raw === undefined || raw === null) {
-      if (spec.default !== undefined) out[spec.key] = Array.isArray(spec.default) ? [...spec.default] : spec.default
+      if (spec.default !== undefined) out[spec.key] = defaultOf(spec)
       continue
     }
     out[spec.key] = parseOption(spec, raw)

@@ -1,13 +1,26 @@
 import {basename, extname, resolve} from 'node:path'
 import {loadCsv} from '../data/csv.js'
-import {type Dataset, generate, isProblem} from '../data/datasets.js'
+import {type Dataset, generate} from '../data/datasets.js'
 import {Rng} from '../data/rng.js'
 import {applyScaler, fitScaler, type Scaler} from '../data/scaler.js'
 import {splitDataset} from '../data/split.js'
-import {invalidData, usageError} from '../errors.js'
-import type {DataSource} from '../tracking/types.js'
-import type {PreparedData} from './loop.js'
+import {invalidData} from '../errors.js'
 import type {TrainOptions} from './options.js'
+import type {PreparedData} from './trainer.js'
+
+/** The data a run trained on, as its record keeps it. */
+export interface DataSource {
+  kind: 'generated' | 'csv'
+  problem: string
+  /** For csv: the absolute path and the sha256 of the file. */
+  path?: string
+  sha256?: string
+  samples: number
+  features: number
+  classes: number
+  train: number
+  val: number
+}
 
 export interface Prepared {
   data: PreparedData
@@ -33,7 +46,6 @@ export async function prepareData(options: TrainOptions, cwd: string = process.c
     source = {kind: 'csv', path: csv.path, sha256: csv.sha256}
     problem = csvProblemName(csv.path)
   } else {
-    if (!isProblem(options.problem)) throw usageError(`Unknown problem "${options.problem}"`)
     dataset = generate(options.problem, options, options.dataSeed)
     source = {kind: 'generated'}
     problem = options.problem

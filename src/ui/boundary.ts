@@ -1,5 +1,5 @@
 import {notFound} from '../errors.js'
-import type {Architecture} from '../model/format.js'
+import type {Architecture} from '../model/model-file.js'
 import {createJsPredictor} from '../model/predictor.js'
 import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
 import {assertSafeId, type StorePaths} from '../store/paths.js'

@@ -1,12 +1,13 @@
 import {describe, expect, it} from 'vitest'
 import {
+  DATASET_SPECS,
   type DatasetParams,
   DEFAULT_DATASET_PARAMS,
   generate,
   PROBLEMS,
   type Problem,
-  parseRadii,
 } from '../../src/data/index.js'
+import {parseOption} from '../../src/option-spec.js'
 import {bytes, column, countClasses, errorOf, mean, rowsOf, std} from './helpers.js'
 
 const params = (overrides: Partial<DatasetParams> = {}): DatasetParams => ({...DEFAULT_DATASET_PARAMS, ...overrides})
@@ -364,9 +365,10 @@ describe('parameter validation', () => {
   })
 
   it('names the offending value', () => {
-    expect(errorOf(() => generate('spirals', params({samples: 1}), 1)).message).toBe(
-      '--samples must be a whole number of at least 2, got 1',
-    )
+    // The bounds and the message come from the option table, as for the flag itself.
+    const samples = errorOf(() => generate('spirals', params({samples: 1}), 1))
+    expect(samples.message).toBe('--samples is out of range: 1')
+    expect(samples.hint).toBe('--samples takes a whole number >= 2.')
     expect(errorOf(() => generate('spheres', params({sphereRadii: [1, 2, 3]}), 1)).message).toBe(
       '--sphere-radii has 3 radii (1,2,3) but --sphere-count is 2',
     )
@@ -385,7 +387,11 @@ describe('parameter validation', () => {
   })
 })
 
-describe('parseRadii', () => {
+// --sphere-radii is parsed by its row of the option table, like every flag.
+const radiiSpec = DATASET_SPECS.find((s) => s.key === 'sphereRadii')!
+const parseRadii = (text: string) => parseOption(radiiSpec, text)
+
+describe('parsing --sphere-radii', () => {
   it('parses the flag form', () => {
     expect(parseRadii('1,2')).toEqual([1, 2])
     expect(parseRadii(' 0.5, 1.5 ,3 ')).toEqual([0.5, 1.5, 3])

@@ -1,16 +1,16 @@
 import {randomBytes} from 'node:crypto'
 import {chmod, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile, WEIGHTS_FILE} from '../../src/model/format.js'
-import type {StorePaths} from '../../src/store/paths.js'
 import {
-  type EpochMetrics,
-  RUN_SCHEMA_VERSION,
-  type RunEvent,
-  type RunRecord,
-  type RunStatus,
-  type TrainSummary,
-} from '../../src/tracking/types.js'
+  MODEL_FILE,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  type ModelFile,
+  WEIGHTS_FILE,
+} from '../../src/model/model-file.js'
+import type {StorePaths} from '../../src/store/paths.js'
+import {RUN_SCHEMA_VERSION, type RunEvent, type RunRecord, type RunStatus} from '../../src/tracking/types.js'
+import type {EpochMetrics, TrainSummary} from '../../src/training/types.js'
 
 export interface MakeRunOptions {
   id?: string

@@ -1,6 +1,6 @@
 import {Rng} from '../../src/data/rng.js'
 import {type LoadedTf, loadTf} from '../../src/tf/backend.js'
-import type {PreparedData} from '../../src/training/loop.js'
+import type {PreparedData} from '../../src/training/trainer.js'
 
 /** TF.js on the backend CI pins (wasm unless MORPHO_BACKEND says otherwise). */
 export function testTf(): Promise<LoadedTf> {

@@ -3,7 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createInferenceMetrics, type InferenceMetrics} from '../../src/monitoring/inference-metrics.js'
 import {type MetricsServer, startMetricsServer} from '../../src/monitoring/metrics-server.js'
 import {TrainingMetrics} from '../../src/monitoring/training-metrics.js'
-import type {EpochMetrics} from '../../src/tracking/types.js'
+import type {EpochMetrics} from '../../src/training/types.js'
 import {alerts, usedNames} from './helpers/monitoring-files.js'
 import {missingNames, type RunningPrometheus, startPrometheus, waitFor} from './helpers/prometheus.js'
 

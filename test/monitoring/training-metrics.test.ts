@@ -1,8 +1,8 @@
 import {Registry} from 'prom-client'
 import {describe, expect, it} from 'vitest'
 import {TrainingMetrics} from '../../src/monitoring/training-metrics.js'
-import type {EpochMetrics} from '../../src/tracking/types.js'
-import type {TrainingObserver} from '../../src/training/run.js'
+import type {TrainingObserver} from '../../src/tracking/tracked-run.js'
+import type {EpochMetrics} from '../../src/training/types.js'
 import {type Family, labelNamesOf, parseExposition} from './helpers/exposition.js'
 
 const START = {

@@ -4,8 +4,8 @@ import {promote, registerRun} from '../../src/registry/index.js'
 import {createLogger, memoryLogger} from '../../src/serve/log.js'
 import {type ServeOptions, type Serving, startServing} from '../../src/serve/serve.js'
 import {StorePaths} from '../../src/store/paths.js'
+import {trainRun} from '../../src/tracking/tracked-run.js'
 import {resolveTrainOptions} from '../../src/training/options.js'
-import {trainRun} from '../../src/training/run.js'
 import {tempDir} from '../helpers/cli.js'
 
 /** The tiny training the integration tests use too: well under a second on wasm. */

@@ -1,4 +1,4 @@
-import type {SeedState} from '../tracking/types.js'
+import type {SeedState} from './seeds.js'
 
 /**
  * model/model.json: the architecture, the seed states, the input scaler and a TF.js

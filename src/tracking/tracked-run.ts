@@ -1,21 +1,15 @@
 import type {BackendRequest} from '../config.js'
-import {validateDatasetParams} from '../data/datasets.js'
 import {Rng} from '../data/rng.js'
 import {MorphoError} from '../errors.js'
 import {saveModel} from '../model/serialize.js'
 import type {StorePaths} from '../store/paths.js'
 import {type BackendInfo, loadTf} from '../tf/backend.js'
-import {createRunDir, processInfo, RunWriter} from '../tracking/runs.js'
-import {
-  type EpochMetrics,
-  RUN_SCHEMA_VERSION,
-  type RunEvent,
-  type RunRecord,
-  type TrainSummary,
-} from '../tracking/types.js'
-import {Trainer} from './loop.js'
-import type {TrainOptions} from './options.js'
-import {prepareData} from './prepare.js'
+import type {TrainOptions} from '../training/options.js'
+import {prepareData} from '../training/prepare.js'
+import {Trainer} from '../training/trainer.js'
+import type {EpochMetrics, TrainSummary} from '../training/types.js'
+import {createRunDir, processInfo, RunWriter} from './runs.js'
+import {RUN_SCHEMA_VERSION, type RunEvent, type RunRecord} from './types.js'
 
 /** What a progress display or a metrics exporter sees of a run. */
 export interface TrainingObserver {
@@ -62,7 +56,6 @@ export interface TrainRunResult {
 export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const {options, paths} = input
   const observers = input.observers ?? []
-  if (!options.data) validateDatasetParams(options.problem, options)
   const prepared = await prepareData(options, input.cwd)
   const {tf, backend} = await loadTf(input.backend)
 

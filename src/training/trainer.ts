@@ -4,12 +4,12 @@ import {MorphoError} from '../errors.js'
 import {MorphoNet, type SeedModule} from '../model/network.js'
 import type {Transition} from '../model/seeds.js'
 import type {Tf} from '../tf/backend.js'
-import type {EpochMetrics, GerminationEffect, Phase, RunEvent, SeedCounts, TrainSummary} from '../tracking/types.js'
 import {PlateauController, weakestSeed} from './controller.js'
 import type {TrainOptions} from './options.js'
+import type {EpochMetrics, GerminationEffect, Phase, SeedCounts, TrainingEvent, TrainSummary} from './types.js'
 
 /**
- * The training loop (facts §1.5–1.6) as a plain part: it takes prepared data and options,
+ * The training loop as a plain part: it takes prepared data and options,
  * reports epochs and events through callbacks, and returns the network and its history.
  * It does no file I/O.
  *
@@ -33,7 +33,7 @@ export interface PreparedData {
 
 export interface LoopCallbacks {
   onEpoch?(metrics: EpochMetrics): void | Promise<void>
-  onEvent?(event: RunEvent): void | Promise<void>
+  onEvent?(event: TrainingEvent): void | Promise<void>
   /** Polled between batches; true stops the run after the current step. */
   shouldStop?(): boolean
 }
@@ -66,7 +66,7 @@ export class Trainer {
   private readonly valX: Tensor2D
   private readonly valY: Tensor2D
   private readonly probeX: Tensor2D
-  private pendingEvents: RunEvent[] = []
+  private pendingEvents: TrainingEvent[] = []
   /** Seeds whose drift is above --drift-warn: warned once per crossing, not every epoch. */
   private readonly drifting = new Set<string>()
   phase: Phase | undefined
@@ -283,7 +283,7 @@ export class Trainer {
     let bestLoss = Number.POSITIVE_INFINITY
     let bestEpoch = 0
     let stopped = false
-    const emit = async (event: RunEvent) => callbacks.onEvent?.(event)
+    const emit = async (event: TrainingEvent) => callbacks.onEvent?.(event)
 
     for (let epoch = 1; epoch <= this.totalEpochs; epoch++) {
       const started = performance.now()

@@ -4,7 +4,7 @@ import {startMetricsServer} from '../monitoring/metrics-server.js'
 import {TrainingMetrics} from '../monitoring/training-metrics.js'
 import {type AutoRegisterResult, autoRegister} from '../registry/auto.js'
 import {readRunRecord} from '../tracking/runs.js'
-import {type TrainRunInput, type TrainRunResult, trainRun} from './run.js'
+import {type TrainRunInput, type TrainRunResult, trainRun} from '../tracking/tracked-run.js'
 
 export interface RegistrationPolicy {
   /** null: never register automatically. */

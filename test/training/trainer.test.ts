@@ -1,9 +1,9 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Rng} from '../../src/data/rng.js'
 import type {Tf} from '../../src/tf/backend.js'
-import type {EpochMetrics, RunEvent} from '../../src/tracking/types.js'
-import {Trainer} from '../../src/training/loop.js'
 import {resolveTrainOptions} from '../../src/training/options.js'
+import {Trainer} from '../../src/training/trainer.js'
+import type {EpochMetrics, TrainingEvent} from '../../src/training/types.js'
 import {blobs, testTf} from '../helpers/tf.js'
 
 const tiny = (over: Record<string, unknown> = {}) =>
@@ -28,7 +28,7 @@ describe('Trainer', () => {
   })
 
   async function train(over: Record<string, unknown> = {}, seed = 3) {
-    const events: RunEvent[] = []
+    const events: TrainingEvent[] = []
     const epochs: EpochMetrics[] = []
     const trainer = new Trainer(tf, blobs(64, 3), tiny(over), new Rng(seed))
     const result = await trainer.run({onEpoch: (m) => void epochs.push(m), onEvent: (e) => void events.push(e)})
@@ -69,16 +69,18 @@ describe('Trainer', () => {
     const {result, events, epochs} = await train({adaptationEpochs: 6, delta: 10})
     const germinations = events.filter((e) => e.type === 'germination')
     expect(germinations.length).toBeGreaterThanOrEqual(1)
-    const first = germinations[0] as Extract<RunEvent, {type: 'germination'}>
+    const first = germinations[0] as Extract<TrainingEvent, {type: 'germination'}>
     expect(first.plateau).toBeGreaterThanOrEqual(1)
     const transitions = events
-      .filter((e): e is Extract<RunEvent, {type: 'seed_state'}> => e.type === 'seed_state' && e.seed === first.seed)
+      .filter(
+        (e): e is Extract<TrainingEvent, {type: 'seed_state'}> => e.type === 'seed_state' && e.seed === first.seed,
+      )
       .map((e) => `${e.from}>${e.to}`)
     expect(transitions).toEqual(['dormant>training', 'training>blending', 'blending>active'])
     expect(result.summary.seeds_germinated).toBe(germinations.length)
     // Every germination's own dip, read against the epoch metrics; the top-level fields are the deepest one's.
     const effects = result.summary.germinations!
-    const grown = germinations as Extract<RunEvent, {type: 'germination'}>[]
+    const grown = germinations as Extract<TrainingEvent, {type: 'germination'}>[]
     expect(effects.map((g) => [g.seed, g.epoch])).toEqual(grown.map((e) => [e.seed, e.epoch]))
     for (const g of effects) {
       const before = epochs.find((m) => m.epoch === g.epoch)!
