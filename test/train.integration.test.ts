@@ -271,6 +271,9 @@ describe('morpho train (built CLI)', () => {
     // The spinner redraws one line in place (carriage returns), then the result follows.
     expect(wide.out).toMatch(/\r/)
     expect(wide.out).toMatch(/epoch 6\/6/)
+    // Time so far, time per epoch and an estimate of the time left, then the total.
+    expect(wide.out).toMatch(/epoch \d\/6 .* \d+s elapsed, \d+\.\d\ds\/epoch, ETA \d+s/)
+    expect(wide.out).toMatch(/epoch 6\/6 .* \d+s in all/)
     expect(wide.out).toMatch(/spirals-\d{8}-\d{6}-[0-9a-f]{6}\s+spirals\s+wasm/)
     const widthless = await onTerminal('stty cols 0; ')
     expect(widthless.code).toBe(0)
