@@ -81,6 +81,12 @@ export function isMorphoError(err: unknown): err is MorphoError {
   return err instanceof MorphoError
 }
 
+/** Whatever was thrown, as a domain error: an unexpected one becomes INTERNAL with the same message. */
+export function asMorphoError(err: unknown): MorphoError {
+  if (isMorphoError(err)) return err
+  return new MorphoError('INTERNAL', (err as Error)?.message ?? String(err), {cause: err})
+}
+
 /** The JSON error envelope printed on stdout under --json (and returned by the HTTP API). */
 export interface ErrorEnvelope {
   error: {code: string; exitCode: number; message: string; hint?: string; details?: Record<string, unknown>}

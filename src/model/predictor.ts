@@ -301,13 +301,28 @@ function softmaxInto(logits: Float32Array, out: Float32Array, offset: number): v
   for (let j = 0; j < logits.length; j++) out[offset + j] /= sum
 }
 
+/** Index of the largest of the `k` probabilities that start at `base` (the first one on a tie). */
+export function argmaxRow(probs: Float32Array, base: number, k: number): number {
+  let best = 0
+  for (let j = 1; j < k; j++) if (probs[base + j]! > probs[base + best]!) best = j
+  return best
+}
+
 /** Index of the largest probability in each row. */
 export function argmaxRows(probs: Float32Array, n: number, k: number): Int32Array {
   const out = new Int32Array(n)
-  for (let r = 0; r < n; r++) {
-    let best = 0
-    for (let j = 1; j < k; j++) if (probs[r * k + j] > probs[r * k + best]) best = j
-    out[r] = best
-  }
+  for (let r = 0; r < n; r++) out[r] = argmaxRow(probs, r * k, k)
   return out
+}
+
+/**
+ * The first row with a value that is not a probability (NaN or ±Infinity: features so far out
+ * of range that the network overflows), or -1 when every row is sound.
+ */
+export function firstNonFiniteRow(probs: Float32Array, n: number, k: number): number {
+  for (let i = 0; i < n * k; i++) {
+    const p = probs[i]!
+    if (!(p >= 0 && p <= 1)) return Math.floor(i / k)
+  }
+  return -1
 }

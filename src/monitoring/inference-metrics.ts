@@ -1,4 +1,5 @@
 import {Counter, collectDefaultMetrics, Gauge, Histogram, type Registry} from 'prom-client'
+import {matchRoute, PAGE_ENDPOINTS, ROUTE_TEMPLATES, type RouteTemplate} from '../net/routes.js'
 import {type CounterSeries, type HistogramSeries, LabelledCounter, LabelledHistogram} from './series.js'
 
 /**
@@ -9,36 +10,12 @@ import {type CounterSeries, type HistogramSeries, LabelledCounter, LabelledHisto
  */
 
 /**
- * Every value the `endpoint` label can take. The label is the route template, never the raw
- * path: a raw path (the original's choice) gives every scanner probe and every model name its
- * own series, without bound.
+ * The `endpoint` label takes the route templates of src/net/routes.ts, never the raw path: a raw
+ * path (the original's choice) gives every scanner probe and every model name its own series,
+ * without bound.
  */
-export const ROUTE_TEMPLATES = [
-  '/',
-  '/health',
-  '/metrics',
-  '/models',
-  '/predict',
-  '/reload-model',
-  '/v2',
-  '/v2/health/live',
-  '/v2/health/ready',
-  '/v2/models/{name}',
-  '/v2/models/{name}/ready',
-  '/v2/models/{name}/infer',
-  '/v2/models/{name}/versions/{version}',
-  '/v2/models/{name}/versions/{version}/infer',
-  '/v2/models/{name}/versions/{version}/ready',
-  '/api/{resource}',
-  '/api/runs/{id}',
-  '/api/runs/{id}/boundary',
-  '/api/served/boundary',
-  '/assets/{file}',
-] as const
-
 export const UNMATCHED = 'unmatched'
 
-export type RouteTemplate = (typeof ROUTE_TEMPLATES)[number]
 export type EndpointLabel = RouteTemplate | typeof UNMATCHED
 
 export const ENDPOINT_LABELS: readonly EndpointLabel[] = [...ROUTE_TEMPLATES, UNMATCHED]
@@ -49,19 +26,6 @@ export const MONITORING_ENDPOINTS: readonly RouteTemplate[] = [
   '/health',
   '/v2/health/live',
   '/v2/health/ready',
-]
-
-/**
- * The web page's own routes (`morpho serve` mounts the page at /): its files and the JSON it
- * polls every few seconds while it is open.
- */
-export const PAGE_ENDPOINTS: readonly RouteTemplate[] = [
-  '/',
-  '/assets/{file}',
-  '/api/{resource}',
-  '/api/runs/{id}',
-  '/api/runs/{id}/boundary',
-  '/api/served/boundary',
 ]
 
 /**
@@ -83,51 +47,6 @@ export const RELOAD_TRIGGERS = ['startup', 'api', 'watch'] as const
 export type ReloadResult = (typeof RELOAD_RESULTS)[number]
 export type ReloadTrigger = (typeof RELOAD_TRIGGERS)[number]
 
-export interface RouteMatch {
-  template: RouteTemplate
-  /** The path segments that filled the template's {placeholders}, percent-decoded. */
-  params: Record<string, string>
-}
-
-interface CompiledRoute {
-  template: RouteTemplate
-  segments: string[]
-}
-
-const COMPILED: CompiledRoute[] = ROUTE_TEMPLATES.map((template) => ({
-  template,
-  segments: template === '/' ? [] : template.slice(1).split('/'),
-}))
-
-/**
- * Matches a request target (as in `req.url`: path and optional query) against the route
- * templates. Matching is exact, segment by segment: `/health/` is not `/health`, and a
- * placeholder fills exactly one non-empty segment. The server can route with this too, so
- * the label always names the route that answered.
- */
-export function matchRoute(target: string): RouteMatch | undefined {
-  const path = pathOf(target)
-  if (path === undefined) return undefined
-  const parts = path === '/' ? [] : path.slice(1).split('/')
-  for (const route of COMPILED) {
-    if (route.segments.length !== parts.length) continue
-    const params: Record<string, string> = {}
-    let ok = true
-    for (let i = 0; i < parts.length && ok; i++) {
-      const want = route.segments[i]!
-      const got = parts[i]!
-      if (want.startsWith('{')) {
-        if (got === '') ok = false
-        else params[want.slice(1, -1)] = decodeSegment(got)
-      } else if (want !== got) {
-        ok = false
-      }
-    }
-    if (ok) return {template: route.template, params}
-  }
-  return undefined
-}
-
 /**
  * The `endpoint` label for a request. A path that matches a route keeps the route's template
  * whatever the method, so a 405 counts against the route it was meant for; the method only
@@ -144,25 +63,6 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 export function methodLabel(method: string | undefined): string {
   const upper = (method ?? '').toUpperCase()
   return KNOWN_METHODS.has(upper) ? upper : 'OTHER'
-}
-
-function pathOf(target: string): string | undefined {
-  let rest = target
-  // An absolute-form target (a request through a proxy) carries scheme and host first.
-  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(rest)
-  if (absolute) rest = rest.slice(absolute[0].length) || '/'
-  const end = rest.search(/[?#]/)
-  if (end !== -1) rest = rest.slice(0, end)
-  return rest.startsWith('/') ? rest : undefined
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    // Malformed escapes stay as sent; the handler rejects the name, the label is unaffected.
-    return segment
-  }
 }
 
 export interface ModelInfo {

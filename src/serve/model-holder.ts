@@ -1,33 +1,21 @@
-import {isMorphoError, MorphoError} from '../errors.js'
-import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
+import {asMorphoError, MorphoError} from '../errors.js'
 import type {InferenceMetrics, ReloadTrigger} from '../monitoring/inference-metrics.js'
-import {
-  parseVersionRef,
-  type ResolvedModel,
-  resolveModel,
-  resolveVersion,
-  type Stage,
-  selectModel,
-  stageHolder,
-  type VersionEntry,
-  type VersionRef,
-  type VersionView,
-  verifyVersion,
-} from '../registry/index.js'
+import {type ResolvedModel, resolveModel, type Stage, type VersionRef, verifyVersion} from '../registry/index.js'
 import type {StorePaths} from '../store/paths.js'
-import {MicroBatcher} from './batcher.js'
-import {buildForward, type Forward, type ForwardOptions} from './forward.js'
+import type {ForwardOptions} from './forward.js'
 import type {ServeLogger} from './log.js'
-import type {RegistryView} from './registry-view.js'
+import type {RegistryCache} from './registry-cache.js'
+import {loadSnapshot, type ModelSnapshot, type SnapshotOptions} from './snapshot.js'
+import {VersionCache} from './version-cache.js'
 
 /**
- * The model being served, as an immutable snapshot, and the way it changes.
+ * The model being served, as an immutable snapshot (snapshot.ts), and the way it changes.
  *
- * A request takes the current snapshot when it starts (acquire) and gives it back when its
- * prediction is done (release), so it finishes on the model it started with whatever happens
- * meanwhile. A reload resolves, verifies (sha256 of every file), loads and test-predicts the new
- * version beside the old one and then swaps one reference; the old snapshot is retired and its
- * tensors are freed once its last request has released it. A failed reload changes nothing.
+ * A reload resolves, verifies (sha256 of every file), loads and test-predicts the new version
+ * beside the old one and then swaps one reference; the old snapshot is retired and its tensors
+ * are freed once its last request has released it. A failed reload changes nothing. Requests
+ * that name another version (`model_version`) get it from the version cache. What makes the
+ * server reload on its own (--watch) is the watch policy in watch.ts.
  */
 
 /** What the server follows: a stage of a model (default Production), or a version or alias. */
@@ -35,83 +23,6 @@ export interface ModelTarget {
   model?: string
   version?: VersionRef
   stage?: Stage
-}
-
-export class ModelSnapshot {
-  readonly name: string
-  readonly version: number
-  /**
-   * The version's stage: as it was at load, then as the registry last said on a reload or,
-   * with --watch, on any registry change.
-   */
-  stage: Stage
-  readonly loadedAt: string
-  readonly runId: string
-  readonly dir: string
-  readonly entry: VersionView
-  readonly forward: Forward
-  readonly batcher: MicroBatcher
-  readonly problem: string
-  private refs = 0
-  private retired = false
-  private disposed = false
-
-  constructor(resolved: ResolvedModel, loaded: LoadedModel, forward: Forward, batcher: MicroBatcher) {
-    this.name = resolved.name
-    this.version = resolved.entry.version
-    this.stage = resolved.entry.stage
-    this.loadedAt = new Date().toISOString()
-    this.runId = resolved.entry.runId
-    this.dir = resolved.dir
-    this.entry = resolved.entry
-    this.problem = loaded.file.problem
-    this.forward = forward
-    this.batcher = batcher
-  }
-
-  /** "spirals v3" */
-  get label(): string {
-    return `${this.name} v${this.version}`
-  }
-
-  get inputDim(): number {
-    return this.forward.inputDim
-  }
-
-  get classes(): number[] {
-    return this.forward.classes
-  }
-
-  /** The forward pass, for code that predicts synchronously outside a request (a page drawing it). */
-  get predictor(): Forward {
-    return this.forward
-  }
-
-  get isRetired(): boolean {
-    return this.retired
-  }
-
-  acquire(): this {
-    this.refs++
-    return this
-  }
-
-  release(): void {
-    this.refs--
-    if (this.refs === 0 && this.retired) this.dispose()
-  }
-
-  /** No new requests will get this snapshot; its tensors go when the last one holding it is done. */
-  retire(): void {
-    this.retired = true
-    if (this.refs === 0) this.dispose()
-  }
-
-  private dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
-    this.forward.dispose()
-  }
 }
 
 export type ReloadOutcome =
@@ -132,9 +43,16 @@ export type ReloadOutcome =
       seconds: number
     }
 
+/** A registry entry that failed to load: the watcher leaves it alone until the entry changes. */
+export interface FailedLoad {
+  model: string
+  version: number
+  manifest: string
+}
+
 export interface ModelHolderOptions {
   paths: StorePaths
-  registry: RegistryView
+  registry: RegistryCache
   target: ModelTarget
   forward: ForwardOptions
   metrics: InferenceMetrics
@@ -146,24 +64,40 @@ export interface ModelHolderOptions {
   versionCacheSize?: number
 }
 
-/** A version that failed to load is not tried again for this long (each try reads and hashes files). */
-const FAILED_VERSION_TTL_MS = 10_000
-
 export class ModelHolder {
+  readonly target: ModelTarget
+  readonly registry: RegistryCache
+  readonly logger: ServeLogger
   private currentSnapshot: ModelSnapshot | undefined
   private readonly options: ModelHolderOptions
-  private readonly cache = new Map<string, ModelSnapshot>()
-  private readonly loading = new Map<string, Promise<ModelSnapshot>>()
-  private readonly failed = new Map<string, {error: MorphoError; at: number}>()
+  private readonly snapshotOptions: SnapshotOptions
+  private readonly versions: VersionCache
   private chain: Promise<unknown> = Promise.resolve()
   private queued: Promise<ReloadOutcome> | undefined
-  private lastWatchNote = ''
-  private watchFailedAt: {model: string; version: number; manifest: string} | undefined
   private closed = false
+  /** The last version whose reload failed, until one succeeds. */
+  lastFailedLoad: FailedLoad | undefined
   lastReload: (ReloadOutcome & {trigger: ReloadTrigger; at: string}) | undefined
 
   constructor(options: ModelHolderOptions) {
     this.options = options
+    this.target = options.target
+    this.registry = options.registry
+    this.logger = options.logger
+    this.snapshotOptions = {
+      forward: options.forward,
+      metrics: options.metrics,
+      microBatching: options.microBatching,
+      maxPassRows: options.maxPassRows,
+    }
+    this.versions = new VersionCache({
+      paths: options.paths,
+      registry: options.registry,
+      snapshot: this.snapshotOptions,
+      logger: options.logger,
+      size: options.versionCacheSize,
+      served: () => ({current: this.currentSnapshot, model: this.modelName}),
+    })
   }
 
   get current(): ModelSnapshot | undefined {
@@ -181,6 +115,14 @@ export class ModelHolder {
   }
 
   /**
+   * A registered version other than the current one, for `model_version`, acquired: loaded on
+   * first use, verified, and cached.
+   */
+  acquireVersion(text: string): Promise<ModelSnapshot> {
+    return this.versions.acquire(text)
+  }
+
+  /**
    * Loads what the target names now and swaps it in. Calls that arrive while a reload is
    * waiting to start share it; one that arrives while a reload runs gets the next one, which
    * reads the registry again, so no promotion is missed.
@@ -194,6 +136,25 @@ export class ModelHolder {
     this.queued = next
     this.chain = next.catch(() => undefined)
     return next
+  }
+
+  /** A promotion of the version being served shows in /health, /models and inference_model_info. */
+  updateStage(snapshot: ModelSnapshot, stage: Stage): void {
+    if (snapshot.stage === stage) return
+    const was = snapshot.stage
+    snapshot.stage = stage
+    if (snapshot === this.currentSnapshot) {
+      this.options.metrics.setModel({model: snapshot.name, version: String(snapshot.version), stage})
+      this.logger.info(`${snapshot.label} is now ${stage} (was ${was})`)
+    }
+  }
+
+  /** Retires every snapshot; each is freed when its last request is done. */
+  close(): void {
+    this.closed = true
+    this.currentSnapshot?.retire()
+    this.currentSnapshot = undefined
+    this.versions.close()
   }
 
   private async runReload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
@@ -216,7 +177,7 @@ export class ModelHolder {
       })
       const version = resolved.entry.version
       if (previous && previous.name === resolved.name && previous.version === version) {
-        this.noteStage(previous, resolved.entry.stage)
+        this.updateStage(previous, resolved.entry.stage)
         metrics.loadDuration.observe(seconds())
         metrics.recordReload('success', trigger)
         logger.info(`reload (${trigger}): already serving ${previous.label}; its files verified`)
@@ -230,7 +191,7 @@ export class ModelHolder {
           seconds: seconds(),
         })
       }
-      const snapshot = await this.build(resolved)
+      const snapshot = await loadSnapshot(resolved, this.snapshotOptions)
       if (this.closed) {
         snapshot.retire()
         throw new MorphoError('INTERNAL', 'the server is stopping')
@@ -238,8 +199,8 @@ export class ModelHolder {
       this.currentSnapshot = snapshot
       previous?.retire()
       // A copy loaded earlier for model_version requests is now the current one.
-      this.evict(cacheKey(snapshot.name, snapshot.version))
-      this.watchFailedAt = undefined
+      this.versions.evict(snapshot.name, snapshot.version)
+      this.lastFailedLoad = undefined
       metrics.setModel({model: snapshot.name, version: String(snapshot.version), stage: snapshot.stage})
       metrics.loadDuration.observe(seconds())
       metrics.recordReload('success', trigger)
@@ -265,10 +226,9 @@ export class ModelHolder {
       })
     } catch (err) {
       const error = asMorphoError(err)
-      // The watcher leaves a version that failed alone until the registry names another one.
       if (resolved) {
         const {name, entry} = resolved
-        this.watchFailedAt = {model: name, version: entry.version, manifest: entry.manifestSha256}
+        this.lastFailedLoad = {model: name, version: entry.version, manifest: entry.manifestSha256}
       }
       const still = previous ? `still serving ${previous.label}` : 'no model loaded'
       // Nothing to load at start-up is a state the server waits in, not a failed load.
@@ -293,190 +253,4 @@ export class ModelHolder {
     this.lastReload = {...outcome, trigger, at: new Date().toISOString()}
     return outcome
   }
-
-  private async build(resolved: ResolvedModel): Promise<ModelSnapshot> {
-    const loaded = await loadModelFiles(resolved.dir)
-    let forward: Forward
-    try {
-      forward = await buildForward(loaded, this.options.forward)
-    } catch (err) {
-      throw new MorphoError(
-        'INTEGRITY',
-        `${resolved.name} v${resolved.entry.version} failed its test prediction: ${(err as Error).message}`,
-        {
-          hint: 'The files match their checksums, so the model itself is broken; register another version.',
-          cause: err,
-        },
-      )
-    }
-    const {metrics} = this.options
-    const batcher = new MicroBatcher(forward, {
-      enabled: this.options.microBatching,
-      maxPassRows: this.options.maxPassRows ?? 1024,
-      onPass(rows, seconds) {
-        metrics.predictionDuration.observe(seconds)
-        metrics.batchRows.observe(rows)
-        metrics.rowsPredicted.inc(rows)
-      },
-    })
-    return new ModelSnapshot(resolved, loaded, forward, batcher)
-  }
-
-  /**
-   * A registered version other than the current one, for `model_version`: loaded on first use,
-   * verified, and kept in a small least-recently-used cache. Returned acquired.
-   */
-  async acquireVersion(text: string): Promise<ModelSnapshot> {
-    const ref = parseVersionRef(text)
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const current = this.currentSnapshot
-      const name = this.modelName
-      // Version numbers are immutable: a number needs no registry look-up when it is loaded.
-      if (typeof ref === 'number' && name !== undefined) {
-        const hit = this.lookup(name, ref, current)
-        if (hit) return hit
-      }
-      const doc = await this.options.registry.read()
-      const model = selectModel(doc, name)
-      const entry = resolveVersion(model, ref)
-      const hit = this.lookup(model.name, entry.version, this.currentSnapshot)
-      if (hit) return hit
-      const snapshot = await this.loadVersion(model.name, entry.version)
-      if (!snapshot.isRetired) return snapshot.acquire()
-      // Evicted between its load and this request's turn: look again.
-    }
-    throw new MorphoError('INTERNAL', `version ${text} was unloaded while loading; try again`)
-  }
-
-  private lookup(name: string, version: number, current: ModelSnapshot | undefined): ModelSnapshot | undefined {
-    if (current && current.name === name && current.version === version) return current.acquire()
-    const key = cacheKey(name, version)
-    const cached = this.cache.get(key)
-    if (!cached) return undefined
-    // Most recently used last.
-    this.cache.delete(key)
-    this.cache.set(key, cached)
-    return cached.acquire()
-  }
-
-  private loadVersion(name: string, version: number): Promise<ModelSnapshot> {
-    const key = cacheKey(name, version)
-    const failed = this.failed.get(key)
-    if (failed && performance.now() - failed.at < FAILED_VERSION_TTL_MS) return Promise.reject(failed.error)
-    let pending = this.loading.get(key)
-    if (!pending) {
-      const started = performance.now()
-      pending = resolveModel(this.options.paths, {model: name, version})
-        .then((resolved) => this.build(resolved))
-        .then(
-          (snapshot) => {
-            this.options.metrics.loadDuration.observe((performance.now() - started) / 1000)
-            this.failed.delete(key)
-            if (this.closed) snapshot.retire()
-            else this.cachePut(key, snapshot)
-            this.options.logger.info(`loaded ${snapshot.label} for model_version requests`)
-            return snapshot
-          },
-          (err: unknown) => {
-            this.options.metrics.loadDuration.observe((performance.now() - started) / 1000)
-            const error = asMorphoError(err)
-            this.failed.set(key, {error, at: performance.now()})
-            this.options.logger.warn(`could not load ${name} v${version} for a request: ${error.message}`)
-            throw error
-          },
-        )
-        .finally(() => this.loading.delete(key))
-      this.loading.set(key, pending)
-    }
-    return pending
-  }
-
-  private cachePut(key: string, snapshot: ModelSnapshot): void {
-    this.cache.set(key, snapshot)
-    const limit = this.options.versionCacheSize ?? 4
-    while (this.cache.size > limit) this.evict(this.cache.keys().next().value!)
-  }
-
-  private evict(key: string): void {
-    const snapshot = this.cache.get(key)
-    if (!snapshot) return
-    this.cache.delete(key)
-    snapshot.retire()
-  }
-
-  /**
-   * For --watch: reload when the version the target names in the registry is not the one
-   * being served. A version that failed is not retried until its registry entry changes; a
-   * target that names nothing (no Production version any more) keeps the current model.
-   */
-  async syncWithRegistry(): Promise<ReloadOutcome | undefined> {
-    const {target} = this.options
-    let entry: VersionEntry | undefined
-    let name: string
-    try {
-      const doc = await this.options.registry.read()
-      const model = selectModel(doc, this.modelName)
-      name = model.name
-      entry =
-        target.version !== undefined
-          ? resolveVersion(model, target.version)
-          : stageHolder(model, target.stage ?? 'Production')
-      if (!entry) throw new MorphoError('NOT_FOUND', `${model.name} has no ${target.stage ?? 'Production'} version`)
-    } catch (err) {
-      const error = asMorphoError(err)
-      const still = this.currentSnapshot ? `still serving ${this.currentSnapshot.label}` : 'no model loaded'
-      this.noteOnce(`watch: ${error.message}; ${still}`)
-      return undefined
-    }
-    this.lastWatchNote = ''
-    const current = this.currentSnapshot
-    if (current && current.name === name && current.version === entry.version) {
-      this.noteStage(current, entry.stage)
-      return undefined
-    }
-    const failed = this.watchFailedAt
-    if (
-      failed &&
-      failed.model === name &&
-      failed.version === entry.version &&
-      failed.manifest === entry.manifestSha256
-    ) {
-      return undefined
-    }
-    return this.reload('watch')
-  }
-
-  /** A promotion of the version being served shows in /health, /models and inference_model_info. */
-  private noteStage(snapshot: ModelSnapshot, stage: Stage): void {
-    if (snapshot.stage === stage) return
-    const was = snapshot.stage
-    snapshot.stage = stage
-    if (snapshot === this.currentSnapshot) {
-      this.options.metrics.setModel({model: snapshot.name, version: String(snapshot.version), stage})
-      this.options.logger.info(`${snapshot.label} is now ${stage} (was ${was})`)
-    }
-  }
-
-  private noteOnce(message: string): void {
-    if (message === this.lastWatchNote) return
-    this.lastWatchNote = message
-    this.options.logger.warn(message)
-  }
-
-  /** Retires every snapshot; each is freed when its last request is done. */
-  close(): void {
-    this.closed = true
-    this.currentSnapshot?.retire()
-    this.currentSnapshot = undefined
-    for (const key of [...this.cache.keys()]) this.evict(key)
-  }
-}
-
-function cacheKey(name: string, version: number): string {
-  return `${name}\u0000${version}`
-}
-
-function asMorphoError(err: unknown): MorphoError {
-  if (isMorphoError(err)) return err
-  return new MorphoError('INTERNAL', (err as Error)?.message ?? String(err), {cause: err})
 }

@@ -2,11 +2,12 @@ import {readFile} from 'node:fs/promises'
 import {invalidData, usageError} from '../errors.js'
 import {argmaxRows, createJsPredictor} from '../model/predictor.js'
 import {loadModelFiles} from '../model/serialize.js'
+import {HttpError} from '../net/http-error.js'
 import {resolveModel} from '../registry/index.js'
 import type {StorePaths} from '../store/paths.js'
 import type {PredictResult} from './client.js'
-import {HttpError} from './http-error.js'
 import type {ModelTarget} from './model-holder.js'
+import {checkProbabilities} from './render.js'
 import {ROW_FIELDS, toRows} from './validate.js'
 
 /**
@@ -129,15 +130,15 @@ export async function predictLocal(paths: StorePaths, target: ModelTarget, rows:
   const probs = predictor.predictProba(input.rows, input.n)
   const ms = performance.now() - started
   const k = predictor.architecture.numClasses
+  try {
+    checkProbabilities(probs, input.n, k, 'data', label)
+  } catch (err) {
+    if (err instanceof HttpError) throw invalidData(err.message)
+    throw err
+  }
   const best = argmaxRows(probs, input.n, k)
   const probabilities: number[][] = []
-  for (let r = 0; r < input.n; r++) {
-    const row = Array.from(probs.subarray(r * k, (r + 1) * k))
-    if (!row.every(Number.isFinite)) {
-      throw invalidData(`data[${r}] gives non-finite probabilities: its features are too far out of range for ${label}`)
-    }
-    probabilities.push(row)
-  }
+  for (let r = 0; r < input.n; r++) probabilities.push(Array.from(probs.subarray(r * k, (r + 1) * k)))
   return {
     predictions: Array.from(best, (i) => predictor.classes[i]!),
     probabilities,

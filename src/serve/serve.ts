@@ -11,8 +11,8 @@ import type {PredictorChoice} from './forward.js'
 import {createLogger, type ServeLogger} from './log.js'
 import {ModelHolder, type ModelTarget} from './model-holder.js'
 import {SERVE_DEFAULTS} from './options.js'
-import {RegistryView} from './registry-view.js'
-import {type RegistryWatcher, watchRegistry} from './watch.js'
+import {RegistryCache} from './registry-cache.js'
+import {type RegistryWatcher, WatchPolicy, watchRegistry} from './watch.js'
 
 /**
  * `morpho serve`: load the model, listen, follow the registry with --watch, and stop cleanly.
@@ -84,7 +84,7 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   const target = options.target ?? {}
   const choice = options.predictor ?? 'auto'
   const metrics = createInferenceMetrics(new Registry(), {defaultMetrics: options.defaultMetrics})
-  const registry = new RegistryView(options.paths)
+  const registry = new RegistryCache(options.paths)
 
   let tf: Tf | undefined
   if (choice !== 'js') {
@@ -158,15 +158,16 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
 
   let watcher: RegistryWatcher | undefined
   if (options.watch) {
+    const policy = new WatchPolicy(holder)
     watcher = await watchRegistry({
       registryFile: options.paths.registryFile,
       intervalMs: options.watchIntervalMs ?? SERVE_DEFAULTS.watchIntervalMs,
       signature: () => registry.signatureNow(),
-      onChange: () => holder.syncWithRegistry(),
+      onChange: () => policy.sync(),
       onError: (err) => logger.warn(`watch: ${(err as Error).message}`),
     })
     // A promotion between the start-up load and the watcher's first signature would go unseen.
-    void holder.syncWithRegistry()
+    void policy.sync()
   }
 
   const what = holder.current ? `${holder.current.label} (${holder.current.stage})` : 'no model yet'

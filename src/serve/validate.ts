@@ -1,4 +1,4 @@
-import {badInput, HttpError} from './http-error.js'
+import {badInput, HttpError} from '../net/http-error.js'
 
 /**
  * Request bodies, checked before anything reaches a model. Every refusal is a 4xx whose message

@@ -1,4 +1,4 @@
-import {EXCLUDED_ENDPOINTS, PAGE_ENDPOINTS} from '../monitoring/inference-metrics.js'
+import {EXCLUDED_ENDPOINTS} from '../monitoring/inference-metrics.js'
 
 /**
  * The served model's traffic, read from the server's own /metrics text: cumulative counts the
@@ -6,9 +6,6 @@ import {EXCLUDED_ENDPOINTS, PAGE_ENDPOINTS} from '../monitoring/inference-metric
  * to the monitoring endpoints and to the page itself are left out, so an idle server watched
  * in a browser (which polls every few seconds) shows no traffic.
  */
-
-/** Routes of the page and its API: the `endpoint` label values they are counted under. */
-export {PAGE_ENDPOINTS}
 
 export interface TrafficSnapshot {
   /** Unix time in milliseconds when the metrics were read. */

@@ -5,12 +5,10 @@ import {
   ENDPOINT_LABELS,
   EXCLUDED_ENDPOINTS,
   MONITORING_ENDPOINTS,
-  matchRoute,
   methodLabel,
-  PAGE_ENDPOINTS,
-  ROUTE_TEMPLATES,
   routeLabel,
 } from '../../src/monitoring/inference-metrics.js'
+import {PAGE_ENDPOINTS, ROUTE_TEMPLATES} from '../../src/net/routes.js'
 import {labelNamesOf, parseExposition} from './helpers/exposition.js'
 
 const LATENCY = [
@@ -89,15 +87,6 @@ describe('routeLabel: the endpoint label is the route template', () => {
   it('reads the path of an absolute-form target', () => {
     expect(routeLabel('GET', 'http://morpho:8080/health?x=1')).toBe('/health')
     expect(routeLabel('GET', 'http://morpho:8080')).toBe('/')
-  })
-
-  it('gives the handler the placeholders, percent-decoded', () => {
-    expect(matchRoute('/v2/models/my%20model/versions/7/infer')).toEqual({
-      template: '/v2/models/{name}/versions/{version}/infer',
-      params: {name: 'my model', version: '7'},
-    })
-    expect(matchRoute('/v2/models/bad%zz')).toEqual({template: '/v2/models/{name}', params: {name: 'bad%zz'}})
-    expect(matchRoute('/nope')).toBeUndefined()
   })
 
   it('lists every label value, unmatched last', () => {

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {PAGE_ENDPOINTS} from '../../src/monitoring/inference-metrics.js'
+import {PAGE_ENDPOINTS} from '../../src/net/routes.js'
 import type {RunRecord} from '../../src/tracking/types.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 import {alerts, usedNames} from './helpers/monitoring-files.js'

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
+import {HttpError} from '../../src/net/http-error.js'
 import {crossover} from '../../src/serve/forward.js'
-import {HttpError} from '../../src/serve/http-error.js'
 import {parseRowsText} from '../../src/serve/predict.js'
 import {checkContentType, parseJson, readInferRequest, readPredictRequest, toRows} from '../../src/serve/validate.js'
 

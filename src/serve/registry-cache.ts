@@ -3,11 +3,11 @@ import {emptyRegistry, type RegistryDocument, readRegistry} from '../registry/in
 import type {StorePaths} from '../store/paths.js'
 
 /**
- * The registry document as the server reads it: parsed again only when registry.json changed.
- * Writers replace the file by rename, so a new inode, size or mtime means a new document; a
- * stat per look-up is all that /models, the watcher and `model_version` aliases cost.
+ * The registry document as the server reads it, cached: parsed again only when registry.json
+ * changed. Writers replace the file by rename, so a new inode, size or mtime means a new
+ * document; a stat per look-up is all that /models, the watcher and `model_version` aliases cost.
  */
-export class RegistryView {
+export class RegistryCache {
   readonly paths: StorePaths
   private signature = ''
   private doc: RegistryDocument | undefined
