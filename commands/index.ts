@@ -2,6 +2,7 @@ import AliasDelete from './alias/delete.js'
 import AliasSet from './alias/set.js'
 import Best from './best.js'
 import Doctor from './doctor.js'
+import Export from './export.js'
 import Health from './health.js'
 import History from './history.js'
 import List from './list.js'
@@ -33,6 +34,7 @@ export const COMMANDS = {
   rollback: Rollback,
   'alias:set': AliasSet,
   'alias:delete': AliasDelete,
+  export: Export,
   ui: Ui,
   serve: Serve,
   predict: Predict,

@@ -5,15 +5,17 @@ import {parseStage, parseVersionRef} from '../src/registry/select.js'
 import type {PredictResult} from '../src/serve/client.js'
 
 export default class Predict extends MorphoCommand {
-  static override summary = 'Predict rows with a running server (--url) or straight from the registry.'
+  static override summary =
+    'Predict rows with a running server (--url), straight from the registry, or with an exported model (--model-file).'
 
   static override description =
-    'Rows come from --data (JSON), --file (a JSON list of rows, or CSV lines of features) or stdin. Without --url the version is loaded from the store, checked against its checksums (exit 7 if it changed), and run in JavaScript: no server and no TF.js needed. Bad rows exit 6; an unknown model or version exits 4.'
+    'Rows come from --data (JSON), --file (a JSON list of rows, or CSV lines of features) or stdin. Without --url the version is loaded from the store, checked against its checksums (exit 7 if it changed), and run in JavaScript: no server and no TF.js needed. Bad rows exit 6; an unknown model or version exits 4. --model-file runs an export of morpho export instead: a model.onnx through ONNX Runtime (onnxruntime-node, installed beside morpho), or a TF.js model.json through tf.loadLayersModel.'
 
   static override examples = [
     `<%= config.bin %> predict --data '[[0.5, -1.2, 0.3]]'`,
     '<%= config.bin %> predict --file rows.csv --version 3 --json',
     `echo '[[1, 2, 0]]' | <%= config.bin %> predict --url http://127.0.0.1:8080`,
+    '<%= config.bin %> predict --model-file spirals.onnx --file rows.csv',
   ]
 
   static override flags = {
@@ -30,6 +32,10 @@ export default class Predict extends MorphoCommand {
       options: ['Production', 'Staging'],
       exclusive: ['version', 'url'],
     }),
+    'model-file': Flags.string({
+      description: 'An exported model to run: a .onnx file, or a TF.js model.json (or its folder).',
+      exclusive: ['url', 'model', 'version', 'stage'],
+    }),
     timeout: Flags.integer({description: 'Seconds to wait for the server.', default: 30, min: 1}),
   }
 
@@ -42,17 +48,19 @@ export default class Predict extends MorphoCommand {
       (await import('../src/serve/client.js')).predictRemote(...args)
     const rows = await readRowsInput({data: flags.data, file: flags.file})
     const result =
-      flags.url === undefined
-        ? await predictLocal(
-            this.store(flags.home),
-            {
-              model: flags.model,
-              version: flags.version === undefined ? undefined : parseVersionRef(flags.version),
-              stage: flags.stage === undefined ? undefined : parseStage(flags.stage),
-            },
-            rows,
-          )
-        : await predictRemote(flags.url, rows, {modelVersion: flags.version, timeoutMs: flags.timeout * 1000})
+      flags['model-file'] !== undefined
+        ? await (await import('../src/export/model-file.js')).predictFromFile(flags['model-file'], rows)
+        : flags.url === undefined
+          ? await predictLocal(
+              this.store(flags.home),
+              {
+                model: flags.model,
+                version: flags.version === undefined ? undefined : parseVersionRef(flags.version),
+                stage: flags.stage === undefined ? undefined : parseStage(flags.stage),
+              },
+              rows,
+            )
+          : await predictRemote(flags.url, rows, {modelVersion: flags.version, timeoutMs: flags.timeout * 1000})
     const model = result.model_name ? `${result.model_name} v${result.model_version}` : `v${result.model_version}`
     this.log(
       table(
@@ -64,7 +72,12 @@ export default class Predict extends MorphoCommand {
         ]),
       ),
     )
-    const from = result.source === 'server' ? `from ${flags.url}` : 'from the registry, no server'
+    const from =
+      result.source === 'server'
+        ? `from ${flags.url}`
+        : result.model_file
+          ? `from ${result.model_file.path} (${result.model_file.runtime})`
+          : 'from the registry, no server'
     this.note(`${model} ${from}; forward pass ${result.inference_time_ms} ms`)
     return result
   }

@@ -68,6 +68,21 @@ describe('morpho as a single executable', () => {
     expect(list.stdout).toMatch(/"stage": "Production"/)
   })
 
+  it('exports the model to ONNX, TF.js and an archive from the executable alone', async () => {
+    for (const [format, out] of [
+      ['onnx', 'spirals.onnx'],
+      ['tfjs', 'web'],
+      ['archive', 'spirals-v1.tgz'],
+    ]) {
+      const res = await run(['export', 'spirals@1', '--format', format!, '--out', out!, '--json'])
+      expect(res.code, res.stderr).toBe(0)
+      expect(parseJson<{files: {sha256: string}[]}>(res.stdout).files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/)
+    }
+    // The TF.js export runs on the embedded TF.js (ONNX Runtime is not part of the executable).
+    const predict = await run(['predict', '--model-file', 'web', '--data', '[[0.1, 0.2, 0.3]]', '--json'])
+    expect(predict.code, predict.stderr).toBe(0)
+  })
+
   it('serves the model with its page, answers predict --url and health, and stops on SIGTERM', async () => {
     const server = spawn(binary, ['serve', '--port', '0'], {
       cwd: dir.path,

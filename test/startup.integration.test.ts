@@ -8,10 +8,14 @@ import {ROOT, tempDir} from './helpers/cli.js'
 /**
  * oclif imports every command module on every call (explicit strategy), so a command that
  * imports its implementation at the top makes every other command slower. The heavy parts
- * (TF.js, the HTTP client, prom-client, the lock library, YAML, the spinner) must load only
+ * (TF.js, the HTTP client, prom-client, the lock library, YAML, the spinner, the ONNX and tar
+ * writers, ONNX Runtime) must load only
  * when the command that needs them runs.
  */
-const HEAVY = ['@tensorflow/', 'undici', 'prom-client', 'proper-lockfile', 'yaml', 'ora', 'lowdb']
+const HEAVY = [
+  ...['@tensorflow/', 'undici', 'prom-client', 'proper-lockfile', 'yaml', 'ora', 'lowdb'],
+  ...['protobufjs', 'tar', 'onnxruntime-node'],
+]
 
 describe('start-up', () => {
   let dir: {path: string; cleanup: () => Promise<void>}

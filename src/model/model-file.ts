@@ -41,6 +41,8 @@ export interface ModelFile {
   scaler: {mean: number[]; std: number[]}
   /** The label value for each output index (the data's own class labels, sorted). */
   classes: number[]
+  /** The feature names (a CSV's header), when the data had them. */
+  features?: string[]
   problem: string
   runId?: string
   createdAt: string

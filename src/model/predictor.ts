@@ -154,23 +154,24 @@ function backendKernels(tf: Tf): Kernels | undefined {
   }
 }
 
-type Weight = LoadedModel['weights'] extends Map<string, infer W> ? W : never
+export type Weight = LoadedModel['weights'] extends Map<string, infer W> ? W : never
 
 /** The layers a served model computes, each made by the caller from its kernel and bias. */
-interface ServedLayers<D> {
+export interface ServedLayers<D> {
   input: D
   hidden: D[]
   output: D
   /** Per backbone layer, the seeds that add anything, with their alpha. */
-  seedsByLayer: {alpha: number; inner: D; outer: D}[][]
+  seedsByLayer: {id: string; alpha: number; inner: D; outer: D}[][]
 }
 
 /**
  * Reads a saved model's weights in the network's layout (input, hidden blocks, output, and
  * each live seed's two dense layers), for both predictors. `dense` turns one layer's kernel
  * and bias into whatever the predictor computes with; `relu` says whether the layer has one.
+ * The exporters (ONNX, TF.js) read the same layout, so what they write is what morpho serves.
  */
-function servedLayers<D>(
+export function servedLayers<D>(
   model: LoadedModel,
   dense: (kernel: Weight, bias: Weight, relu: boolean) => D,
 ): ServedLayers<D> {
@@ -191,6 +192,7 @@ function servedLayers<D>(
     const alpha = servedAlpha(s)
     if (alpha === 0) continue
     seedsByLayer[s.layer]!.push({
+      id: s.id,
       alpha,
       inner: layer(`${s.id}/w1`, `${s.id}/b1`, true),
       outer: layer(`${s.id}/w2`, `${s.id}/b2`, false),

@@ -18,7 +18,10 @@ import {
  */
 
 /** What a caller saves: the model file's own fields, and the weights themselves. */
-export type ModelContent = Pick<ModelFile, 'architecture' | 'seeds' | 'scaler' | 'classes' | 'problem' | 'runId'> & {
+export type ModelContent = Pick<
+  ModelFile,
+  'architecture' | 'seeds' | 'scaler' | 'classes' | 'features' | 'problem' | 'runId'
+> & {
   weights: {spec: WeightSpec; values: Float32Array}[]
 }
 
@@ -36,6 +39,7 @@ export async function saveModel(dir: string, content: ModelContent): Promise<Mod
     seeds: content.seeds,
     scaler: content.scaler,
     classes: content.classes,
+    ...(content.features ? {features: content.features} : {}),
     problem: content.problem,
     ...(content.runId ? {runId: content.runId} : {}),
     createdAt: new Date().toISOString(),

@@ -16,7 +16,9 @@ export interface PredictResult {
   model_name?: string
   inference_time_ms: number
   /** Where the prediction was computed. */
-  source: 'server' | 'registry'
+  source: 'server' | 'registry' | 'file'
+  /** `predict --model-file`: the exported model that answered, and the runtime that ran it. */
+  model_file?: {path: string; format: 'onnx' | 'tfjs'; runtime: string}
 }
 
 export interface HealthBody {

@@ -115,36 +115,45 @@ export async function predictLocal(paths: StorePaths, target: ModelTarget, rows:
   const loaded = await loadModelFiles(resolved.dir)
   const predictor = createJsPredictor(loaded)
   const label = `${resolved.name} v${resolved.entry.version}`
-  let input: {rows: Float32Array; n: number}
-  try {
-    input = toRows(rows, 'data', {
-      inputDim: predictor.architecture.inputDim,
-      maxRows: Number.POSITIVE_INFINITY,
-      model: label,
-    })
-  } catch (err) {
-    if (err instanceof HttpError) throw invalidData(err.message)
-    throw err
-  }
+  const input = checkRows(rows, predictor.architecture.inputDim, label)
   const started = performance.now()
   const probs = predictor.predictProba(input.rows, input.n)
   const ms = performance.now() - started
-  const k = predictor.architecture.numClasses
-  try {
-    checkProbabilities(probs, input.n, k, 'data', label)
-  } catch (err) {
-    if (err instanceof HttpError) throw invalidData(err.message)
-    throw err
-  }
-  const best = argmaxRows(probs, input.n, k)
-  const probabilities: number[][] = []
-  for (let r = 0; r < input.n; r++) probabilities.push(Array.from(probs.subarray(r * k, (r + 1) * k)))
   return {
-    predictions: Array.from(best, (i) => predictor.classes[i]!),
-    probabilities,
+    ...answerRows(probs, input.n, predictor.classes, label),
     model_version: String(resolved.entry.version),
     model_name: resolved.name,
     inference_time_ms: Math.round(ms * 1000) / 1000,
     source: 'registry',
+  }
+}
+
+/** The rows as n×inputDim float32 features; bad rows are INVALID_DATA (exit 6), naming the row. */
+export function checkRows(rows: unknown, inputDim: number, label: string): {rows: Float32Array; n: number} {
+  return asInvalidData(() => toRows(rows, 'data', {inputDim, maxRows: Number.POSITIVE_INFINITY, model: label}))
+}
+
+/** n×k probabilities as rows, with each row's class label (`classes[argmax]`); non-finite rows are refused. */
+export function answerRows(
+  probs: Float32Array,
+  n: number,
+  classes: readonly number[],
+  label: string,
+): Pick<PredictResult, 'predictions' | 'probabilities'> {
+  const k = classes.length
+  asInvalidData(() => checkProbabilities(probs, n, k, 'data', label))
+  const best = argmaxRows(probs, n, k)
+  const probabilities: number[][] = []
+  for (let r = 0; r < n; r++) probabilities.push(Array.from(probs.subarray(r * k, (r + 1) * k)))
+  return {predictions: Array.from(best, (i) => classes[i]!), probabilities}
+}
+
+/** The server's 400s for bad rows, as the CLI's INVALID_DATA (exit 6) with the same message. */
+function asInvalidData<T>(check: () => T): T {
+  try {
+    return check()
+  } catch (err) {
+    if (err instanceof HttpError) throw invalidData(err.message)
+    throw err
   }
 }

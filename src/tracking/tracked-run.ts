@@ -128,6 +128,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       seeds: trainer.net.savedSeeds(),
       scaler: prepared.scaler,
       classes: prepared.classes,
+      ...(prepared.features ? {features: prepared.features} : {}),
       problem: prepared.problem,
       runId: id,
       weights: trainer.net.namedWeights(),

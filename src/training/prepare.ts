@@ -30,6 +30,8 @@ export interface Prepared {
   source: DataSource
   /** The problem name a run is filed under (and its default model name). */
   problem: string
+  /** Feature names from a CSV header row, when the file has one. */
+  features?: string[]
 }
 
 /**
@@ -40,9 +42,11 @@ export async function prepareData(options: TrainOptions, cwd: string = process.c
   let dataset: Dataset
   let source: Pick<DataSource, 'kind' | 'path' | 'sha256'>
   let problem: string
+  let features: string[] | undefined
   if (options.data) {
     const csv = await loadCsv(resolve(cwd, options.data))
     dataset = csv
+    features = csv.header?.slice(0, csv.features)
     source = {kind: 'csv', path: csv.path, sha256: csv.sha256}
     problem = csvProblemName(csv.path)
   } else {
@@ -72,6 +76,7 @@ export async function prepareData(options: TrainOptions, cwd: string = process.c
     scaler,
     classes: dataset.classes,
     problem,
+    ...(features ? {features} : {}),
     source: {
       ...source,
       problem,
