@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'REGISTRY_BUSY'
   | 'INVALID_DATA'
+  | 'TOO_MANY_ROWS'
   | 'INTEGRITY'
   | 'THRESHOLD_NOT_MET'
   | 'DIVERGED'
@@ -35,6 +36,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   CONFLICT: EXIT.conflict,
   REGISTRY_BUSY: EXIT.conflict,
   INVALID_DATA: EXIT.invalidData,
+  TOO_MANY_ROWS: EXIT.invalidData,
   INTEGRITY: EXIT.integrity,
   THRESHOLD_NOT_MET: EXIT.thresholdNotMet,
   DIVERGED: EXIT.diverged,

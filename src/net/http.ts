@@ -1,5 +1,6 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {badInput, HttpError} from './http-error.js'
+import {invalidData} from '../errors.js'
+import {HttpError} from './http-error.js'
 
 /**
  * The plumbing every morpho HTTP handler shares: writing a whole answer at once, refusing a
@@ -40,8 +41,8 @@ export type Method = 'GET' | 'POST'
 export function allowMethods(method: string, where: string, methods: readonly Method[]): void {
   if (methods.includes(method as Method) || (method === 'HEAD' && methods.includes('GET'))) return
   const allowed = methods.includes('GET') ? [...methods, 'HEAD'] : [...methods]
-  throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${where}; use ${allowed.join(' or ')}`, {
-    Allow: allowed.join(', '),
+  throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${where}; use ${allowed.join(' or ')}`, {
+    headers: {Allow: allowed.join(', ')},
   })
 }
 
@@ -81,7 +82,7 @@ export function readBody(
   }
   req.on('data', onData)
   req.once('end', () => settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-  const cut = () => settle(badInput('the connection closed before the body was complete'))
+  const cut = () => settle(invalidData('the connection closed before the body was complete'))
   req.once('error', cut)
   // Whatever ends the request early (an aborted upload, a timeout), it must not stay in
   // flight: a pending body would hold up a shutdown until its timeout.
@@ -92,5 +93,5 @@ export function readBody(
 
 function tooLarge(size: number, limit: number, streaming = false): HttpError {
   const what = streaming ? `more than ${limit}` : String(size)
-  return new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is ${what} bytes; this server takes at most ${limit}`)
+  return new HttpError('PAYLOAD_TOO_LARGE', `the body is ${what} bytes; this server takes at most ${limit}`)
 }

@@ -165,7 +165,6 @@ export function createServer(deps: AppDeps): Server {
 
   const noModel = () =>
     new HttpError(
-      503,
       'NO_MODEL',
       'no model loaded: promote a version (morpho promote Production --version N), then POST /reload-model or run the server with --watch',
     )
@@ -266,9 +265,9 @@ export function createServer(deps: AppDeps): Server {
     fail(
       ctx,
       new HttpError(
-        e.status,
         e.code,
         `reload failed: ${outcome.error.message}; ${still ? `still serving ${still.model} v${still.version}` : 'no model loaded'}`,
+        {hint: e.hint, details: e.details},
       ),
       {
         status: 'failure',
@@ -340,7 +339,7 @@ export function createServer(deps: AppDeps): Server {
         res.once('close', () => record(ctx, res.writableFinished ? res.statusCode : 499))
         return
       }
-      return fail(ctx, new HttpError(404, 'NOT_FOUND', `nothing at ${ctx.method} ${url.split('?', 1)[0]}`))
+      return fail(ctx, new HttpError('NOT_FOUND', `nothing at ${ctx.method} ${url.split('?', 1)[0]}`))
     }
     run(ctx, handler)
   })
@@ -357,11 +356,10 @@ function authorize(req: IncomingMessage, tokenDigest: Buffer | undefined): void 
   // Comparing digests keeps the time independent of where the strings first differ, and of their lengths.
   if (match && timingSafeEqual(digest(match[1]!), tokenDigest)) return
   throw new HttpError(
-    401,
     'UNAUTHORIZED',
     header === undefined
       ? 'reloading needs Authorization: Bearer <token>'
       : 'the bearer token is not the one this server was given',
-    {'WWW-Authenticate': 'Bearer realm="morpho"'},
+    {headers: {'WWW-Authenticate': 'Bearer realm="morpho"'}},
   )
 }

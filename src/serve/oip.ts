@@ -17,11 +17,7 @@ export function oipEndpoints(kit: EndpointKit): Endpoints {
     const {name, version} = ctx.route!.params
     const served = holder.modelName
     if (served === undefined || name !== served) {
-      throw new HttpError(
-        404,
-        'NOT_FOUND',
-        `unknown model "${name}"${served ? `; this server serves "${served}"` : ''}`,
-      )
+      throw new HttpError('NOT_FOUND', `unknown model "${name}"${served ? `; this server serves "${served}"` : ''}`)
     }
     if (version !== undefined) return holder.acquireVersion(version)
     const snapshot = holder.acquire()
@@ -44,7 +40,7 @@ export function oipEndpoints(kit: EndpointKit): Endpoints {
     const stopping = kit.stopping()
     if (holder.current && !stopping) finish(ctx, 200, '{"ready":true}')
     else
-      fail(ctx, stopping ? new HttpError(503, 'SHUTTING_DOWN', 'the server is stopping') : kit.noModel(), {
+      fail(ctx, stopping ? new HttpError('SHUTTING_DOWN', 'the server is stopping') : kit.noModel(), {
         ready: false,
       })
   }

@@ -2,7 +2,6 @@ import {readFile} from 'node:fs/promises'
 import {invalidData, usageError} from '../errors.js'
 import {argmaxRows, createJsPredictor} from '../model/predictor.js'
 import {loadModelFiles} from '../model/serialize.js'
-import {HttpError} from '../net/http-error.js'
 import {resolveModel} from '../registry/index.js'
 import type {StorePaths} from '../store/paths.js'
 import type {PredictResult} from './client.js'
@@ -130,7 +129,7 @@ export async function predictLocal(paths: StorePaths, target: ModelTarget, rows:
 
 /** The rows as n×inputDim float32 features; bad rows are INVALID_DATA (exit 6), naming the row. */
 export function checkRows(rows: unknown, inputDim: number, label: string): {rows: Float32Array; n: number} {
-  return asInvalidData(() => toRows(rows, 'data', {inputDim, maxRows: Number.POSITIVE_INFINITY, model: label}))
+  return toRows(rows, 'data', {inputDim, maxRows: Number.POSITIVE_INFINITY, model: label})
 }
 
 /** n×k probabilities as rows, with each row's class label (`classes[argmax]`); non-finite rows are refused. */
@@ -141,19 +140,9 @@ export function answerRows(
   label: string,
 ): Pick<PredictResult, 'predictions' | 'probabilities'> {
   const k = classes.length
-  asInvalidData(() => checkProbabilities(probs, n, k, 'data', label))
+  checkProbabilities(probs, n, k, 'data', label)
   const best = argmaxRows(probs, n, k)
   const probabilities: number[][] = []
   for (let r = 0; r < n; r++) probabilities.push(Array.from(probs.subarray(r * k, (r + 1) * k)))
   return {predictions: Array.from(best, (i) => classes[i]!), probabilities}
-}
-
-/** The server's 400s for bad rows, as the CLI's INVALID_DATA (exit 6) with the same message. */
-function asInvalidData<T>(check: () => T): T {
-  try {
-    return check()
-  } catch (err) {
-    if (err instanceof HttpError) throw invalidData(err.message)
-    throw err
-  }
 }

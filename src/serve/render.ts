@@ -1,5 +1,5 @@
+import {invalidData} from '../errors.js'
 import {argmaxRow, firstNonFiniteRow} from '../model/predictor.js'
-import {badInput} from '../net/http-error.js'
 import {getModel, type RegistryDocument, STAGES} from '../registry/index.js'
 import type {ModelHolder} from './model-holder.js'
 import type {ModelSnapshot} from './snapshot.js'
@@ -10,11 +10,11 @@ import type {ModelSnapshot} from './snapshot.js'
  * endpoint alike: its features were too far out of range for the model.
  */
 
-/** Throws a 400 naming the first row whose probabilities are not finite. */
+/** Throws INVALID_DATA (a 400 over HTTP) naming the first row whose probabilities are not finite. */
 export function checkProbabilities(probs: Float32Array, n: number, k: number, field: string, model: string): void {
   const bad = firstNonFiniteRow(probs, n, k)
   if (bad !== -1) {
-    throw badInput(
+    throw invalidData(
       `${field}[${bad}] gives non-finite probabilities: its features are too far out of range for ${model}`,
     )
   }

@@ -1,9 +1,13 @@
-import {badInput, HttpError} from '../net/http-error.js'
+import {invalidData, MorphoError} from '../errors.js'
+import {HttpError} from '../net/http-error.js'
 
 /**
- * Request bodies, checked before anything reaches a model. Every refusal is a 4xx whose message
- * names the field, the position (`data[2][1]`, 0-based as in the JSON) and the value, so a
- * client can fix its request without reading server logs.
+ * Request bodies, checked before anything reaches a model. Every refusal names the field, the
+ * position (`data[2][1]`, 0-based as in the JSON) and the value, so a client can fix its request
+ * without reading server logs. Rows and tensors are refused with domain errors (INVALID_DATA,
+ * TOO_MANY_ROWS), the same for `morpho predict` without a server as for the HTTP endpoints,
+ * which answer them with a 400; only what is about the HTTP body itself (its type, its JSON)
+ * is an HttpError.
  */
 
 const FLOAT32_MAX = 3.4028234663852886e38
@@ -14,7 +18,6 @@ export function checkContentType(header: string | undefined): void {
   const type = header.split(';', 1)[0]!.trim().toLowerCase()
   if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) return
   throw new HttpError(
-    415,
     'UNSUPPORTED_MEDIA_TYPE',
     `content type "${type || header}" is not JSON; send the body as application/json`,
   )
@@ -25,16 +28,15 @@ export function parseJson(body: Buffer): unknown {
   try {
     return JSON.parse(text)
   } catch (err) {
-    if (!/\S/.test(text)) throw new HttpError(400, 'MALFORMED_JSON', 'the body is empty; send a JSON object')
+    if (!/\S/.test(text)) throw new HttpError('MALFORMED_JSON', 'the body is empty; send a JSON object')
     // JSON has no NaN or Infinity; say so rather than "unexpected token N".
     if (/(^|[^"\w])-?(NaN|Infinity)\b/.test(text)) {
       throw new HttpError(
-        400,
         'MALFORMED_JSON',
         'malformed JSON: NaN and Infinity are not JSON numbers; send finite numbers',
       )
     }
-    throw new HttpError(400, 'MALFORMED_JSON', `malformed JSON: ${(err as Error).message}`)
+    throw new HttpError('MALFORMED_JSON', `malformed JSON: ${(err as Error).message}`)
   }
 }
 
@@ -52,7 +54,7 @@ export interface PredictRequest {
 export function readPredictRequest(body: unknown): PredictRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     const hint = Array.isArray(body) ? ' (wrap the rows: {"data": [[...], ...]})' : ''
-    throw badInput(`the body must be a JSON object like {"data": [[...], ...]}; got ${describe(body)}${hint}`)
+    throw invalidData(`the body must be a JSON object like {"data": [[...], ...]}; got ${describe(body)}${hint}`)
   }
   const record = body as Record<string, unknown>
   // Checked one by one rather than with a list: this runs for every request.
@@ -65,11 +67,11 @@ export function readPredictRequest(body: unknown): PredictRequest {
     }
   }
   if (field === undefined) {
-    throw badInput('"data" is missing: send {"data": [[feature, ...], ...]} (one list of features per row)')
+    throw invalidData('"data" is missing: send {"data": [[feature, ...], ...]} (one list of features per row)')
   }
   if (count > 1) {
     const present = ROW_FIELDS.filter((f) => Object.hasOwn(record, f))
-    throw badInput(`give the rows in one field, not in ${present.map((f) => `"${f}"`).join(' and ')}`)
+    throw invalidData(`give the rows in one field, not in ${present.map((f) => `"${f}"`).join(' and ')}`)
   }
   return {field, value: record[field], modelVersion: readModelVersion(record.model_version)}
 }
@@ -78,7 +80,7 @@ function readModelVersion(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return String(value)
   if (typeof value === 'string' && value.trim() !== '') return value.trim()
-  throw badInput(`"model_version" must be a version number or an alias, like "3"; got ${describe(value)}`)
+  throw invalidData(`"model_version" must be a version number or an alias, like "3"; got ${describe(value)}`)
 }
 
 export interface Rows {
@@ -98,21 +100,21 @@ export interface RowLimits {
 export function toRows(value: unknown, field: string, limits: RowLimits): Rows {
   const d = limits.inputDim
   if (!Array.isArray(value)) {
-    throw badInput(`"${field}" must be a list of rows, each a list of ${d} numbers; got ${describe(value)}`)
+    throw invalidData(`"${field}" must be a list of rows, each a list of ${d} numbers; got ${describe(value)}`)
   }
   const n = value.length
-  if (n === 0) throw badInput(`"${field}" is empty: send at least one row`)
+  if (n === 0) throw invalidData(`"${field}" is empty: send at least one row`)
   checkRowCount(n, limits.maxRows)
   const rows = new Float32Array(n * d)
   for (let r = 0; r < n; r++) {
     const row = value[r]
     if (!Array.isArray(row)) {
       if (r === 0 && typeof row === 'number') {
-        throw badInput(
+        throw invalidData(
           `"${field}" must be a list of rows, each a list of ${d} numbers; got a list of numbers (one row is [[${exampleRow(d)}]])`,
         )
       }
-      throw badInput(`${field}[${r}] must be a list of ${d} numbers; got ${describe(row)}`)
+      throw invalidData(`${field}[${r}] must be a list of ${d} numbers; got ${describe(row)}`)
     }
     if (row.length !== d) throw rowLengthError(field, value, r, row.length, limits)
     const base = r * d
@@ -133,26 +135,26 @@ export function toTensorRows(
   const d = limits.inputDim
   const {shape, datatype, data} = tensor
   if (typeof datatype !== 'string' || !NUMERIC_TYPES.has(datatype)) {
-    throw badInput(`${where}.datatype must be a numeric type such as "FP32"; got ${describe(datatype)}`)
+    throw invalidData(`${where}.datatype must be a numeric type such as "FP32"; got ${describe(datatype)}`)
   }
   if (
     !Array.isArray(shape) ||
     shape.length !== 2 ||
     !shape.every((s) => typeof s === 'number' && Number.isSafeInteger(s) && s >= 0)
   ) {
-    throw badInput(`${where}.shape must be [rows, ${d}]; got ${JSON.stringify(shape) ?? describe(shape)}`)
+    throw invalidData(`${where}.shape must be [rows, ${d}]; got ${JSON.stringify(shape) ?? describe(shape)}`)
   }
   const [n, width] = shape as [number, number]
-  if (width !== d) throw badInput(`${where}.shape says ${width} features per row; model ${limits.model} takes ${d}`)
-  if (n === 0) throw badInput(`${where}.shape has 0 rows: send at least one row`)
+  if (width !== d) throw invalidData(`${where}.shape says ${width} features per row; model ${limits.model} takes ${d}`)
+  if (n === 0) throw invalidData(`${where}.shape has 0 rows: send at least one row`)
   checkRowCount(n, limits.maxRows)
-  if (!Array.isArray(data)) throw badInput(`${where}.data must be a list of numbers; got ${describe(data)}`)
+  if (!Array.isArray(data)) throw invalidData(`${where}.data must be a list of numbers; got ${describe(data)}`)
   if (data.length > 0 && Array.isArray(data[0])) {
-    if (data.length !== n) throw badInput(`${where}.data has ${data.length} rows; shape [${n}, ${d}] says ${n}`)
+    if (data.length !== n) throw invalidData(`${where}.data has ${data.length} rows; shape [${n}, ${d}] says ${n}`)
     return toRows(data, `${where}.data`, limits)
   }
   if (data.length !== n * d) {
-    throw badInput(`${where}.data has ${data.length} values; shape [${n}, ${d}] needs ${n * d}`)
+    throw invalidData(`${where}.data has ${data.length} values; shape [${n}, ${d}] needs ${n * d}`)
   }
   const rows = new Float32Array(n * d)
   for (let i = 0; i < data.length; i++) {
@@ -179,10 +181,10 @@ const NUMERIC_TYPES = new Set([
 
 function checkRowCount(n: number, maxRows: number): void {
   if (n > maxRows) {
-    throw new HttpError(
-      400,
+    throw new MorphoError(
       'TOO_MANY_ROWS',
       `${n} rows is more than this server takes in one request (${maxRows}); split the request`,
+      {details: {rows: n, maxRows}},
     )
   }
 }
@@ -193,23 +195,23 @@ function toFeature(v: unknown, field: string, r: number, c: number): number {
   throw valueError(`${field}[${r}][${c}]`, v)
 }
 
-function valueError(where: string, v: unknown): HttpError {
+function valueError(where: string, v: unknown): MorphoError {
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return badInput(`${where} is ${v}; every feature must be a finite number`)
-    return badInput(`${where} is ${v}, outside the float32 range (±3.4e38)`)
+    if (!Number.isFinite(v)) return invalidData(`${where} is ${v}; every feature must be a finite number`)
+    return invalidData(`${where} is ${v}, outside the float32 range (±3.4e38)`)
   }
-  return badInput(`${where} is ${describe(v)}, not a number`)
+  return invalidData(`${where} is ${describe(v)}, not a number`)
 }
 
-function rowLengthError(field: string, rows: unknown[], r: number, length: number, limits: RowLimits): HttpError {
+function rowLengthError(field: string, rows: unknown[], r: number, length: number, limits: RowLimits): MorphoError {
   const d = limits.inputDim
   const first = rows[0] as unknown[]
   if (r > 0 && Array.isArray(first) && first.length === d) {
-    return badInput(
+    return invalidData(
       `rows differ in length: ${field}[0] has ${d} values, ${field}[${r}] has ${length} (every row needs ${d})`,
     )
   }
-  return badInput(`${field}[${r}] has ${length} features; model ${limits.model} takes ${d}`)
+  return invalidData(`${field}[${r}] has ${length} features; model ${limits.model} takes ${d}`)
 }
 
 function exampleRow(d: number): string {
@@ -249,29 +251,29 @@ export interface InferRequest extends Rows {
  */
 export function readInferRequest(body: unknown, limits: RowLimits): InferRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw badInput(`the body must be a JSON object with "inputs"; got ${describe(body)}`)
+    throw invalidData(`the body must be a JSON object with "inputs"; got ${describe(body)}`)
   }
   const record = body as Record<string, unknown>
   const {inputs, outputs, id} = record
-  if (id !== undefined && typeof id !== 'string') throw badInput(`"id" must be a string; got ${describe(id)}`)
+  if (id !== undefined && typeof id !== 'string') throw invalidData(`"id" must be a string; got ${describe(id)}`)
   if (!Array.isArray(inputs) || inputs.length !== 1) {
-    throw badInput(
+    throw invalidData(
       `"inputs" must be a list of one tensor {"name", "shape": [rows, ${limits.inputDim}], "datatype": "FP32", "data"}; got ${Array.isArray(inputs) ? `${inputs.length} tensors` : describe(inputs)}`,
     )
   }
   const tensor = inputs[0]
   if (tensor === null || typeof tensor !== 'object' || Array.isArray(tensor)) {
-    throw badInput(`inputs[0] must be a tensor object; got ${describe(tensor)}`)
+    throw invalidData(`inputs[0] must be a tensor object; got ${describe(tensor)}`)
   }
   const t = tensor as Record<string, unknown>
   const rows = toTensorRows({shape: t.shape, datatype: t.datatype, data: t.data}, 'inputs[0]', limits)
   let wanted: InferOutput[] = [...INFER_OUTPUTS]
   if (outputs !== undefined) {
-    if (!Array.isArray(outputs)) throw badInput(`"outputs" must be a list; got ${describe(outputs)}`)
+    if (!Array.isArray(outputs)) throw invalidData(`"outputs" must be a list; got ${describe(outputs)}`)
     wanted = outputs.map((o, i) => {
       const name = (o as {name?: unknown} | null)?.name
       if (typeof name !== 'string' || !(INFER_OUTPUTS as readonly string[]).includes(name)) {
-        throw badInput(
+        throw invalidData(
           `outputs[${i}].name must be one of ${INFER_OUTPUTS.map((n) => `"${n}"`).join(', ')}; got ${describe(name)}`,
         )
       }

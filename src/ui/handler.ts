@@ -5,9 +5,11 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
 import {readAsset} from '../assets.js'
-import {type ErrorCode, isMorphoError, MorphoError, notFound, toEnvelope, usageError} from '../errors.js'
+import {MorphoError, notFound, usageError} from '../errors.js'
 import {createJsPredictor} from '../model/predictor.js'
 import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
+import {allowMethods, writeAnswer} from '../net/http.js'
+import {errorBody, toHttpError} from '../net/http-error.js'
 import {matchRoute} from '../net/routes.js'
 import type {StorePaths} from '../store/paths.js'
 import {HISTORY_MAX_LIMIT, historyView, modelsView, runsView, runView, type ServedInfo, servedView} from './api.js'
@@ -92,16 +94,6 @@ const SECURITY_HEADERS = {
 }
 const PAGE_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
-  USAGE: 400,
-  INVALID_DATA: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  REGISTRY_BUSY: 503,
-  // A damaged run or registry file: the request was fine, the stored document is not.
-  INTEGRITY: 422,
-}
 
 interface Asset {
   body: Buffer
@@ -224,13 +216,8 @@ export function createUiHandler(deps: UiDeps): UiHandler {
     if (path !== '/' && !isApi && !path.startsWith('/assets/')) return false
     const method = req.method ?? 'GET'
     const head = method === 'HEAD'
-    if (method !== 'GET' && !head) {
-      sendJson(res, 405, toEnvelope(usageError(`${method} is not allowed on ${path}; use GET`)), false, {
-        Allow: 'GET, HEAD',
-      })
-      return true
-    }
     const answer = async () => {
+      allowMethods(method, path, ['GET'])
       if (hasDotSegment(path)) {
         throw usageError(`Invalid path ${JSON.stringify(path)}: "." and ".." segments are not allowed`)
       }
@@ -251,11 +238,16 @@ export function createUiHandler(deps: UiDeps): UiHandler {
         res.destroy()
         return
       }
-      const status = isMorphoError(err) ? (HTTP_STATUS[err.code] ?? 500) : 500
-      sendJson(res, status, toEnvelope(err), head)
+      sendError(res, err, head)
     })
     return true
   }
+}
+
+/** An error in the server's one error body (src/net/http-error.ts), with the status its code maps to. */
+export function sendError(res: ServerResponse, err: unknown, head: boolean): void {
+  const e = toHttpError(err)
+  sendJson(res, e.status, errorBody(e), head, e.headers)
 }
 
 function stamp(time: string | Date): string {
@@ -300,16 +292,11 @@ function sendJson(
   head: boolean,
   extra: Record<string, string> = {},
 ): void {
-  const text = `${JSON.stringify(body)}\n`
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    // Runs and the registry change underneath: every answer is read fresh.
-    'Cache-Control': 'no-store',
-    ...SECURITY_HEADERS,
-    ...extra,
+  // Runs and the registry change underneath: every answer is read fresh.
+  writeAnswer(res, status, `${JSON.stringify(body)}\n`, {
+    head,
+    headers: {'Cache-Control': 'no-store', ...SECURITY_HEADERS, ...extra},
   })
-  res.end(head ? undefined : text)
 }
 
 /** A listed file that cannot be read means a broken installation, not a bad request. */

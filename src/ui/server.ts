@@ -1,8 +1,8 @@
 import {spawn} from 'node:child_process'
 import {createServer, type Server} from 'node:http'
-import {notFound, toEnvelope, usageError} from '../errors.js'
+import {notFound, usageError} from '../errors.js'
 import {listen} from '../net/listen.js'
-import {createUiHandler, type UiDeps} from './handler.js'
+import {createUiHandler, sendError, type UiDeps} from './handler.js'
 
 /**
  * `morpho ui`: the page and its API over the store, without a model loaded. The same handler
@@ -64,9 +64,7 @@ export function createUiServer(deps: UiDeps): Server {
   return createServer((req, res) => {
     if (ui(req, res)) return
     const path = (req.url ?? '/').split(/[?#]/, 1)[0]
-    const text = `${JSON.stringify(toEnvelope(notFound(`Nothing at ${path}`, {hint: 'The page is at /.'})))}\n`
-    res.writeHead(404, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text)})
-    res.end(req.method === 'HEAD' ? undefined : text)
+    sendError(res, notFound(`Nothing at ${path}`, {hint: 'The page is at /.'}), req.method === 'HEAD')
   })
 }
 

@@ -1,17 +1,19 @@
 import {describe, expect, it} from 'vitest'
-import {HttpError} from '../../src/net/http-error.js'
+import {toHttpError} from '../../src/net/http-error.js'
 import {crossover} from '../../src/serve/forward.js'
 import {parseRowsText} from '../../src/serve/predict.js'
 import {checkContentType, parseJson, readInferRequest, readPredictRequest, toRows} from '../../src/serve/validate.js'
 
 const limits = {inputDim: 3, maxRows: 4, model: 'spirals v3'}
 
+/** What the server answers for what `fn` throws: the status, code and message of its error body. */
 function refusal(fn: () => unknown): {status: number; code: string; message: string} {
   try {
     fn()
   } catch (err) {
-    if (err instanceof HttpError) return {status: err.status, code: err.code, message: err.message}
-    throw err
+    const e = toHttpError(err)
+    if (e.code === 'INTERNAL') throw err
+    return {status: e.status, code: e.code, message: e.message}
   }
   throw new Error('expected a refusal')
 }
@@ -51,7 +53,7 @@ describe('request validation', () => {
     ['rows', '"data" must be a list of rows, each a list of 3 numbers; got "rows" (a string)'],
     [[[1, 2, 3], 'x'], 'data[1] must be a list of 3 numbers; got "x" (a string)'],
   ])('refuses %j with a 400 naming the problem', (value, message) => {
-    expect(refusal(() => toRows(value, 'data', limits))).toEqual({status: 400, code: 'INVALID_INPUT', message})
+    expect(refusal(() => toRows(value, 'data', limits))).toEqual({status: 400, code: 'INVALID_DATA', message})
   })
 
   it('refuses more rows than the limit with its own code', () => {

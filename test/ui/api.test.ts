@@ -181,15 +181,15 @@ describe('the web page API, on a store with two real runs and a registered model
   it('answers a damaged run with 422 and an unknown one with 404, as JSON', async () => {
     const broken = await raw(base, '/api/runs/broken-json')
     expect(broken.status).toBe(422)
-    expect(broken.json.error).toMatchObject({code: 'INTEGRITY', message: expect.stringMatching(/not valid JSON/)})
+    expect(broken.json).toMatchObject({code: 'INTEGRITY', error: expect.stringMatching(/not valid JSON/)})
     const shape = await raw(base, '/api/runs/broken-shape')
     expect(shape.status).toBe(422)
-    expect(shape.json.error.message).toBe('run.json is not an object')
+    expect(shape.json.error).toBe('run.json is not an object')
     expect((await raw(base, '/api/runs/broken-shape/boundary')).status).toBe(422)
     expect((await raw(base, '/api/runs/broken-json/boundary')).status).toBe(422)
     const missing = await raw(base, '/api/runs/moons-20000101-000000-abcdef')
     expect(missing.status).toBe(404)
-    expect(missing.json.error).toMatchObject({code: 'NOT_FOUND', hint: expect.any(String)})
+    expect(missing.json).toMatchObject({code: 'NOT_FOUND', hint: expect.any(String)})
   })
 
   it('GET /api/runs/{id}/boundary: a grid of predicted classes and the regenerated validation points', async () => {
@@ -267,19 +267,19 @@ describe('the web page API, on a store with two real runs and a registered model
     expect((await raw(base, '/api/traffic')).json).toBeNull()
     const boundary = await raw(base, '/api/served/boundary')
     expect(boundary.status).toBe(404)
-    expect(boundary.json.error.code).toBe('NOT_FOUND')
+    expect(boundary.json.code).toBe('NOT_FOUND')
   })
 
-  it('answers unknown API paths with a 404 envelope and other methods with a 405', async () => {
+  it('answers unknown API paths with a 404 and other methods with a 405, in the error body of every endpoint', async () => {
     for (const path of ['/api/nope', '/api/runs/a/b/c', '/api/served/nope', '/api/']) {
       const res = await raw(base, path)
       expect(res.status, path).toBe(404)
-      expect(res.json.error, path).toMatchObject({code: 'NOT_FOUND'})
+      expect(res.json, path).toMatchObject({code: 'NOT_FOUND'})
     }
     const post = await raw(base, '/api/runs', {method: 'POST'})
     expect(post.status).toBe(405)
     expect(post.headers.allow).toBe('GET, HEAD')
-    expect(post.json.error.code).toBe('USAGE')
+    expect(post.json.code).toBe('METHOD_NOT_ALLOWED')
   })
 
   it('refuses path tricks with 400 or 404 and never reads outside the store', async () => {
@@ -308,7 +308,7 @@ describe('the web page API, on a store with two real runs and a registered model
       const res = await raw(base, path)
       expect(res.status, path).toBe(status)
       expect(res.headers['content-type'], path).toBe('application/json; charset=utf-8')
-      expect(res.json.error.code, path).toBe(status === 400 ? 'USAGE' : 'NOT_FOUND')
+      expect(res.json.code, path).toBe(status === 400 ? 'USAGE' : 'NOT_FOUND')
       expect(res.text, path).not.toContain('TOP-SECRET')
     }
     // The store is as it was: nothing was created by the requests either.
@@ -369,7 +369,7 @@ describe('the web page API, on a store with two real runs and a registered model
     }
     const notFound = await raw(base, '/health')
     expect(notFound.status).toBe(404)
-    expect(notFound.json.error).toMatchObject({code: 'NOT_FOUND', message: 'Nothing at /health'})
+    expect(notFound.json).toMatchObject({code: 'NOT_FOUND', error: 'Nothing at /health'})
   })
 })
 

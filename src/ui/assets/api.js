@@ -1,10 +1,12 @@
 // The page's only way to the server: the JSON endpoints of README "Web page", on the same origin.
 
+// Every error on this port has one body: {"error": message, "code", "detail", "hint"?, "details"?}.
 export class ApiError extends Error {
-  constructor(status, envelope, fallback) {
-    super(envelope?.error?.message ?? envelope?.detail ?? envelope?.message ?? fallback)
+  constructor(status, body, fallback) {
+    super(typeof body?.error === 'string' ? body.error : fallback)
     this.status = status
-    this.envelope = envelope
+    this.code = body?.code
+    this.hint = body?.hint
   }
 }
 

@@ -103,12 +103,11 @@ export function section(title, id, ...intro) {
 }
 
 export function errorBox(err) {
-  const e = err?.envelope?.error
   return h(
     'div',
     {class: 'error', role: 'alert'},
-    h('p', {}, h('strong', {}, 'Could not load: '), e?.message ?? err?.message ?? String(err)),
-    e?.hint ? h('p', {class: 'muted'}, e.hint) : null,
+    h('p', {}, h('strong', {}, 'Could not load: '), err?.message ?? String(err)),
+    err?.hint ? h('p', {class: 'muted'}, err.hint) : null,
   )
 }
 
