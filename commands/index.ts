@@ -1,9 +1,12 @@
 import AliasDelete from './alias/delete.js'
 import AliasSet from './alias/set.js'
+import Autocomplete from './autocomplete.js'
 import Best from './best.js'
+import Complete from './complete.js'
 import Doctor from './doctor.js'
 import Export from './export.js'
 import Health from './health.js'
+import Help from './help.js'
 import History from './history.js'
 import List from './list.js'
 import Predict from './predict.js'
@@ -20,6 +23,7 @@ import Ui from './ui.js'
 
 /** The command map for oclif's explicit strategy (also what a bundled binary loads). */
 export const COMMANDS = {
+  help: Help,
   doctor: Doctor,
   train: Train,
   sweep: Sweep,
@@ -35,6 +39,8 @@ export const COMMANDS = {
   'alias:set': AliasSet,
   'alias:delete': AliasDelete,
   export: Export,
+  autocomplete: Autocomplete,
+  __complete: Complete,
   ui: Ui,
   serve: Serve,
   predict: Predict,

@@ -16,7 +16,7 @@ export default class Register extends MorphoCommand {
   ]
 
   static override args = {
-    runId: Args.string({description: 'The run to register (see morpho runs list).', required: true}),
+    'run-id': Args.string({description: 'The run to register (see morpho runs list).', required: true}),
   }
 
   static override flags = {
@@ -32,7 +32,7 @@ export default class Register extends MorphoCommand {
   async run(): Promise<RegisterResult> {
     const {parseTags, registerRun} = await import('../src/registry/index.js')
     const {args, flags} = await this.parse(Register)
-    const result = await registerRun(this.store(flags.home), args.runId, {
+    const result = await registerRun(this.store(flags.home), args['run-id'], {
       model: flags.model,
       description: flags.description,
       tags: parseTags(flags.tag),

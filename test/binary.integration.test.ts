@@ -41,6 +41,11 @@ describe('morpho as a single executable', () => {
     const version = await run(['--version'])
     expect(version.code).toBe(0)
     expect(version.stdout).toMatch(/^morpho\/\d+\.\d+\.\d+ linux-x64 node-v20/)
+    // The hooks and the completion command travel inside the executable too.
+    const typo = await run(['tran'])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toMatch(/Did you mean morpho train\?/)
+    expect((await run(['__complete', '--', 'pro'])).stdout).toBe('production\npromote\n')
     const doctor = await run(['doctor', '--json'])
     expect(doctor.code).toBe(0)
     expect(parseJson<{install: string; backend: {name: string}}>(doctor.stdout)).toMatchObject({

@@ -160,7 +160,8 @@ describe('morpho train (built CLI)', () => {
       [['--hidden-dim', 'abc'], /--hidden-dim is not a number: "abc"/],
       [['--train-frac', '1.5'], /--train-frac is out of range: "1.5"/],
       [['--problem', 'circles'], /Expected --problem=circles to be one of/],
-      [['--bogus'], /Nonexistent flag: --bogus/],
+      [['--bogus'], /Unknown flag --bogus/],
+      [['--hiden-dim', '8'], /Unknown flag --hiden-dim\n.*Did you mean --hidden-dim\?/],
       [['--register-at', '2'], /--register-at needs a number from 0 to 1 or off: "2"/],
     ]
     for (const [flags, message] of cases) {

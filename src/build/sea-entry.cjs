@@ -8,11 +8,11 @@ const {createRequire} = require('node:module')
 const {homedir, tmpdir} = require('node:os')
 const {dirname, join} = require('node:path')
 const sea = require('node:sea')
-const {execute, Plugin} = require('@oclif/core')
 const packageJson = require('../../package.json')
 const {COMMANDS} = require('../../dist/commands/index.js')
 const {setTfModules} = require('../../dist/src/tf/backend.js')
 const {setAssetSource} = require('../../dist/src/assets.js')
+const {launch} = require('./launch.cjs')
 
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']
 
@@ -83,18 +83,10 @@ setAssetSource((key) => {
   }
 })
 
-// Plugins are found in node_modules, which a single file does not have: the autocomplete
-// plugin's commands join the command map instead.
-const commands = {
-  ...COMMANDS,
-  autocomplete: require('../../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js').default,
-  'autocomplete:create': require('../../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js')
-    .default,
-  'autocomplete:script': require('../../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js')
-    .default,
-}
-const pjson = {...packageJson, oclif: {...packageJson.oclif, plugins: []}}
-
-// oclif cannot import its explicit command target from inside the blob: hand it the map.
-Plugin.prototype.loadCommandsFromTarget = async () => commands
-execute({loadOptions: {root: dirname(process.execPath), pjson}}).catch(require('@oclif/core').handle)
+// No manifest beside the executable: oclif describes the commands from the map itself.
+launch({
+  root: dirname(process.execPath),
+  pjson: packageJson,
+  commands: COMMANDS,
+  hooks: {command_not_found: () => require('../../dist/src/cli/not-found.js').default},
+})

@@ -1,8 +1,9 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import type {ChalkInstance} from 'chalk'
 import {resolveHome} from '../config.js'
-import {isMorphoError, toEnvelope} from '../errors.js'
+import {isMorphoError, toEnvelope, usageError} from '../errors.js'
 import {StorePaths} from '../store/paths.js'
+import {nearest} from '../suggest.js'
 import {paintFor} from './color.js'
 
 /**
@@ -50,7 +51,8 @@ export abstract class MorphoCommand extends Command {
     return toEnvelope(err)
   }
 
-  protected override async catch(err: Errors.CLIError | Error): Promise<unknown> {
+  protected override async catch(thrown: Errors.CLIError | Error): Promise<unknown> {
+    const err = this.withSuggestion(thrown)
     const envelope = toEnvelope(err)
     process.exitCode = envelope.error.exitCode
     if (this.jsonEnabled()) {
@@ -64,5 +66,23 @@ export abstract class MorphoCommand extends Command {
       })
     }
     return super.catch(err as Errors.CLIError)
+  }
+
+  /** oclif's "Nonexistent flag" becomes a usage error naming the nearest flag the command has. */
+  private withSuggestion(err: Errors.CLIError | Error): Errors.CLIError | Error {
+    const unknown = (err as {flags?: unknown}).flags
+    if (!Array.isArray(unknown) || !err.message.startsWith('Nonexistent flag')) return err
+    const flags = {...this.ctor.baseFlags, ...this.ctor.flags} as Record<string, {aliases?: string[]; char?: string}>
+    const names = ['json', 'help', ...Object.keys(flags), ...Object.values(flags).flatMap((f) => f.aliases ?? [])]
+    const typed = unknown.map((f) => String(f).split('=')[0]!)
+    const near = typed.map((f) => (f.startsWith('--') ? nearest(f.slice(2), names) : undefined))
+    const command = `${this.config.bin} ${this.id?.split(':').join(' ') ?? ''}`.trim()
+    const hints = typed.flatMap((f, i) =>
+      near[i] ? [typed.length === 1 ? `Did you mean --${near[i]}?` : `${f}: did you mean --${near[i]}?`] : [],
+    )
+    return usageError(`Unknown flag${typed.length === 1 ? '' : 's'} ${typed.join(', ')}`, {
+      hint: [...hints, `See ${command} --help for its flags.`].join(' '),
+      details: {flags: typed, suggestions: near.map((n) => (n ? `--${n}` : null))},
+    })
   }
 }

@@ -2,6 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {parse as parseYaml} from 'yaml'
 import {invalidData, usageError} from '../errors.js'
 import {parseOption} from '../option-spec.js'
+import {nearest} from '../suggest.js'
 import {OPTION_BY_FLAG, OPTION_BY_KEY, type TrainOptionSpec, type TrainOptions} from '../training/options.js'
 
 /**
@@ -45,8 +46,11 @@ export function specFor(name: string, where: string): TrainOptionSpec {
     OPTION_BY_FLAG.get(bare.replace(/_/g, '-')) ??
     OPTION_BY_KEY.get(bare as keyof TrainOptions)
   if (!spec) {
+    const near = nearest(bare, OPTION_BY_FLAG.keys())
     throw usageError(`Unknown training flag "${name}" in ${where}`, {
-      hint: 'Use the flag names of `morpho train --help`, e.g. hidden-dim, lr, seeds-per-layer.',
+      hint: near
+        ? `Did you mean ${near}? The flag names are those of morpho train --help.`
+        : 'Use the flag names of morpho train --help, e.g. hidden-dim, lr, seeds-per-layer.',
       details: {key: name},
     })
   }
@@ -102,8 +106,9 @@ export function buildPlan(input: {file?: unknown; fileName?: string; params?: st
     if (structured) {
       for (const key of Object.keys(doc)) {
         if (!FILE_KEYS.has(key)) {
+          const near = nearest(key, FILE_KEYS)
           throw usageError(`Unknown key "${key}" in ${where}`, {
-            hint: `Top-level keys are: ${[...FILE_KEYS].join(', ')}.`,
+            hint: `${near ? `Did you mean ${near}? ` : ''}Top-level keys are: ${[...FILE_KEYS].join(', ')}.`,
             details: {key},
           })
         }

@@ -1,0 +1,22 @@
+import {MorphoCommand} from '../src/cli/base.js'
+import {type CompletableCommand, complete, storeValues} from '../src/cli/complete.js'
+
+/** What the completion scripts call on each Tab: `morpho __complete -- <words after morpho>`. */
+export default class Complete extends MorphoCommand {
+  static override hidden = true
+
+  static override summary = 'The words that may follow, one per line (for the shell completion scripts).'
+
+  static override strict = false
+
+  async run(): Promise<{candidates: string[]}> {
+    const {argv} = await this.parse(Complete)
+    const candidates = await complete(
+      this.config.commands as unknown as CompletableCommand[],
+      argv as string[],
+      storeValues,
+    ).catch(() => [])
+    if (candidates.length > 0) this.log(candidates.join('\n'))
+    return {candidates}
+  }
+}

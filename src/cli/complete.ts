@@ -1,0 +1,255 @@
+import {readdir} from 'node:fs/promises'
+import {resolveHome} from '../config.js'
+import {isSafeId, StorePaths} from '../store/paths.js'
+
+/**
+ * Shell completion: given the words typed after `morpho` (the last one is the word being
+ * completed, possibly empty), the words that may come next — commands, flags, and the values
+ * of flags and arguments, some read from the store (models, versions, aliases, run ids).
+ * The shell scripts (`morpho autocomplete bash|zsh`) call it through `morpho __complete`.
+ */
+
+export interface CompletableFlag {
+  type: 'boolean' | 'option'
+  char?: string
+  aliases?: string[]
+  options?: readonly string[]
+  allowNo?: boolean
+  multiple?: boolean
+  hidden?: boolean
+}
+
+export interface CompletableCommand {
+  id: string
+  hidden?: boolean
+  flags: Record<string, CompletableFlag>
+  /** In order. */
+  args: Record<string, {options?: readonly string[]}>
+}
+
+/** Where the values of a flag or an argument come from, by its name. */
+type Source =
+  | 'models'
+  | 'versions'
+  | 'aliases'
+  | 'runs'
+  | 'stages'
+  | 'targetStages'
+  | 'metrics'
+  | 'shells'
+  | 'commands'
+  | 'files'
+
+const BY_NAME: Record<string, Source> = {
+  model: 'models',
+  version: 'versions',
+  'run-id': 'runs',
+  stage: 'stages',
+  metric: 'metrics',
+  shell: 'shells',
+  home: 'files',
+  data: 'files',
+  file: 'files',
+  config: 'files',
+  'sweep-config': 'files',
+}
+/** Arguments whose name alone does not say it. */
+const BY_COMMAND_ARG: Record<string, Source> = {
+  'alias:set name': 'aliases',
+  'alias:delete name': 'aliases',
+  'help command': 'commands',
+  'promote stage': 'targetStages',
+}
+
+const SHELLS = ['bash', 'zsh']
+
+/** What the store can tell completion; each is asked only when its values are wanted. */
+export interface StoreValues {
+  models(): Promise<string[]>
+  versions(model: string | undefined): Promise<string[]>
+  aliases(model: string | undefined): Promise<string[]>
+  runs(): Promise<string[]>
+  stages(): string[]
+  metrics(model: string | undefined): Promise<string[]>
+}
+
+/**
+ * The candidates for the last word. An empty answer lets the shell complete file names; a word
+ * of the form `--flag=val` is answered with values for the part after "=" (what the shells
+ * complete there).
+ */
+export async function complete(
+  commands: readonly CompletableCommand[],
+  words: readonly string[],
+  store: (home: string | undefined) => StoreValues,
+): Promise<string[]> {
+  const typed = words.length === 0 ? [''] : [...words]
+  const current = typed.pop()!
+  const visible = commands.filter((c) => !c.hidden)
+  const ids = new Set(visible.map((c) => c.id))
+
+  // The command: as many leading words as name a topic or a command.
+  let path: string[] = []
+  let at = 0
+  let command: CompletableCommand | undefined
+  for (; at < typed.length; at++) {
+    const word = typed[at]!
+    if (word.startsWith('-')) break
+    const id = [...path, word].join(':')
+    if (ids.has(id)) {
+      command = visible.find((c) => c.id === id)
+      at++
+      break
+    }
+    if (!visible.some((c) => c.id.startsWith(`${id}:`))) break
+    path = [...path, word]
+  }
+  if (!command) return at === typed.length ? startingWith(nextWords(visible, path), current) : []
+
+  // Flags given so far, and how many arguments.
+  const byName = new Map<string, [string, CompletableFlag]>()
+  for (const [name, flag] of Object.entries(command.flags)) {
+    if (flag.hidden) continue
+    for (const n of [name, ...(flag.aliases ?? [])]) byName.set(`--${n}`, [name, flag])
+    if (flag.char) byName.set(`-${flag.char}`, [name, flag])
+  }
+  const given = new Map<string, string>()
+  let positional = 0
+  let pending: [string, CompletableFlag] | undefined
+  for (const word of typed.slice(at)) {
+    if (pending) {
+      given.set(pending[0], word)
+      pending = undefined
+      continue
+    }
+    if (word.startsWith('-') && word !== '-') {
+      const [key, value] = splitOnce(word)
+      const found = byName.get(key)
+      if (found?.[1].type === 'option') {
+        if (value === undefined) pending = found
+        else given.set(found[0], value)
+      } else if (found) {
+        given.set(found[0], 'true')
+      }
+      continue
+    }
+    positional++
+  }
+  const values = (source: Source | undefined, options?: readonly string[]) =>
+    options && options.length > 0
+      ? Promise.resolve([...options])
+      : valuesOf(source, store(given.get('home')), given.get('model'), visible)
+
+  if (pending) return startingWith(await values(BY_NAME[pending[0]], pending[1].options), current)
+  if (current.startsWith('-')) {
+    const [key, value] = splitOnce(current)
+    const found = byName.get(key)
+    if (value !== undefined) {
+      return found?.[1].type === 'option' ? startingWith(await values(BY_NAME[found[0]], found[1].options), value) : []
+    }
+    const names = Object.entries(command.flags)
+      .filter(([name, flag]) => !flag.hidden && (flag.multiple || !given.has(name)))
+      .flatMap(([name, flag]) => [`--${name}`, ...(flag.allowNo ? [`--no-${name}`] : [])])
+    return startingWith([...names, '--help'].sort(), current)
+  }
+  const argNames = Object.keys(command.args)
+  const arg = argNames[positional]
+  if (arg === undefined) return command.id === 'help' ? startingWith(nextWords(visible, typed.slice(at)), current) : []
+  const source = BY_COMMAND_ARG[`${command.id} ${arg}`] ?? BY_NAME[arg]
+  return startingWith(await values(source, command.args[arg]!.options), current)
+}
+
+/** The words that can follow a topic path: its commands' and sub-topics' next segment. */
+function nextWords(commands: readonly CompletableCommand[], path: readonly string[]): string[] {
+  const prefix = path.length === 0 ? '' : `${path.join(':')}:`
+  const out = new Set<string>()
+  for (const c of commands) if (c.id.startsWith(prefix)) out.add(c.id.slice(prefix.length).split(':')[0]!)
+  return [...out].sort()
+}
+
+async function valuesOf(
+  source: Source | undefined,
+  store: StoreValues,
+  model: string | undefined,
+  commands: readonly CompletableCommand[],
+): Promise<string[]> {
+  switch (source) {
+    case 'models':
+      return store.models()
+    case 'versions':
+      return store.versions(model)
+    case 'aliases':
+      return store.aliases(model)
+    case 'runs':
+      return store.runs()
+    case 'stages':
+      return store.stages()
+    case 'targetStages':
+      return store.stages().filter((s) => s !== 'None')
+    case 'metrics':
+      return store.metrics(model)
+    case 'shells':
+      return SHELLS
+    case 'commands':
+      return nextWords(commands, [])
+    default:
+      return []
+  }
+}
+
+function startingWith(candidates: readonly string[], prefix: string): string[] {
+  return [...new Set(candidates.filter((c) => c.startsWith(prefix)))]
+}
+
+function splitOnce(word: string): [string, string | undefined] {
+  const eq = word.indexOf('=')
+  return eq < 0 ? [word, undefined] : [word.slice(0, eq), word.slice(eq + 1)]
+}
+
+/**
+ * Values from the store at `home` (else MORPHO_HOME, else ./.morpho). Completion never fails:
+ * an unreadable or missing store just offers nothing.
+ */
+export function storeValues(home: string | undefined): StoreValues {
+  const paths = new StorePaths(resolveHome(home))
+  const registry = async () => {
+    const {readRegistry} = await import('../registry/store.js')
+    return readRegistry(paths).catch(() => undefined)
+  }
+  const modelOf = async (name: string | undefined) => {
+    const doc = await registry()
+    if (!doc) return undefined
+    const names = Object.keys(doc.models)
+    return name !== undefined ? doc.models[name] : names.length === 1 ? doc.models[names[0]!] : undefined
+  }
+  return {
+    async models() {
+      return Object.keys((await registry())?.models ?? {}).sort()
+    },
+    async versions(name) {
+      const model = await modelOf(name)
+      if (!model) return []
+      return [
+        ...model.versions.map((v) => String(v.version)).reverse(),
+        ...Object.keys(model.aliases).sort(),
+        'latest',
+        'production',
+        'staging',
+      ]
+    },
+    async aliases(name) {
+      return Object.keys((await modelOf(name))?.aliases ?? {}).sort()
+    },
+    async runs() {
+      const names = await readdir(paths.runsDir).catch(() => [] as string[])
+      return names.filter(isSafeId).sort().reverse()
+    },
+    stages() {
+      return ['None', 'Staging', 'Production', 'Archived']
+    },
+    async metrics(name) {
+      const model = await modelOf(name)
+      return [...new Set(model?.versions.flatMap((v) => Object.keys(v.metrics)) ?? [])].sort()
+    },
+  }
+}
