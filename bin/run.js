@@ -2,8 +2,8 @@
 // Built, morpho starts from dist/morpho.cjs (src/build/bundle.mjs): one file, compiled from
 // V8's code cache after the first run, which starts in about half the time it takes to load the
 // compiled modules one by one. Those are the fallback: when the bundle is missing or older than
-// the compiled commands (tsc ran alone), and in development and test mode, where oclif maps
-// the commands back to their TypeScript sources.
+// the compiled commands (tsc ran alone), on a Node that cannot require() an ES module, and in
+// development and test mode, where oclif maps the commands back to their TypeScript sources.
 import {closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
 import Module from 'node:module'
 import {dirname, join} from 'node:path'
@@ -15,6 +15,8 @@ const bundle = join(dist, 'morpho.cjs')
 
 function current() {
   if (process.env.NODE_ENV === 'development' || process.env.NODE_ENV === 'test') return undefined
+  // The bundle require()s the packages that are ES modules only (Node 20.19 and later).
+  if (!process.features.require_module) return undefined
   try {
     const stat = statSync(bundle)
     return stat.mtimeMs >= statSync(join(dist, 'commands', 'index.js')).mtimeMs ? stat : undefined

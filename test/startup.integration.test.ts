@@ -83,12 +83,12 @@ describe('start-up', () => {
 describe('the code cache of the bundle', () => {
   let dir: {path: string; cleanup: () => Promise<void>}
   let cache: string
-  const morpho = (args: string[], env: Record<string, string> = {}) =>
+  const morpho = (args: string[], nodeFlags: string[] = []) =>
     new Promise<{code: number; stdout: string}>((resolve) =>
       execFile(
         process.execPath,
-        [join(dir.path, 'bin', 'run.js'), ...args],
-        {env: {...process.env, NODE_ENV: 'production', MORPHO_HOME: join(dir.path, 'store'), ...env}},
+        [...nodeFlags, join(dir.path, 'bin', 'run.js'), ...args],
+        {env: {...process.env, NODE_ENV: 'production', MORPHO_HOME: join(dir.path, 'store')}},
         (err, stdout) => resolve({code: err ? Number(err.code) : 0, stdout}),
       ),
     )
@@ -148,5 +148,9 @@ describe('the code cache of the bundle', () => {
     const help = await morpho(['help', 'list', '--json'])
     expect(help.code).toBe(0)
     expect(JSON.parse(help.stdout)).toMatchObject({command: 'list'})
+    // A Node that cannot require() an ES module (before 20.19) runs the modules too.
+    await utimes(join(dir.path, 'dist', 'morpho.cjs'), new Date(Date.now() + 20_000), new Date(Date.now() + 20_000))
+    expect((await morpho(['--version'])).code).toBe(99)
+    expect((await morpho(['--version'], ['--no-experimental-require-module'])).code).toBe(0)
   })
 })

@@ -35,6 +35,31 @@ export const EXTERNAL = [
   'typescript',
 ]
 
+/**
+ * Packages among them that are ES modules only. The bundle is CommonJS, so it loads them with
+ * require() (Node 20.19 and later can; bin/run.js uses the bundle only where it can). esbuild
+ * would give their default export as the whole module namespace (how it reads a default import
+ * of CommonJS from an ES module); a re-export through a stub of our own gives the real one.
+ */
+const ESM_ONLY = ['ora', 'lowdb']
+
+function esmOnlyInterop(names) {
+  const filter = new RegExp(`^(${names.join('|')})$`)
+  return {
+    name: 'esm-only-externals',
+    setup(b) {
+      b.onResolve({filter}, (args) =>
+        args.namespace === 'esm-only' ? {path: args.path, external: true} : {path: args.path, namespace: 'esm-only'},
+      )
+      b.onLoad({filter: /.*/, namespace: 'esm-only'}, (args) => ({
+        contents: `export * from ${JSON.stringify(args.path)}\nexport {default} from ${JSON.stringify(args.path)}\n`,
+        resolveDir: root,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
 // Never leave a bundle of older sources behind a failed build: bin/run.js would run it.
 for (const file of ['morpho.cjs', 'morpho.cjs.cache', 'oclif.manifest.json']) rmSync(join(dist, file), {force: true})
 
@@ -104,6 +129,7 @@ await build({
   define: {'import.meta.url': '__import_meta_url'},
   banner: {js: "var __import_meta_url=require('node:url').pathToFileURL(__filename).href;"},
   external: EXTERNAL,
+  plugins: [esmOnlyInterop(ESM_ONLY)],
 })
 // The code cache, so the first run of an installation (or a read-only one) starts fast too.
 execFileSync(process.execPath, [join(root, 'bin', 'run.js'), '--help'], {

@@ -3,7 +3,7 @@ import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, parseJson, runCli, tempDir} from '../helpers/cli.js'
-import {makeRun} from '../helpers/fixtures.js'
+import {makeRun} from '../helpers/runs.js'
 
 /** What people type by habit, through the built CLI: help, -h, mistyped commands and flags, Tab. */
 
