@@ -39,11 +39,9 @@ function runBundle(stat) {
     const bytes = readFileSync(cacheFile)
     if (bytes.subarray(0, key.length).equals(key)) cachedData = bytes.subarray(key.length)
   } catch {}
-  const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), {
-    filename: bundle,
-    cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  })
+  // The bundle has no import() (src/build/bundle.mjs): a script compiled from a code cache
+  // cannot have Node's dynamic-import callback.
+  const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), {filename: bundle, cachedData})
   if (cachedData === undefined || script.cachedDataRejected) {
     process.once('exit', () => {
       const tmp = `${cacheFile}.${process.pid}.tmp`

@@ -31,6 +31,9 @@ export const EXTERNAL = [
   'yaml',
   'ora',
   'lowdb',
+  'protobufjs',
+  'protobufjs/*',
+  'tar',
   // Only read by oclif in development mode.
   'typescript',
 ]
@@ -129,6 +132,9 @@ await build({
   define: {'import.meta.url': '__import_meta_url'},
   banner: {js: "var __import_meta_url=require('node:url').pathToFileURL(__filename).href;"},
   external: EXTERNAL,
+  // import() of a package outside the bundle as require(): a script compiled from V8's code
+  // cache has no dynamic-import callback in Node 20 (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
+  supported: {'dynamic-import': false},
   plugins: [esmOnlyInterop(ESM_ONLY)],
 })
 // The code cache, so the first run of an installation (or a read-only one) starts fast too.
