@@ -96,7 +96,7 @@ export default class Train extends MorphoCommand {
     const onSigint = () => {
       if (abort.signal.aborted) process.exit(130)
       this.note(
-        'interrupt: stopping after the current batch (the unfinished epoch is not recorded) and marking the run interrupted (Ctrl-C again to quit now)',
+        'interrupt: stopping now and marking the run interrupted (the unfinished epoch is not recorded; Ctrl-C again to quit at once)',
       )
       abort.abort()
     }

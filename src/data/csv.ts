@@ -1,7 +1,9 @@
 import {createHash} from 'node:crypto'
-import {readFile} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {type FileHandle, open} from 'node:fs/promises'
 import {resolve} from 'node:path'
-import {invalidData} from '../errors.js'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {invalidData, MorphoError} from '../errors.js'
 import {type Dataset, indexLabels} from './datasets.js'
 
 /**
@@ -11,6 +13,11 @@ import {type Dataset, indexLabels} from './datasets.js'
  * - Labels are integers (0/1/2, 3/7, -1/1, ...); classes are their sorted distinct values.
  * Every error names the file and the 1-based line number as an editor shows it (header,
  * comments and blank lines counted), and the offending value.
+ *
+ * The file is streamed, never read whole: its size, its longest line and its rows are
+ * bounded (`CsvLimits`, the --max-data-bytes, --max-line-bytes and --max-rows flags), so a
+ * device such as /dev/zero or a huge file without a newline stops at a limit at once, with
+ * memory for one chunk and one line.
  */
 
 export interface CsvDataset extends Dataset {
@@ -26,113 +33,269 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
 const NOT_FINITE = /^[+-]?(?:inf|infinity|nan)$/i
 const EXAMPLE_HINT = 'Each row is numeric features followed by an integer label, e.g. "0.5,1.2,0".'
 
-export async function loadCsv(path: string): Promise<CsvDataset> {
-  let bytes: Buffer
+export interface CsvLimits {
+  /** Most bytes read. */
+  bytes: number
+  /** Longest line, in bytes. */
+  lineBytes: number
+  /** Most data rows (header, comments and blank lines not counted). */
+  rows: number
+}
+
+const CHUNK_BYTES = 256 * 1024
+const PIPE_POLL_MS = 20
+const NEWLINE = 0x0a
+
+export async function loadCsv(
+  path: string,
+  limits: CsvLimits = {
+    bytes: Number.POSITIVE_INFINITY,
+    lineBytes: Number.POSITIVE_INFINITY,
+    rows: Number.POSITIVE_INFINITY,
+  },
+  signal?: AbortSignal,
+): Promise<CsvDataset> {
+  let handle: FileHandle
+  let fifo = false
   try {
-    bytes = await readFile(path)
+    // Non-blocking, so that a pipe without data makes read() say so (EAGAIN) instead of holding
+    // a thread that an interrupted process could not exit past; files and devices are unaffected.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const what = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a folder, not a file' : 'cannot be read'
-    throw invalidData(`Data file ${what}: ${path}`, {
-      hint:
-        code === 'ENOENT'
-          ? `Check the path given to --data (relative paths start from ${process.cwd()}).`
-          : 'Pass a readable CSV file to --data.',
-      details: {path: resolve(path), errno: code},
-      cause: err,
-    })
+    throw unreadable(path, err)
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex')
-  const parsed = parseCsv(bytes.toString('utf8'), path)
-  return {...parsed, sha256, path: resolve(path)}
+  try {
+    const info = await handle.stat()
+    // Reading a folder fails only at the first read, with EISDIR; say so before.
+    if (info.isDirectory()) throw unreadable(path, Object.assign(new Error('is a directory'), {code: 'EISDIR'}))
+    if (info.isFile() && info.size > limits.bytes) throw tooLarge(path, limits, info.size)
+    fifo = info.isFIFO()
+  } catch (err) {
+    await handle.close()
+    throw err instanceof MorphoError ? err : unreadable(path, err)
+  }
+  const hash = createHash('sha256')
+  const parser = new CsvParser(path, limits)
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES)
+    // The unfinished line carried over from the previous chunk.
+    let carry: Buffer = Buffer.alloc(0)
+    let total = 0
+    let lineNo = 0
+    for (;;) {
+      if (signal?.aborted) throw interrupted(path, lineNo)
+      const bytesRead = await readChunk(handle, buffer, path)
+      // Opened without blocking, a named pipe reads as ended until its writer opens it.
+      if (bytesRead === undefined || (bytesRead === 0 && fifo && total === 0)) {
+        await sleep(PIPE_POLL_MS)
+        continue
+      }
+      if (bytesRead === 0) break
+      total += bytesRead
+      if (total > limits.bytes) throw tooLarge(path, limits, total, true)
+      const chunk = buffer.subarray(0, bytesRead)
+      hash.update(chunk)
+      let from = 0
+      for (let nl = chunk.indexOf(NEWLINE, from); nl !== -1; nl = chunk.indexOf(NEWLINE, from)) {
+        const line = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(from, nl)]) : chunk.subarray(from, nl)
+        carry = Buffer.alloc(0)
+        lineNo++
+        if (line.length > limits.lineBytes) throw lineTooLong(path, limits, lineNo, line.length)
+        parser.line(line.toString('utf8'), lineNo)
+        from = nl + 1
+      }
+      if (carry.length + bytesRead - from > limits.lineBytes) {
+        throw lineTooLong(path, limits, lineNo + 1, carry.length + bytesRead - from)
+      }
+      // Copied: the read buffer is reused for the next chunk.
+      carry = Buffer.concat([carry, chunk.subarray(from)])
+    }
+    if (carry.length > 0) parser.line(carry.toString('utf8'), lineNo + 1)
+  } finally {
+    await handle.close()
+  }
+  return {...parser.finish(), sha256: hash.digest('hex'), path: resolve(path)}
+}
+
+/** Bytes read into `buffer`, 0 at the end, undefined when a pipe has nothing yet. */
+async function readChunk(handle: FileHandle, buffer: Buffer, path: string): Promise<number | undefined> {
+  try {
+    return (await handle.read(buffer, 0, buffer.length, null)).bytesRead
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return undefined
+    throw unreadable(path, err)
+  }
+}
+
+function unreadable(path: string, err: unknown): MorphoError {
+  const code = (err as NodeJS.ErrnoException).code
+  const what = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a folder, not a file' : 'cannot be read'
+  return invalidData(`Data file ${what}: ${path}`, {
+    hint:
+      code === 'ENOENT'
+        ? `Check the path given to --data (relative paths start from ${process.cwd()}).`
+        : 'Pass a readable CSV file to --data.',
+    details: {path: resolve(path), errno: code},
+    cause: err,
+  })
+}
+
+function tooLarge(path: string, limits: CsvLimits, size: number, streaming = false): MorphoError {
+  return invalidData(
+    `${path}: ${streaming ? 'more than' : 'the file is'} ${streaming ? limits.bytes : size} bytes, above the --max-data-bytes limit of ${limits.bytes}`,
+    {
+      hint: `Pass --max-data-bytes with a larger number if the file is meant to be this big${streaming ? ' (it is not a regular file: a device or pipe may never end)' : ''}.`,
+      details: {path: resolve(path), limit: limits.bytes, flag: 'max-data-bytes', ...(streaming ? {} : {size})},
+    },
+  )
+}
+
+function lineTooLong(path: string, limits: CsvLimits, line: number, bytes: number): MorphoError {
+  return invalidData(
+    `${path}: line ${line} is longer than the --max-line-bytes limit of ${limits.lineBytes} bytes (${bytes} so far)`,
+    {
+      hint: 'A CSV row is one line of features and a label; pass --max-line-bytes with a larger number for wider rows.',
+      details: {path: resolve(path), line, limit: limits.lineBytes, flag: 'max-line-bytes'},
+    },
+  )
+}
+
+function interrupted(path: string, line: number): MorphoError {
+  return new MorphoError('INTERRUPTED', `Interrupted while reading ${path} (at line ${line}); no run was started`, {
+    details: {path: resolve(path), line},
+  })
 }
 
 /** Parses CSV text; `source` names the file in error messages. */
 export function parseCsv(text: string, source: string): Dataset & {header?: string[]} {
-  const lines = text.replace(/^\uFEFF/, '').split('\n')
-  const features: number[] = []
-  const labels: number[] = []
-  let header: string[] | undefined
-  let width = 0
-  let firstLine = 0
-  let rows = 0
+  const parser = new CsvParser(source)
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) parser.line(lines[i]!, i + 1)
+  return parser.finish()
+}
 
-  const fail = (message: string, details: Record<string, unknown> = {}, hint = EXAMPLE_HINT) =>
-    invalidData(`${source}: ${message}`, {hint, details: {path: source, ...details}})
+/** Rows of floats, grown by doubling instead of held as a list of JavaScript numbers. */
+class FloatColumn {
+  values = new Float32Array(1024)
+  length = 0
 
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1
-    const raw = lines[i]!.endsWith('\r') ? lines[i]!.slice(0, -1) : lines[i]!
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float32Array(this.values.length * 2)
+      grown.set(this.values)
+      this.values = grown
+    }
+    this.values[this.length++] = value
+  }
+
+  take(): Float32Array {
+    return this.values.slice(0, this.length)
+  }
+}
+
+/** Takes the lines of a CSV file one at a time (1-based numbers) and builds the dataset. */
+class CsvParser {
+  private readonly features = new FloatColumn()
+  private readonly labels: number[] = []
+  private header?: string[]
+  private width = 0
+  private firstLine = 0
+  private rows = 0
+
+  constructor(
+    private readonly source: string,
+    private readonly limits: Pick<CsvLimits, 'rows'> = {rows: Number.POSITIVE_INFINITY},
+  ) {}
+
+  private fail(message: string, details: Record<string, unknown> = {}, hint = EXAMPLE_HINT): MorphoError {
+    return invalidData(`${this.source}: ${message}`, {hint, details: {path: this.source, ...details}})
+  }
+
+  line(text: string, line: number): void {
+    let raw = line === 1 ? text.replace(/^\uFEFF/, '') : text
+    if (raw.endsWith('\r')) raw = raw.slice(0, -1)
     const trimmed = raw.trim()
-    if (trimmed === '' || trimmed.startsWith('#')) continue
+    if (trimmed === '' || trimmed.startsWith('#')) return
     const cells = raw.split(',').map((cell) => cell.trim())
+    const {width} = this
 
-    if (firstLine === 0) {
-      firstLine = line
-      width = cells.length
-      if (width < 2) {
-        throw fail(`line ${line} has 1 cell; a row needs at least one feature column and a label column`, {line})
+    if (this.firstLine === 0) {
+      this.firstLine = line
+      this.width = cells.length
+      if (cells.length < 2) {
+        throw this.fail(`line ${line} has 1 cell; a row needs at least one feature column and a label column`, {line})
       }
       if (cells.slice(0, -1).some((cell) => !NUMBER.test(cell) && !NOT_FINITE.test(cell))) {
-        header = cells.map((cell) => cell.replace(/^"(.*)"$/, '$1'))
-        continue
+        this.header = cells.map((cell) => cell.replace(/^"(.*)"$/, '$1'))
+        return
       }
     } else if (cells.length !== width) {
-      throw fail(
-        `line ${line} has ${cells.length} cell${cells.length === 1 ? '' : 's'}, expected ${width} like line ${firstLine}`,
+      throw this.fail(
+        `line ${line} has ${cells.length} cell${cells.length === 1 ? '' : 's'}, expected ${width} like line ${this.firstLine}`,
         {line, cells: cells.length, expected: width},
       )
     }
+    if (this.rows >= this.limits.rows) {
+      throw this.fail(
+        `more than ${this.limits.rows} data rows (line ${line}), above the --max-rows limit`,
+        {line, limit: this.limits.rows, flag: 'max-rows'},
+        'Pass --max-rows with a larger number if the file is meant to have this many rows.',
+      )
+    }
 
-    for (let column = 1; column <= width; column++) {
+    const n = this.width
+    for (let column = 1; column <= n; column++) {
       const cell = cells[column - 1]!
       const where = `line ${line}, column ${column}`
       const details = {line, column, value: cell}
       if (!NUMBER.test(cell)) {
-        throw fail(`${where}: "${cell}" is not ${NOT_FINITE.test(cell) ? 'a finite number' : 'a number'}`, details)
+        throw this.fail(`${where}: "${cell}" is not ${NOT_FINITE.test(cell) ? 'a finite number' : 'a number'}`, details)
       }
       const value = Number(cell)
-      if (column < width) {
+      if (column < n) {
         // Features are stored as float32; a value beyond its range would silently become Infinity.
         if (!Number.isFinite(Math.fround(value))) {
-          throw fail(`${where}: "${cell}" is not a finite number in 32-bit floating point`, details)
+          throw this.fail(`${where}: "${cell}" is not a finite number in 32-bit floating point`, details)
         }
-        features.push(value)
+        this.features.push(value)
       } else {
         if (!Number.isSafeInteger(value)) {
-          throw fail(
+          throw this.fail(
             `${where}: label "${cell}" is not an integer`,
             details,
             'The last column is the class label and must be a whole number such as 0, 1 or 2.',
           )
         }
-        labels.push(value)
+        this.labels.push(value)
       }
     }
-    rows++
+    this.rows++
   }
 
-  if (firstLine === 0) {
-    throw fail('the file is empty (no rows besides comments and blank lines)')
+  finish(): Dataset & {header?: string[]} {
+    const {rows, source} = this
+    if (this.firstLine === 0) {
+      throw this.fail('the file is empty (no rows besides comments and blank lines)')
+    }
+    if (rows < 2) {
+      throw this.fail(`has ${rows} data row${rows === 1 ? '' : 's'}; at least 2 are needed`, {rows})
+    }
+    const {y, classes} = indexLabels(this.labels)
+    if (classes.length < 2) {
+      throw invalidData(`only one class (label ${classes[0]}) in ${source}; a classifier needs at least 2`, {
+        hint: 'The last column is the label: add rows of at least one other class.',
+        details: {path: source, classes},
+      })
+    }
+    const dataset: Dataset & {header?: string[]} = {
+      x: this.features.take(),
+      y,
+      n: rows,
+      features: this.width - 1,
+      classes,
+      problem: 'csv',
+    }
+    if (this.header !== undefined) dataset.header = this.header
+    return dataset
   }
-  if (rows < 2) {
-    throw fail(`has ${rows} data row${rows === 1 ? '' : 's'}; at least 2 are needed`, {rows})
-  }
-  const {y, classes} = indexLabels(labels)
-  if (classes.length < 2) {
-    throw invalidData(`only one class (label ${classes[0]}) in ${source}; a classifier needs at least 2`, {
-      hint: 'The last column is the label: add rows of at least one other class.',
-      details: {path: source, classes},
-    })
-  }
-  const dataset: Dataset & {header?: string[]} = {
-    x: Float32Array.from(features),
-    y,
-    n: rows,
-    features: width - 1,
-    classes,
-    problem: 'csv',
-  }
-  if (header !== undefined) dataset.header = header
-  return dataset
 }

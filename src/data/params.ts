@@ -54,6 +54,7 @@ export const DATASET_SPECS: OptionSpec<keyof DatasetParams>[] = [
     group: 'Data',
     default: 2000,
     min: 2,
+    max: 1_000_000,
     description: 'Rows to generate.',
   },
   {
@@ -63,6 +64,7 @@ export const DATASET_SPECS: OptionSpec<keyof DatasetParams>[] = [
     group: 'Data',
     default: 3,
     min: 2,
+    max: 1_000,
     description: 'Feature count (spirals/moons are padded with N(0,1) columns).',
   },
   {
@@ -114,6 +116,7 @@ export const DATASET_SPECS: OptionSpec<keyof DatasetParams>[] = [
     problems: ['clusters'],
     default: 2,
     min: 1,
+    max: 1_000,
     description: 'Clusters: number of clusters.',
   },
   {
@@ -123,6 +126,7 @@ export const DATASET_SPECS: OptionSpec<keyof DatasetParams>[] = [
     group: 'Data',
     problems: ['clusters'],
     min: 1,
+    max: 1_000_000,
     description: 'Clusters: rows per cluster [default: samples / count].',
   },
   {
@@ -154,6 +158,7 @@ export const DATASET_SPECS: OptionSpec<keyof DatasetParams>[] = [
     problems: ['spheres'],
     default: 2,
     min: 1,
+    max: 1_000,
     description: 'Spheres: number of shells.',
   },
   {
@@ -163,6 +168,7 @@ export const DATASET_SPECS: OptionSpec<keyof DatasetParams>[] = [
     group: 'Data',
     problems: ['spheres'],
     min: 1,
+    max: 1_000_000,
     description: 'Spheres: rows per shell [default: samples / count].',
   },
   {

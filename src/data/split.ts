@@ -18,8 +18,7 @@ export function splitDataset(ds: Dataset, trainFrac: number, seed: number | Rng)
       details: {flag: 'train-frac', value: trainFrac},
     })
   }
-  const nTrain = Math.floor(trainFrac * ds.n + 1e-7)
-  const nVal = ds.n - nTrain
+  const {nTrain, nVal} = splitSizes(ds.n, trainFrac)
   if (nTrain < 1 || nVal < 1) {
     throw usageError(
       `--train-frac ${trainFrac} of ${ds.n} rows gives ${nTrain} training and ${nVal} validation rows; both need at least 1`,
@@ -32,6 +31,12 @@ export function splitDataset(ds: Dataset, trainFrac: number, seed: number | Rng)
   const rng = typeof seed === 'number' ? new Rng(seed).fork('split') : seed
   const order = rng.permutation(ds.n)
   return {train: take(ds, order.subarray(0, nTrain)), val: take(ds, order.subarray(nTrain))}
+}
+
+/** How many of `n` rows go to training and to validation at `trainFrac`. */
+export function splitSizes(n: number, trainFrac: number): {nTrain: number; nVal: number} {
+  const nTrain = Math.floor(trainFrac * n + 1e-7)
+  return {nTrain, nVal: n - nTrain}
 }
 
 function take(ds: Dataset, rows: Uint32Array): Dataset {

@@ -3,9 +3,10 @@ import {Rng} from '../data/rng.js'
 import {MorphoError} from '../errors.js'
 import {saveModel} from '../model/serialize.js'
 import type {StorePaths} from '../store/paths.js'
-import {type BackendInfo, loadTf} from '../tf/backend.js'
+import {type BackendInfo, loadTf, type Tf} from '../tf/backend.js'
+import {checkTrainingSize} from '../training/limits.js'
 import type {TrainOptions} from '../training/options.js'
-import {prepareData} from '../training/prepare.js'
+import {type Prepared, prepareData} from '../training/prepare.js'
 import {Trainer} from '../training/trainer.js'
 import type {EpochMetrics, TrainSummary} from '../training/types.js'
 import {createRunDir, processInfo, RunWriter} from './runs.js'
@@ -34,7 +35,10 @@ export interface TrainRunInput {
   morphoVersion: string
   cwd?: string
   observers?: TrainingObserver[]
-  /** Aborting stops the run after the current optimiser step; it is recorded as interrupted. */
+  /**
+   * Aborting stops the run in whatever phase it is (reading the data, building, training,
+   * saving) within a second; a run that has its folder is recorded as interrupted.
+   */
   signal?: AbortSignal
 }
 
@@ -54,10 +58,20 @@ export interface TrainRunResult {
  * Every exit path leaves run.json complete: completed, interrupted or failed.
  */
 export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
-  const {options, paths} = input
+  const {options, paths, signal} = input
   const observers = input.observers ?? []
-  const prepared = await prepareData(options, input.cwd)
+  const stopBefore = (what: string) => {
+    if (signal?.aborted) throw new MorphoError('INTERRUPTED', `Interrupted while ${what}; no run was started`)
+  }
+  const prepared = await prepareData(options, input.cwd, signal)
+  checkTrainingSize(options, {
+    features: prepared.data.features,
+    classes: prepared.data.classes,
+    trainRows: prepared.data.nTrain,
+  })
+  stopBefore('preparing the data')
   const {tf, backend} = await loadTf(input.backend)
+  stopBefore('loading TF.js')
 
   const started = performance.now()
   const {id, dir} = await createRunDir(paths, prepared.problem)
@@ -78,18 +92,6 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   }
   await writer.record(record)
 
-  const trainer = new Trainer(tf, prepared.data, options, new Rng(options.seed))
-  for (const o of observers) {
-    o.start?.({
-      runId: id,
-      problem: prepared.problem,
-      backend: backend.name,
-      patience: options.patience,
-      seeds: trainer.net.seeds.map((s) => s.life.id),
-      totalEpochs: trainer.totalEpochs,
-      warmUpEpochs: options.warmUpEpochs,
-    })
-  }
   const finish = async (status: RunRecord['status'], extra: Partial<RunRecord>) => {
     record.status = status
     record.endedAt = new Date().toISOString()
@@ -99,8 +101,29 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     await writer.record(record)
     for (const o of observers) o.end?.(status)
   }
+  const interrupted = async (what: string, summary?: TrainSummary) => {
+    await finish('interrupted', {summary})
+    return new MorphoError('INTERRUPTED', `Training interrupted ${what}; run ${id} is marked interrupted`, {
+      hint: 'Start it again with the same flags to get the same result.',
+      details: {run: id},
+    })
+  }
 
+  let trainer: Trainer | undefined
   try {
+    trainer = buildTrainer(tf, prepared, options)
+    if (signal?.aborted) throw await interrupted('while building the network')
+    for (const o of observers) {
+      o.start?.({
+        runId: id,
+        problem: prepared.problem,
+        backend: backend.name,
+        patience: options.patience,
+        seeds: trainer.net.seeds.map((s) => s.life.id),
+        totalEpochs: trainer.totalEpochs,
+        warmUpEpochs: options.warmUpEpochs,
+      })
+    }
     const result = await trainer.run({
       onEpoch: async (m) => {
         await writer.epoch(m)
@@ -110,19 +133,10 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
         await writer.event(e)
         for (const o of observers) o.event?.(e)
       },
-      shouldStop: () => input.signal?.aborted === true,
+      shouldStop: () => signal?.aborted === true,
     })
-    if (result.stopped) {
-      await finish('interrupted', {summary: result.history.length ? result.summary : undefined})
-      throw new MorphoError(
-        'INTERRUPTED',
-        `Training interrupted after ${result.history.length} epochs; run ${id} is marked interrupted`,
-        {
-          hint: 'Start it again with the same flags to get the same result.',
-          details: {run: id},
-        },
-      )
-    }
+    const summary = result.history.length ? result.summary : undefined
+    if (result.stopped) throw await interrupted(`after ${result.history.length} epochs`, summary)
     await saveModel(paths.runModelDir(id), {
       architecture: trainer.net.arch,
       seeds: trainer.net.savedSeeds(),
@@ -133,6 +147,8 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       runId: id,
       weights: trainer.net.namedWeights(),
     })
+    if (signal?.aborted)
+      throw await interrupted(`while saving the model, after ${result.history.length} epochs`, summary)
     await finish('completed', {summary: result.summary, model: 'model'})
     return {
       runId: id,
@@ -152,8 +168,25 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     throw err
   } finally {
     await writer.close()
-    trainer.dispose()
-    trainer.net.dispose()
+    trainer?.dispose()
+    trainer?.net.dispose()
+  }
+}
+
+/**
+ * The network and its optimiser state. The limits keep it small; an allocation that fails
+ * anyway (a machine short of memory) says what to lower instead of a raw RangeError.
+ */
+function buildTrainer(tf: Tf, prepared: Prepared, options: TrainOptions): Trainer {
+  try {
+    return new Trainer(tf, prepared.data, options, new Rng(options.seed))
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err
+    throw new MorphoError('INTERNAL', `Could not allocate the network (${err.message})`, {
+      hint: 'Lower --hidden-dim, --num-layers or --seeds-per-layer, or free some memory.',
+      details: {hiddenDim: options.hiddenDim, numLayers: options.numLayers, seedsPerLayer: options.seedsPerLayer},
+      cause: err,
+    })
   }
 }
 

@@ -1,6 +1,7 @@
 import {DATASET_SPECS, type DatasetParams, PROBLEM_SPEC} from '../data/params.js'
 import {usageError} from '../errors.js'
 import {defaultOf, type OptionSpec, parseOption} from '../option-spec.js'
+import {checkTrainingSize, DATA_LIMITS} from './limits.js'
 
 /**
  * Every training option, its flag, default and bounds, in one table: the data generator's
@@ -13,6 +14,12 @@ import {defaultOf, type OptionSpec, parseOption} from '../option-spec.js'
 export interface TrainOptions extends DatasetParams {
   problem: string
   data?: string
+  /** Largest --data file read, in bytes. */
+  maxDataBytes: number
+  /** Longest line of a --data file, in bytes. */
+  maxLineBytes: number
+  /** Most data rows of a --data file. */
+  maxRows: number
   trainFrac: number
   batchSize: number
   seed: number
@@ -45,6 +52,36 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Data',
     description: 'CSV file of features…,label rows to train on instead of a generated problem.',
   },
+  {
+    key: 'maxDataBytes',
+    flag: 'max-data-bytes',
+    kind: 'int',
+    group: 'Data',
+    default: DATA_LIMITS.bytes,
+    min: 1,
+    max: 2 ** 40,
+    description: 'Refuse a --data file larger than this many bytes.',
+  },
+  {
+    key: 'maxLineBytes',
+    flag: 'max-line-bytes',
+    kind: 'int',
+    group: 'Data',
+    default: DATA_LIMITS.lineBytes,
+    min: 1,
+    max: 2 ** 30,
+    description: 'Refuse a --data file with a line longer than this many bytes.',
+  },
+  {
+    key: 'maxRows',
+    flag: 'max-rows',
+    kind: 'int',
+    group: 'Data',
+    default: DATA_LIMITS.rows,
+    min: 1,
+    max: 100_000_000,
+    description: 'Refuse a --data file with more data rows than this.',
+  },
   ...DATASET_SPECS,
   {
     key: 'trainFrac',
@@ -64,6 +101,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Data',
     default: 42,
     min: 0,
+    max: Number.MAX_SAFE_INTEGER,
     description: 'Seed of the data generator.',
   },
   {
@@ -73,6 +111,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Training',
     default: 42,
     min: 0,
+    max: Number.MAX_SAFE_INTEGER,
     description: 'Seed of the split, initialisation, shuffling and germination: same seed, same backend, same metrics.',
   },
   {
@@ -82,6 +121,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Training',
     default: 64,
     min: 1,
+    max: 1_000_000,
     description: 'Rows per optimiser step.',
   },
   {
@@ -91,6 +131,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Training',
     default: 100,
     min: 0,
+    max: 100_000,
     description: 'Phase 1: epochs training the backbone (the original: 50).',
   },
   {
@@ -100,6 +141,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Training',
     default: 150,
     min: 0,
+    max: 100_000,
     description: 'Phase 2: epochs with the backbone frozen while seeds may grow (the original: 200).',
   },
   {
@@ -119,6 +161,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Training',
     default: 0,
     min: 0,
+    max: 100_000,
     description: 'Multiply the learning rate by --lr-gamma every N epochs of a phase (0: never; the original used 20).',
   },
   {
@@ -148,6 +191,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Model',
     default: 64,
     min: 1,
+    max: 4_096,
     description: 'Width of the backbone (the original: 128).',
   },
   {
@@ -157,6 +201,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Model',
     default: 8,
     min: 1,
+    max: 256,
     description: 'Hidden blocks, each followed by its seeds.',
   },
   {
@@ -166,6 +211,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Seeds',
     default: 1,
     min: 0,
+    max: 16,
     description: 'Sentinel seeds after each hidden block (0 disables growth).',
   },
   {
@@ -175,6 +221,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Seeds',
     default: 30,
     min: 1,
+    max: 1_000_000,
     description: 'Optimiser steps over which a seed fades in.',
   },
   {
@@ -224,6 +271,7 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     group: 'Seeds',
     default: 15,
     min: 1,
+    max: 100_000,
     description: 'Epochs without improvement before a seed germinates.',
   },
   {
@@ -259,5 +307,6 @@ export function resolveTrainOptions(given: Partial<Record<keyof TrainOptions, un
       hint: 'Give at least one epoch.',
     })
   }
+  checkTrainingSize(options)
   return options
 }

@@ -3,8 +3,8 @@ import {loadCsv} from '../data/csv.js'
 import {type Dataset, generate} from '../data/datasets.js'
 import {Rng} from '../data/rng.js'
 import {applyScaler, fitScaler, type Scaler} from '../data/scaler.js'
-import {splitDataset} from '../data/split.js'
-import {invalidData} from '../errors.js'
+import {splitDataset, splitSizes} from '../data/split.js'
+import {invalidData, usageError} from '../errors.js'
 import type {TrainOptions} from './options.js'
 import type {PreparedData} from './trainer.js'
 
@@ -34,17 +34,26 @@ export interface Prepared {
   features?: string[]
 }
 
+/** Fewest rows each side of the split may have: one validation row makes val_acc 0 or 1. */
+export const MIN_SPLIT_ROWS = 2
+
 /**
  * Generates or loads the data, splits it with the run's seed, and standardises it with a
  * scaler fitted on the training split only (the original fitted on everything first).
+ * Aborting `signal` stops a CSV file being read.
  */
-export async function prepareData(options: TrainOptions, cwd: string = process.cwd()): Promise<Prepared> {
+export async function prepareData(
+  options: TrainOptions,
+  cwd: string = process.cwd(),
+  signal?: AbortSignal,
+): Promise<Prepared> {
   let dataset: Dataset
   let source: Pick<DataSource, 'kind' | 'path' | 'sha256'>
   let problem: string
   let features: string[] | undefined
   if (options.data) {
-    const csv = await loadCsv(resolve(cwd, options.data))
+    const limits = {bytes: options.maxDataBytes, lineBytes: options.maxLineBytes, rows: options.maxRows}
+    const csv = await loadCsv(resolve(cwd, options.data), limits, signal)
     dataset = csv
     features = csv.header?.slice(0, csv.features)
     source = {kind: 'csv', path: csv.path, sha256: csv.sha256}
@@ -59,6 +68,7 @@ export async function prepareData(options: TrainOptions, cwd: string = process.c
       hint: 'Check the label column, or the --cluster-count / --sphere-count flags.',
     })
   }
+  checkSplittable(dataset.n, options, source.kind === 'csv' ? (source.path ?? options.data) : undefined)
   const {train, val} = splitDataset(dataset, options.trainFrac, new Rng(options.seed).fork('split'))
   const scaler = fitScaler(train.x, train.n, train.features)
   const data: PreparedData = {
@@ -87,6 +97,26 @@ export async function prepareData(options: TrainOptions, cwd: string = process.c
       val: val.n,
     },
   }
+}
+
+/** Refuses data too small to leave MIN_SPLIT_ROWS rows on each side of the split. */
+function checkSplittable(n: number, options: TrainOptions, csv: string | undefined): void {
+  const {nTrain, nVal} = splitSizes(n, options.trainFrac)
+  if (nTrain >= MIN_SPLIT_ROWS && nVal >= MIN_SPLIT_ROWS) return
+  let needed = n + 1
+  while (!fits(needed, options.trainFrac)) needed++
+  const what = csv === undefined ? `${n} generated rows are` : `${csv} has ${n} data rows,`
+  const message = `${what} too few to split: --train-frac ${options.trainFrac} leaves ${nTrain} training and ${nVal} validation rows, and each side needs at least ${MIN_SPLIT_ROWS}`
+  const details = {rows: n, train: nTrain, val: nVal, trainFrac: options.trainFrac, needed}
+  const hint = `Use ${needed} rows or more${csv === undefined ? ' (--samples)' : ''}, or a --train-frac nearer 0.5.`
+  throw csv === undefined
+    ? usageError(message, {hint, details: {flag: 'samples', ...details}})
+    : invalidData(message, {hint, details: {path: csv, ...details}})
+}
+
+function fits(n: number, trainFrac: number): boolean {
+  const {nTrain, nVal} = splitSizes(n, trainFrac)
+  return nTrain >= MIN_SPLIT_ROWS && nVal >= MIN_SPLIT_ROWS
 }
 
 /** A CSV run is filed under its file name: data/iris-2.csv → iris-2. */

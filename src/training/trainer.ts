@@ -5,6 +5,7 @@ import {MorphoNet, type SeedModule} from '../model/network.js'
 import type {Transition} from '../model/seeds.js'
 import type {Tf} from '../tf/backend.js'
 import {PlateauController, weakestSeed} from './controller.js'
+import {MAX_STEP_WORK} from './limits.js'
 import type {TrainOptions} from './options.js'
 import type {EpochMetrics, GerminationEffect, Phase, SeedCounts, TrainingEvent, TrainSummary} from './types.js'
 
@@ -34,7 +35,7 @@ export interface PreparedData {
 export interface LoopCallbacks {
   onEpoch?(metrics: EpochMetrics): void | Promise<void>
   onEvent?(event: TrainingEvent): void | Promise<void>
-  /** Polled between batches; true stops the run after the current step. */
+  /** Polled between batches and between the passes of a step; true stops the run there. */
   shouldStop?(): boolean
 }
 
@@ -48,6 +49,11 @@ export interface LoopResult {
 /** Rows of the training set used to measure seed health and drift. */
 const PROBE_ROWS = 512
 const EVAL_CHUNK = 2048
+/**
+ * Longest stretch of tensor work between two turns of the event loop. A signal handler (and
+ * so Ctrl-C) runs only on a turn; the limits (limits.ts) keep each pass shorter than a second.
+ */
+const BREATHE_MS = 50
 
 export class Trainer {
   readonly tf: Tf
@@ -69,6 +75,7 @@ export class Trainer {
   private pendingEvents: TrainingEvent[] = []
   /** Seeds whose drift is above --drift-warn: warned once per crossing, not every epoch. */
   private readonly drifting = new Set<string>()
+  private lastBreath = performance.now()
   phase: Phase | undefined
 
   constructor(tf: Tf, data: PreparedData, options: TrainOptions, rng: Rng) {
@@ -121,8 +128,15 @@ export class Trainer {
     return (warm ? lr : lr * adaptationLrScale) * decay
   }
 
+  /** Lets the event loop turn (signals, scrapes, output) once BREATHE_MS of work has passed. */
+  private async breathe(): Promise<void> {
+    if (performance.now() - this.lastBreath < BREATHE_MS) return
+    await new Promise((resolve) => setImmediate(resolve))
+    this.lastBreath = performance.now()
+  }
+
   /** One pass over the training data; returns the mean training loss. */
-  trainEpoch(epoch: number, shouldStop?: () => boolean): {loss: number; stopped: boolean} {
+  async trainEpoch(epoch: number, shouldStop?: () => boolean): Promise<{loss: number; stopped: boolean}> {
     const {tf, data} = this
     const phase = this.phaseOf(epoch)
     const lr = this.lrFor(epoch)
@@ -131,12 +145,14 @@ export class Trainer {
     let lossSum = 0
     let seen = 0
     for (let start = 0; start < data.nTrain; start += batchSize) {
+      await this.breathe()
       if (shouldStop?.()) return {loss: seen ? lossSum / seen : Number.NaN, stopped: true}
       const rows = Math.min(batchSize, data.nTrain - start)
       this.fillBatch(start, rows)
       const x = tf.tensor2d(this.batchX.subarray(0, rows * data.features), [rows, data.features])
       const y = tf.tensor2d(this.batchY.subarray(0, rows * data.classes), [rows, data.classes])
-      const loss = phase === 'warm_up' ? this.warmUpStep(x, y, lr) : this.adaptationStep(x, y, lr, epoch)
+      const loss =
+        phase === 'warm_up' ? this.warmUpStep(x, y, lr) : await this.adaptationStep(x, y, lr, epoch, shouldStop)
       x.dispose()
       y.dispose()
       if (!Number.isFinite(loss)) {
@@ -176,7 +192,13 @@ export class Trainer {
     })
   }
 
-  private adaptationStep(x: Tensor2D, y: Tensor2D, lr: number, epoch: number): number {
+  private async adaptationStep(
+    x: Tensor2D,
+    y: Tensor2D,
+    lr: number,
+    epoch: number,
+    shouldStop?: () => boolean,
+  ): Promise<number> {
     const {tf, net} = this
     this.headOpt ??= tf.train.adam(lr)
     setLr(this.headOpt, lr)
@@ -190,6 +212,9 @@ export class Trainer {
     })
     for (const seed of net.seeds) {
       if (seed.life.state !== 'training') continue
+      // Each seed in the shadow is one more pass through the network: let a signal in between.
+      await this.breathe()
+      if (shouldStop?.()) return value
       tf.tidy(() => {
         this.seedOptimizer(seed).minimize(() => this.lossOf(x, y, seed), false, MorphoNet.seedVariables(seed))
       })
@@ -212,12 +237,17 @@ export class Trainer {
     this.pendingEvents.push({type: 'seed_state', epoch, seed: seed.life.id, ...transition, time: now()})
   }
 
-  evaluate(): {loss: number; acc: number} {
+  /** Validation loss and accuracy; NaN for both when `shouldStop` stopped it part-way. */
+  async evaluate(shouldStop?: () => boolean): Promise<{loss: number; acc: number}> {
     const {tf, data} = this
     let lossSum = 0
     let correct = 0
-    for (let start = 0; start < data.nVal; start += EVAL_CHUNK) {
-      const rows = Math.min(EVAL_CHUNK, data.nVal - start)
+    // Rows per pass such that a pass is no more work than a training step is allowed.
+    const chunk = Math.max(1, Math.min(EVAL_CHUNK, Math.floor(MAX_STEP_WORK / this.net.parameterCount())))
+    for (let start = 0; start < data.nVal; start += chunk) {
+      await this.breathe()
+      if (shouldStop?.()) return {loss: Number.NaN, acc: Number.NaN}
+      const rows = Math.min(chunk, data.nVal - start)
       const [l, c] = tf.tidy(() => {
         const x = tf.slice(this.valX, [start, 0], [rows, data.features])
         const y = tf.slice(this.valY, [start, 0], [rows, data.classes])
@@ -292,13 +322,13 @@ export class Trainer {
         await emit({type: 'phase', epoch, from: this.phase ?? 'init', to: phase, time: now()})
         this.phase = phase
       }
-      const train = this.trainEpoch(epoch, callbacks.shouldStop)
+      const train = await this.trainEpoch(epoch, callbacks.shouldStop)
       for (const event of this.pendingEvents.splice(0)) await emit(event)
-      if (train.stopped) {
+      const val = train.stopped ? undefined : await this.evaluate(callbacks.shouldStop)
+      if (!val || callbacks.shouldStop?.()) {
         stopped = true
         break
       }
-      const val = this.evaluate()
       if (val.acc > bestAcc) {
         bestAcc = val.acc
         bestEpoch = epoch
@@ -336,10 +366,18 @@ export class Trainer {
         }
       }
 
-      const seedStates = this.net.seeds.map((s) => {
-        const drift = s.life.state === 'blending' || s.life.state === 'active' ? this.seedDrift(s) : undefined
-        return {id: s.life.id, state: s.life.state, alpha: s.life.alpha, ...(drift === undefined ? {} : {drift})}
-      })
+      const seedStates: EpochMetrics['seed_states'] = []
+      for (const s of this.net.seeds) {
+        const live = s.life.state === 'blending' || s.life.state === 'active'
+        if (live) await this.breathe()
+        const drift = live ? this.seedDrift(s) : undefined
+        seedStates.push({
+          id: s.life.id,
+          state: s.life.state,
+          alpha: s.life.alpha,
+          ...(drift === undefined ? {} : {drift}),
+        })
+      }
       for (const s of seedStates) {
         const warn = this.options.driftWarn
         const above = warn > 0 && s.drift !== undefined && s.drift > warn

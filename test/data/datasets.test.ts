@@ -368,7 +368,7 @@ describe('parameter validation', () => {
     // The bounds and the message come from the option table, as for the flag itself.
     const samples = errorOf(() => generate('spirals', params({samples: 1}), 1))
     expect(samples.message).toBe('--samples is out of range: 1')
-    expect(samples.hint).toBe('--samples takes a whole number >= 2.')
+    expect(samples.hint).toBe('--samples takes a whole number >= 2 and <= 1000000.')
     expect(errorOf(() => generate('spheres', params({sphereRadii: [1, 2, 3]}), 1)).message).toBe(
       '--sphere-radii has 3 radii (1,2,3) but --sphere-count is 2',
     )

@@ -107,21 +107,21 @@ describe('Trainer', () => {
 
   it('leaks no tensors across training steps and evaluation, in both phases and while seeds grow', async () => {
     const trainer = new Trainer(tf, blobs(48, 3), tiny({warmUpEpochs: 1, adaptationEpochs: 10}), new Rng(2))
-    trainer.trainEpoch(1)
+    await trainer.trainEpoch(1)
     const afterFirst = tf.memory().numTensors
-    trainer.trainEpoch(1)
-    trainer.evaluate()
+    await trainer.trainEpoch(1)
+    await trainer.evaluate()
     trainer.layerHealth()
     expect(tf.memory().numTensors).toBe(afterFirst)
 
-    trainer.trainEpoch(2)
+    await trainer.trainEpoch(2)
     const grown = trainer.germinate(2)
     expect(grown).toBeDefined()
     // Germination adds the seed's four variables; its optimiser adds state on first use.
-    trainer.trainEpoch(2)
+    await trainer.trainEpoch(2)
     const phase2 = tf.memory().numTensors
-    for (let i = 0; i < 3; i++) trainer.trainEpoch(2)
-    trainer.evaluate()
+    for (let i = 0; i < 3; i++) await trainer.trainEpoch(2)
+    await trainer.evaluate()
     trainer.seedDrift(grown!.seed)
     expect(grown!.seed.life.state).toBe('active')
     // Blending → active adds the seed to the live step; its Adam moments already exist.
