@@ -27,3 +27,18 @@ export function table(header: string[], rows: string[][]): string {
 function visible(text: string): string {
   return text.replace(/\u001b\[[0-9;]*m/g, '')
 }
+
+// C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides.
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Text from outside (a file's bytes in an error, a stored string) made safe for a terminal:
+ * control characters, escape sequences among them, are shown as \xNN or \uNNNN instead of
+ * being obeyed.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0)
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}

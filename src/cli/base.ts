@@ -1,7 +1,7 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import type {ChalkInstance} from 'chalk'
 import {resolveHome} from '../config.js'
-import {isMorphoError, toEnvelope, usageError} from '../errors.js'
+import {fromSystemError, isMorphoError, toEnvelope, usageError} from '../errors.js'
 import {StorePaths} from '../store/paths.js'
 import {nearest} from '../suggest.js'
 import {paintFor} from './color.js'
@@ -52,19 +52,19 @@ export abstract class MorphoCommand extends Command {
   }
 
   protected override async catch(thrown: Errors.CLIError | Error): Promise<unknown> {
-    const err = this.withSuggestion(thrown)
+    const err = fromSystemError(thrown) ?? this.withSuggestion(thrown)
     const envelope = toEnvelope(err)
     process.exitCode = envelope.error.exitCode
     if (this.jsonEnabled()) {
       this.logJson(envelope)
       return undefined
     }
+    // What an error quotes (a corrupt file's bytes, a stored name) must not drive the terminal.
+    const {message, hint} = envelope.error
     if (isMorphoError(err)) {
-      throw new Errors.CLIError(err.message, {
-        exit: err.exitCode,
-        suggestions: err.hint ? [err.hint] : undefined,
-      })
+      throw new Errors.CLIError(message, {exit: err.exitCode, suggestions: hint ? [hint] : undefined})
     }
+    if (err instanceof Error) err.message = message
     return super.catch(err as Errors.CLIError)
   }
 

@@ -1,7 +1,9 @@
-import {mkdir, readFile, rename, rm} from 'node:fs/promises'
+import {mkdir, rename, rm} from 'node:fs/promises'
 import {join} from 'node:path'
-import {integrityError} from '../errors.js'
+import {integrityError, isMorphoError} from '../errors.js'
 import {fsyncDir, writeFileAtomic} from '../store/atomic.js'
+import {assertNotLink, readStoreFile, readStoreText} from '../store/files.js'
+import {isSafeId} from '../store/paths.js'
 import {
   MODEL_FILE,
   MODEL_FORMAT,
@@ -54,9 +56,15 @@ export async function saveModel(dir: string, content: ModelContent): Promise<Mod
   }
   const staging = `${dir}.partial-${process.pid}`
   await rm(staging, {recursive: true, force: true})
-  await mkdir(staging, {recursive: true})
-  await writeFileAtomic(join(staging, WEIGHTS_FILE), bytes)
-  await writeFileAtomic(join(staging, MODEL_FILE), `${JSON.stringify(file, null, 2)}\n`)
+  try {
+    await mkdir(staging, {recursive: true})
+    await writeFileAtomic(join(staging, WEIGHTS_FILE), bytes)
+    await writeFileAtomic(join(staging, MODEL_FILE), `${JSON.stringify(file, null, 2)}\n`)
+  } catch (err) {
+    // Out of space, say: leave no half-written model beside the run's files.
+    await rm(staging, {recursive: true, force: true}).catch(() => {})
+    throw err
+  }
   await rm(dir, {recursive: true, force: true})
   await rename(staging, dir)
   await fsyncDir(join(dir, '..'))
@@ -66,9 +74,11 @@ export async function saveModel(dir: string, content: ModelContent): Promise<Mod
 export async function loadModelFiles(dir: string): Promise<LoadedModel> {
   const modelPath = join(dir, MODEL_FILE)
   let file: ModelFile
+  await assertNotLink(dir)
   try {
-    file = JSON.parse(await readFile(modelPath, 'utf8')) as ModelFile
+    file = JSON.parse(await readStoreText(modelPath)) as ModelFile
   } catch (err) {
+    if (isMorphoError(err)) throw err
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
     throw integrityError(`${missing ? 'Missing' : 'Unreadable'} model file ${modelPath}`, {
       hint: missing ? 'The model folder is incomplete; train or register it again.' : 'The file is not valid JSON.',
@@ -76,7 +86,7 @@ export async function loadModelFiles(dir: string): Promise<LoadedModel> {
     })
   }
   checkModelFile(file, modelPath)
-  const bytes = await readFile(join(dir, file.weightsManifest[0].paths[0]))
+  const bytes = await readStoreFile(join(dir, file.weightsManifest[0].paths[0]))
   return {file, weights: decodeWeights(file, bytes, dir)}
 }
 
@@ -127,6 +137,8 @@ function checkModelFile(file: ModelFile, path: string): void {
     file.scaler?.mean?.length === a.inputDim &&
     file.scaler?.std?.length === a.inputDim &&
     file.classes?.length === a.numClasses &&
-    file.weightsManifest?.[0]?.paths?.length === 1
+    file.weightsManifest?.[0]?.paths?.length === 1 &&
+    // The weights sit beside model.json: a path elsewhere would read any file.
+    isSafeId(String(file.weightsManifest[0].paths[0]))
   if (!ok) throw integrityError(`${path} is malformed`, {hint: 'The model file was edited or written by another tool.'})
 }

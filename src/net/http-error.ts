@@ -49,6 +49,8 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   NO_MODEL: 503,
   SHUTTING_DOWN: 503,
   REGISTRY_BUSY: 503,
+  // The store cannot be written (or read) right now: a full disk, a permission, a read-only mount.
+  STORAGE: 503,
   BACKEND_UNAVAILABLE: 503,
   INTERRUPTED: 503,
 }

@@ -1,5 +1,5 @@
 import {Registry} from 'prom-client'
-import {MorphoError} from '../errors.js'
+import {asMorphoError} from '../errors.js'
 import {startMetricsServer} from '../monitoring/metrics-server.js'
 import {TrainingMetrics} from '../monitoring/training-metrics.js'
 import {type AutoRegisterResult, autoRegister} from '../registry/auto.js'
@@ -42,7 +42,7 @@ export async function trainAndRegister(
     const registry = await autoRegister(input.paths, record, policy)
     return {run, registry}
   } catch (err) {
-    const e = err instanceof MorphoError ? err : new MorphoError('INTERNAL', String((err as Error)?.message ?? err))
+    const e = asMorphoError(err)
     return {
       run,
       registry: {

@@ -1,8 +1,8 @@
-import {mkdir} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import lockfile from 'proper-lockfile'
 import type {Env} from '../config.js'
 import {MorphoError} from '../errors.js'
+import {makeDirs} from '../store/atomic.js'
 
 /**
  * The inter-process lock around every registry read-modify-write.
@@ -95,7 +95,7 @@ async function acquire(
   settings: LockSettings,
   onCompromised: (err: Error) => void,
 ): Promise<() => Promise<void>> {
-  await mkdir(dirname(lockPath), {recursive: true})
+  await makeDirs(dirname(lockPath))
   const started = Date.now()
   const deadline = started + settings.timeoutMs
   let pause = 4

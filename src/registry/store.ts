@@ -1,8 +1,9 @@
-import {mkdir, readFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {type Adapter, Low} from 'lowdb'
 import {integrityError} from '../errors.js'
-import {writeFileAtomic} from '../store/atomic.js'
+import {printable} from '../format.js'
+import {makeDirs, withPath, writeFileAtomic} from '../store/atomic.js'
 import type {StorePaths} from '../store/paths.js'
 import {emptyRegistry, findProblem, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from './schema.js'
 
@@ -22,13 +23,13 @@ export class RegistryFile implements Adapter<RegistryDocument> {
     } catch (err) {
       // No file yet is an empty registry, not an error.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw err
+      throw withPath(err, this.file)
     }
     return parseRegistry(text, this.file)
   }
 
   async write(doc: RegistryDocument): Promise<void> {
-    await mkdir(dirname(this.file), {recursive: true})
+    await makeDirs(dirname(this.file))
     await writeFileAtomic(this.file, serializeRegistry(doc))
   }
 }
@@ -78,10 +79,14 @@ export function parseRegistry(text: string, file: string): RegistryDocument {
   try {
     doc = JSON.parse(text)
   } catch (err) {
-    throw integrityError(`${file} is not valid JSON (${(err as Error).message}); refusing to read or overwrite it`, {
-      hint: `Restore registry.json from a backup, or move it aside to start an empty registry (the registered files under models/ stay). ${UNTOUCHED}`,
-      details: {file, reason: 'corrupt'},
-    })
+    // The parser quotes the file's bytes, which may be escape sequences: never hand them to a terminal.
+    throw integrityError(
+      `${file} is not valid JSON (${printable((err as Error).message)}); refusing to read or overwrite it`,
+      {
+        hint: `Restore registry.json from a backup, or move it aside to start an empty registry (the registered files under models/ stay). ${UNTOUCHED}`,
+        details: {file, reason: 'corrupt'},
+      },
+    )
   }
   const schemaVersion = (doc as {schemaVersion?: unknown} | null)?.schemaVersion
   if (typeof schemaVersion === 'number' && Number.isInteger(schemaVersion) && schemaVersion > REGISTRY_SCHEMA_VERSION) {
@@ -102,7 +107,8 @@ export function parseRegistry(text: string, file: string): RegistryDocument {
       },
     )
   }
-  const problem = findProblem(doc)
+  const found = findProblem(doc)
+  const problem = found === undefined ? undefined : printable(found)
   if (problem) {
     throw integrityError(`${file} is damaged: ${problem}; refusing to read or overwrite it`, {
       hint: `Restore registry.json from a backup, or repair the field by hand. ${UNTOUCHED}`,

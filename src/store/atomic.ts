@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import {open, rename, rm} from 'node:fs/promises'
-import {basename, dirname, join} from 'node:path'
+import {lstat, mkdir, open, rename, rm} from 'node:fs/promises'
+import {basename, dirname, join, resolve} from 'node:path'
 
 /**
  * Write a file so that a reader sees either the old content or the new, never a mix:
@@ -38,4 +38,42 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close()
   }
+}
+
+/**
+ * mkdir -p that reports the real reason it failed: Node 20's recursive mkdir says ENOENT
+ * where the file system said EROFS (or EACCES). On ENOENT the missing folders are made one
+ * at a time, so the first refusal is the error thrown.
+ */
+export async function makeDirs(path: string): Promise<void> {
+  try {
+    await mkdir(path, {recursive: true})
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const missing: string[] = []
+    for (let dir = resolve(path); !(await exists(dir)); dir = dirname(dir)) {
+      missing.unshift(dir)
+      if (dirname(dir) === dir) break
+    }
+    for (const dir of missing) {
+      await mkdir(dir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e
+      })
+    }
+  }
+}
+
+function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+/** `err` with the path it concerns, for errors that come without one (reads of a handle, say). */
+export function withPath(err: unknown, path: string): unknown {
+  if (typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).path === undefined) {
+    ;(err as NodeJS.ErrnoException).path = path
+  }
+  return err
 }

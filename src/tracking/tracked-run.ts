@@ -1,6 +1,6 @@
 import type {BackendRequest} from '../config.js'
 import {Rng} from '../data/rng.js'
-import {MorphoError} from '../errors.js'
+import {asMorphoError, MorphoError} from '../errors.js'
 import {saveModel} from '../model/serialize.js'
 import type {StorePaths} from '../store/paths.js'
 import {type BackendInfo, loadTf, type Tf} from '../tf/backend.js'
@@ -76,7 +76,6 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const started = performance.now()
   const {id, dir} = await createRunDir(paths, prepared.problem)
   const writer = new RunWriter(dir)
-  await writer.open()
   const record: RunRecord = {
     schemaVersion: RUN_SCHEMA_VERSION,
     id,
@@ -90,14 +89,16 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     createdAt: new Date().toISOString(),
     ...processInfo(),
   }
-  await writer.record(record)
+  await writer.start(record)
 
   const finish = async (status: RunRecord['status'], extra: Partial<RunRecord>) => {
     record.status = status
     record.endedAt = new Date().toISOString()
     record.seconds = round((performance.now() - started) / 1000, 3)
     Object.assign(record, extra)
-    await writer.event({type: 'status', epoch: extra.summary?.epochs ?? 0, status, time: record.endedAt})
+    const event = writer.event({type: 'status', epoch: extra.summary?.epochs ?? 0, status, time: record.endedAt})
+    // A run that failed (of a full disk, say) still records so, even if its status line cannot be.
+    await (status === 'failed' ? event.catch(() => {}) : event)
     await writer.record(record)
     for (const o of observers) o.end?.(status)
   }
@@ -162,8 +163,8 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     }
   } catch (err) {
     if (record.status === 'running') {
-      const e = err as {code?: string; message?: string}
-      await finish('failed', {error: {code: e.code ?? 'INTERNAL', message: e.message ?? String(err)}}).catch(() => {})
+      const e = asMorphoError(err)
+      await finish('failed', {error: {code: e.code, message: e.message}}).catch(() => {})
     }
     throw err
   } finally {

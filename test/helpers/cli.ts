@@ -18,7 +18,15 @@ export interface CliResult {
  */
 export function runCli(
   args: string[],
-  options: {env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number} = {},
+  options: {
+    env?: Record<string, string | undefined>
+    input?: string
+    cwd?: string
+    timeoutMs?: number
+    /** Run as this user and group (the test must be root). */
+    uid?: number
+    gid?: number
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = execFile(
@@ -29,6 +37,7 @@ export function runCli(
         env: {...process.env, NODE_ENV: 'production', NO_COLOR: '1', MORPHO_BACKEND: 'wasm', ...options.env},
         timeout: options.timeoutMs ?? 120_000,
         maxBuffer: 64 * 1024 * 1024,
+        ...(options.uid === undefined ? {} : {uid: options.uid, gid: options.gid ?? options.uid}),
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
