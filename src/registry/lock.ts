@@ -1,3 +1,4 @@
+import {lstat, rmdir, stat} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import lockfile from 'proper-lockfile'
 import type {Env} from '../config.js'
@@ -12,6 +13,12 @@ import {makeDirs} from '../store/atomic.js'
  * leaves a folder whose mtime stops moving; once it is older than `staleMs` the next writer
  * removes it and goes on. Waiting is bounded: after `timeoutMs` the writer gives up with
  * REGISTRY_BUSY (exit 5) instead of hanging a CI job.
+ *
+ * Two dead ends that mtime alone cannot see are handled too: a lock whose mtime lies in the
+ * future (the clock stepped back, or a host with a clock ahead wrote it) is never "older than
+ * staleMs", so a waiter that sees its mtime stand still for staleMs — a live holder moves it
+ * every stale/2 — takes it over; and a plain file named registry.lock, which no morpho writes,
+ * is refused with the exact command that removes it.
  */
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000
@@ -99,6 +106,7 @@ async function acquire(
   const started = Date.now()
   const deadline = started + settings.timeoutMs
   let pause = 4
+  const watch = new StandStill(settings.staleMs)
   for (;;) {
     try {
       // The lock folder is its own subject: nothing else has to exist (realpath false).
@@ -110,25 +118,82 @@ async function acquire(
         onCompromised,
       })
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err
+      const code = (err as NodeJS.ErrnoException).code
+      // A file in the lock's place: proper-lockfile says ELOCKED while it is young, ENOTDIR after.
+      if (code === 'ELOCKED' || code === 'ENOTDIR') await refuseNonFolder(lockPath)
+      if (code !== 'ELOCKED') throw err
+    }
+    const info = await stat(lockPath).catch(() => undefined)
+    if (info && info.mtimeMs > Date.now() && watch.dead(info.mtimeMs)) {
+      await takeOverFrozen(lockPath, info.mtimeMs)
+      continue
     }
     const left = deadline - Date.now()
-    if (left <= 0) throw busy(lockPath, Date.now() - started, settings)
+    if (left <= 0) throw busy(lockPath, Date.now() - started, settings, info?.mtimeMs)
     // Jitter spreads the retries of many waiting processes.
     await sleep(Math.min(left, pause * (0.5 + Math.random())))
     pause = Math.min(pause * 1.5, 100)
   }
 }
 
-function busy(lockPath: string, waitedMs: number, settings: LockSettings): MorphoError {
+/**
+ * Whether a lock's mtime has stood still for `staleMs` of this waiter's own (monotonic) time:
+ * its holder, if it has one, stopped refreshing it.
+ */
+class StandStill {
+  private seen?: {mtimeMs: number; since: number}
+
+  constructor(private readonly staleMs: number) {}
+
+  dead(mtimeMs: number): boolean {
+    const now = performance.now()
+    if (this.seen?.mtimeMs !== mtimeMs) this.seen = {mtimeMs, since: now}
+    return now - this.seen.since >= this.staleMs
+  }
+}
+
+/** Removes a lock folder whose mtime stood still, unless someone took it meanwhile (a new mtime). */
+async function takeOverFrozen(lockPath: string, mtimeMs: number): Promise<void> {
+  const again = await stat(lockPath).catch(() => undefined)
+  if (again?.mtimeMs !== mtimeMs) return
+  await rmdir(lockPath).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err
+  })
+}
+
+async function refuseNonFolder(lockPath: string): Promise<void> {
+  const info = await lstat(lockPath).catch(() => undefined)
+  if (!info || info.isDirectory()) return
+  throw new MorphoError(
+    'INTEGRITY',
+    `${lockPath} is a file, not morpho's lock folder: no morpho process holds it, and no registry write can take the lock while it is there`,
+    {
+      hint: `Remove it (rm ${shellQuote(lockPath)}) and run the command again; nothing was written.`,
+      details: {lock: lockPath, remove: lockPath},
+    },
+  )
+}
+
+function shellQuote(path: string): string {
+  return /^[A-Za-z0-9_./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`
+}
+
+function busy(lockPath: string, waitedMs: number, settings: LockSettings, mtimeMs?: number): MorphoError {
+  const future = mtimeMs !== undefined && mtimeMs > Date.now()
   return new MorphoError(
     'REGISTRY_BUSY',
     `registry busy: another morpho process holds ${lockPath} (waited ${Math.round(waitedMs)} ms)`,
     {
-      hint:
-        'Retry in a moment, or wait longer with MORPHO_LOCK_TIMEOUT_MS. A lock left by a crashed process is ' +
-        `recovered by itself once it is ${settings.staleMs} ms old (MORPHO_LOCK_STALE_MS).`,
-      details: {lock: lockPath, waitedMs: Math.round(waitedMs), timeoutMs: settings.timeoutMs},
+      hint: future
+        ? `The lock's time, ${new Date(mtimeMs).toISOString()}, is in the future (the clock went back, or another host's clock is ahead); a waiter takes it over once it has stood still for ${settings.staleMs} ms (MORPHO_LOCK_STALE_MS), so wait longer with MORPHO_LOCK_TIMEOUT_MS — or, if no morpho process is writing, remove it: rmdir ${shellQuote(lockPath)}`
+        : 'Retry in a moment, or wait longer with MORPHO_LOCK_TIMEOUT_MS. A lock left by a crashed process is ' +
+          `recovered by itself once it is ${settings.staleMs} ms old (MORPHO_LOCK_STALE_MS).`,
+      details: {
+        lock: lockPath,
+        waitedMs: Math.round(waitedMs),
+        timeoutMs: settings.timeoutMs,
+        ...(future ? {lockTime: new Date(mtimeMs).toISOString()} : {}),
+      },
     },
   )
 }
