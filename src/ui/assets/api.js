@@ -43,7 +43,8 @@ export const api = {
   run: (id) => getJson(`/api/runs/${encodeURIComponent(id)}`),
   runBoundary: (id) => getJson(`/api/runs/${encodeURIComponent(id)}/boundary`),
   models: () => getJson('/api/models'),
-  history: (limit = 200) => getJson(`/api/history?limit=${limit}`),
+  history: (limit = 200, model) =>
+    getJson(`/api/history?limit=${limit}${model ? `&model=${encodeURIComponent(model)}` : ''}`),
   served: () => getJson('/api/served'),
   servedBoundary: () => getJson('/api/served/boundary'),
   traffic: () => getJson('/api/traffic'),

@@ -7,7 +7,7 @@ import {runView} from './run.js'
 import {runsView} from './runs.js'
 
 // Hash routes, so the page is one file the server hands out at "/" whatever the view:
-//   #/runs  #/runs/<id>  #/compare?ids=a,b  #/registry  #/model
+//   #/runs  #/runs/<id>  #/compare?ids=a,b  #/registry[?model=name]  #/model
 
 const ROUTES = [
   {pattern: /^#\/runs\/?$/, nav: 'runs', view: () => runsView},
@@ -18,7 +18,11 @@ const ROUTES = [
     view: (m) => (root) =>
       compareView(root, new URLSearchParams(m[1] ?? '').get('ids')?.split(',').filter(Boolean) ?? []),
   },
-  {pattern: /^#\/registry\/?$/, nav: 'registry', view: () => registryView},
+  {
+    pattern: /^#\/registry\/?(?:\?(.*))?$/,
+    nav: 'registry',
+    view: (m) => (root) => registryView(root, new URLSearchParams(m[1] ?? '').get('model')),
+  },
   {pattern: /^#\/model\/?$/, nav: 'model', view: () => modelView},
 ]
 
@@ -50,6 +54,8 @@ async function show(focus) {
       if (mine === current) mine.dispose = dispose
       else dispose?.()
     } catch (err) {
+      // The view's "Loading …" line goes: the error takes its place.
+      for (const loading of root.querySelectorAll('.loading')) loading.remove()
       if (root.isConnected) root.append(errorBox(err))
     }
   }

@@ -1,3 +1,5 @@
+import {localTime} from './dom.js'
+
 // Charts on uPlot (bundled with morpho, loaded by index.html as the global `uPlot`). The only
 // drawing done here by hand is what uPlot leaves to plugins: the phase band and the event
 // markers, drawn in its hooks with its own coordinate conversions.
@@ -82,18 +84,21 @@ export function trafficChart(target, data, {height = 220} = {}) {
       width: widthOf(target),
       height,
       // At least a minute wide, so the first few polls do not stretch over the whole axis.
+      // Times read as elsewhere on the page (2026-11-29 14:03:07, local time), not uPlot's US style.
       scales: {
-        x: {time: true, range: (_u, lo, hi) => [Math.min(lo, hi - 60), hi]},
+        // From the data, not uPlot's lo/hi: with a single point it widens those by 86,400,000
+        // (a day in milliseconds, on an axis in seconds), and the axis spanned years.
+        x: {time: true, range: (u) => timeRange(u.data[0])},
         rps: {range: (_u, _lo, hi) => [0, Math.max(1, hi * 1.15)]},
         ms: {range: (_u, _lo, hi) => [0, Math.max(1, hi * 1.15)]},
       },
       axes: [
-        {...axis()},
+        {...axis(), values: (_u, splits) => timeTicks(splits)},
         {...axis(), scale: 'rps', label: 'requests / s', size: 56},
         {...axis(), scale: 'ms', label: 'p95 latency (ms)', side: 1, size: 60, grid: {show: false}},
       ],
       series: [
-        {},
+        {label: 'time', value: (_u, v) => (v === null || v === undefined ? '–' : localTime(new Date(v * 1000)))},
         {label: 'requests/s', scale: 'rps', stroke: PALETTE[0], width: 2, value: (_u, v) => fixed(v, 2)},
         {
           label: 'errors/s (5xx)',
@@ -228,6 +233,21 @@ function followWidth(target, chart) {
       chart.destroy()
     },
   }
+}
+
+/** Tick labels: the time of day ("14:03:05"), with the date ("11-29 14:03") once they span days. */
+function timeTicks(splits) {
+  const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0
+  return splits.map((v) => {
+    const full = localTime(new Date(v * 1000))
+    return span >= 86400 ? full.slice(5, 16) : full.slice(11)
+  })
+}
+
+/** At least a minute wide, ending at the newest point. */
+function timeRange(xs) {
+  const hi = xs[xs.length - 1] ?? Date.now() / 1000
+  return [Math.min(xs[0] ?? hi, hi - 60), hi]
 }
 
 function trimNumber(v) {

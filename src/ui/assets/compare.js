@@ -1,6 +1,6 @@
 import {api} from './api.js'
 import {chartsAvailable, lineChart, PALETTE} from './charts.js'
-import {duration, h, num, runLink, section} from './dom.js'
+import {duration, flagName, h, num, runLink, section} from './dom.js'
 import {figure} from './run.js'
 
 // Two or more runs overlaid: one colour (and dash pattern) per run on every chart, their
@@ -108,7 +108,7 @@ function runsTable(runs, colorOf) {
         h(
           'tr',
           {},
-          ['Run', 'Problem', 'val_acc', 'Seeds germinated', 'Backend', 'Time', ...differing].map((t) =>
+          ['Run', 'Problem', 'val_acc', 'Seeds germinated', 'Backend', 'Time', ...differing.map(flagName)].map((t) =>
             h('th', {scope: 'col'}, t),
           ),
         ),
@@ -142,8 +142,9 @@ function runsTable(runs, colorOf) {
   )
 }
 
+/** Parameters whose values differ between the runs; the problem has its own column. */
 function differingParams(list) {
-  const keys = [...new Set(list.flatMap((p) => Object.keys(p)))]
+  const keys = [...new Set(list.flatMap((p) => Object.keys(p)))].filter((k) => k !== 'problem')
   return keys.filter((k) => new Set(list.map((p) => JSON.stringify(p[k]))).size > 1)
 }
 

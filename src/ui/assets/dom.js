@@ -31,6 +31,11 @@ export function clear(el) {
   return el
 }
 
+/** A training parameter by its flag's name (`hiddenDim` → `hidden-dim`), as the CLI spells it. */
+export function flagName(key) {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
+
 /** A number with `digits` decimals, '–' when missing. */
 export function num(value, digits = 4) {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '–'
@@ -53,13 +58,17 @@ export function duration(seconds) {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`
 }
 
-/** "2026-11-29 14:03:07" in the browser's time zone, inside a <time> element. */
+/** "2026-11-29 14:03:07" in the browser's time zone: every time on the page reads this way. */
+export function localTime(d) {
+  const p = (n) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+}
+
+/** The local time of an ISO string, inside a <time> element. */
 export function time(iso) {
   const d = new Date(iso)
   if (!iso || Number.isNaN(d.getTime())) return document.createTextNode('–')
-  const p = (n) => String(n).padStart(2, '0')
-  const text = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
-  return h('time', {datetime: d.toISOString()}, text)
+  return h('time', {datetime: d.toISOString()}, localTime(d))
 }
 
 /** "3 min ago" */
@@ -106,9 +115,16 @@ export function errorBox(err) {
   return h(
     'div',
     {class: 'error', role: 'alert'},
-    h('p', {}, h('strong', {}, 'Could not load: '), err?.message ?? String(err)),
-    err?.hint ? h('p', {class: 'muted'}, err.hint) : null,
+    h('p', {}, h('strong', {}, 'Could not load: '), withCode(err?.message ?? String(err))),
+    err?.hint ? h('p', {class: 'muted'}, withCode(err.hint)) : null,
   )
+}
+
+/** Text whose `quoted` parts (commands, ids, as messages and hints write them) become <code>. */
+export function withCode(text) {
+  return String(text)
+    .split(/`([^`]+)`/)
+    .map((part, i) => (i % 2 === 1 ? h('code', {}, part) : part))
 }
 
 /** A description list of [term, value] pairs, each pair in its own box so a grid can lay them out. */

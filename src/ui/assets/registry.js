@@ -6,15 +6,14 @@ import {errorBox, h, num, runLink, section, stageBadge, time} from './dom.js'
 
 const SHOWN_VERSIONS = 100
 
-export async function registryView(root) {
+export async function registryView(root, selected) {
   root.append(h('h1', {tabindex: '-1'}, 'Registry'), h('p', {class: 'loading'}, 'Loading the registry…'))
-  const [models, history, runs] = await Promise.all([
-    api.models(),
-    api.history(200),
-    api.runs().catch(() => ({runs: []})),
-  ])
+  const [models, runs] = await Promise.all([api.models(), api.runs().catch(() => ({runs: []}))])
+  // With several models, one at a time: the list says which, and the history follows it.
+  const model = models.models.find((m) => m.name === selected) ?? models.models[0]
+  const history = await api.history(200, models.models.length > 1 ? model?.name : undefined)
   root.querySelector('.loading')?.remove()
-  const runIds = new Set(runs.runs.map((r) => r.id))
+  const runIds = new Set(runs.runs.map((r) => r.runId ?? r.id))
   if (models.models.length === 0) {
     root.append(
       h(
@@ -26,9 +25,44 @@ export async function registryView(root) {
       ),
     )
   }
-  for (const model of models.models) root.append(modelSection(model, runIds))
-  root.append(historySection(history))
+  if (models.models.length > 1) root.append(modelList(models.models, model.name))
+  if (model) root.append(modelSection(model, runIds))
+  root.append(historySection(history, models.models.length > 1 ? model?.name : undefined))
   return undefined
+}
+
+/** The registered models as links, the one shown marked: each with its version count and Production. */
+function modelList(models, current) {
+  return h(
+    'nav',
+    {class: 'model-list', 'aria-label': 'Models'},
+    h('h2', {class: 'visually-hidden'}, 'Models'),
+    h(
+      'ul',
+      {class: 'model-items'},
+      models.map((m) =>
+        h(
+          'li',
+          {},
+          h(
+            'a',
+            {
+              class: 'model-link',
+              href: `#/registry?model=${encodeURIComponent(m.name)}`,
+              'aria-current': m.name === current ? 'page' : null,
+            },
+            h('span', {class: 'model-name'}, m.name),
+            h(
+              'span',
+              {class: 'muted'},
+              ` ${m.versions.length} version${m.versions.length === 1 ? '' : 's'}`,
+              m.stages.Production === null ? '' : ` · Production v${m.stages.Production}`,
+            ),
+          ),
+        ),
+      ),
+    ),
+  )
 }
 
 function modelSection(model, runIds) {
@@ -109,8 +143,8 @@ function modelSection(model, runIds) {
   return sec
 }
 
-function historySection(history) {
-  const [sec, body] = section('Transition history', 'history')
+function historySection(history, model) {
+  const [sec, body] = section(model ? `Transition history of ${model}` : 'Transition history', 'history')
   if (history.history.length === 0) {
     body.append(h('p', {}, 'No transitions yet.'))
     return sec

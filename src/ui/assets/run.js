@@ -1,7 +1,7 @@
 import {api} from './api.js'
 import {boundaryFigure} from './boundary.js'
 import {CURVE, chartsAvailable, lineChart, PALETTE, STATE_COLORS} from './charts.js'
-import {clear, duration, errorBox, h, int, num, pairs, section, stageBadge, statusBadge, time} from './dom.js'
+import {clear, duration, errorBox, flagName, h, int, num, pairs, section, stageBadge, statusBadge, time} from './dom.js'
 
 // One run: summary, training curves with germinations and the phase boundary, the seed
 // timeline, the decision boundary of its model, events and parameters. A run still training
@@ -10,18 +10,19 @@ import {clear, duration, errorBox, h, int, num, pairs, section, stageBadge, stat
 const POLL_MS = 3000
 
 export async function runView(root, id) {
-  root.append(h('p', {class: 'loading'}, 'Loading run…'))
+  // The heading first, so a run that cannot be loaded still says which one.
+  const loading = h('p', {class: 'loading'}, 'Loading run…')
+  root.append(
+    h('p', {class: 'crumbs'}, h('a', {href: '#/runs'}, '← All runs')),
+    h('h1', {tabindex: '-1', class: 'mono'}, id),
+    loading,
+  )
   let details = await api.run(id)
-  clear(root)
+  loading.remove()
   const r = details.record
   const badges = h('p', {class: 'badges'})
   const summary = h('dl', {class: 'summary'})
-  root.append(
-    h('p', {class: 'crumbs'}, h('a', {href: '#/runs'}, '← All runs')),
-    h('h1', {tabindex: '-1', class: 'mono'}, r.id),
-    badges,
-    summary,
-  )
+  root.append(badges, summary)
 
   const [curves, curvesBody] = section('Training curves', 'curves')
   const [seeds, seedsBody] = section(
@@ -384,7 +385,10 @@ function describe(e) {
 }
 
 function fillParams(body, r) {
-  const entries = Object.entries(r.params ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])
+  const entries = Object.entries(r.params ?? {}).map(([k, v]) => [
+    flagName(k),
+    Array.isArray(v) ? v.join(', ') : String(v),
+  ])
   clear(body).append(pairs(entries, 'params mono'))
 }
 

@@ -1,0 +1,133 @@
+import type {ChildProcess} from 'node:child_process'
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import type {Page} from 'playwright-core'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {runCli, spawnCli, tempDir} from '../helpers/cli.js'
+import {makeRun} from '../helpers/runs.js'
+import {openBrowser, urlFrom} from './helpers/browser.js'
+
+/**
+ * The page's views where a new user stumbled, in a real Chromium against `morpho ui` of the
+ * built CLI: a run that is not there, a registry of several models, the compare view's
+ * parameter names, and the traffic chart's time axis.
+ */
+
+let home: {path: string; cleanup: () => Promise<void>}
+let child: ChildProcess
+let url: string
+let page: Page
+let browser: Awaited<ReturnType<typeof openBrowser>>
+const runs: string[] = []
+
+beforeAll(async () => {
+  home = await tempDir('morpho-ui-views-')
+  for (const [problem, seed] of [
+    ['moons', 1],
+    ['moons', 2],
+    ['spirals', 3],
+  ] as const) {
+    runs.push((await makeRun(home.path, {problem, seed, id: `${problem}-2026112${seed}-120000-00000${seed}`})).id)
+  }
+  // The spirals run was trained wider and longer.
+  const record = join(home.path, 'runs', runs[2]!, 'run.json')
+  const run = JSON.parse(await readFile(record, 'utf8'))
+  await writeFile(record, JSON.stringify({...run, params: {...run.params, hiddenDim: 16, warmUpEpochs: 5}}))
+  for (const args of [
+    ['register', runs[0]!],
+    ['register', runs[1]!],
+    ['register', runs[2]!],
+    ['promote', 'Production', '--version', '2', '--model', 'moons'],
+  ]) {
+    const res = await runCli([...args, '--home', home.path])
+    expect(res.code, res.stderr).toBe(0)
+  }
+  child = spawnCli(['ui', '--port', '0', '--home', home.path])
+  url = (await urlFrom(child, /morpho ui: (http:\/\/\S+\/)/)).replace(/\/?$/, '/')
+  browser = await openBrowser(new URL(url).origin)
+  page = browser.page
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }
+  await home?.cleanup()
+})
+
+describe('the page’s views', () => {
+  it('says which run is missing, without a loading line, with commands as code', async () => {
+    await page.goto(`${url}#/runs/moons-nope`)
+    const alert = page.getByRole('alert')
+    await alert.waitFor()
+    expect(await page.locator('h1').textContent()).toBe('moons-nope')
+    expect(await page.getByText('Loading run…').count()).toBe(0)
+    const text = await alert.textContent()
+    expect(text).toMatch(/^Could not load: No run "moons-nope"/)
+    expect(text).not.toContain('`')
+    expect(await alert.locator('code').allTextContents()).toEqual(['morpho runs list'])
+  })
+
+  it('lists several models and shows one at a time, with its own history', async () => {
+    await page.goto(`${url}#/registry`)
+    const list = page.getByRole('navigation', {name: 'Models'})
+    await list.waitFor()
+    expect(await list.getByRole('link').allTextContents()).toEqual([
+      'moons 2 versions · Production v2',
+      'spirals 1 version',
+    ])
+    expect(await list.locator('[aria-current="page"]').textContent()).toMatch(/^moons/)
+    expect(await page.locator('h2', {hasText: /^Model /}).allTextContents()).toEqual(['Model moons'])
+    expect(await page.locator('table.history tbody tr').count()).toBe(3)
+
+    await list.getByRole('link', {name: /^spirals/}).click()
+    await page.locator('h2', {hasText: 'Model spirals'}).waitFor()
+    expect(new URL(page.url()).hash).toBe('#/registry?model=spirals')
+    expect(await page.locator('h2', {hasText: /^Model /}).allTextContents()).toEqual(['Model spirals'])
+    expect(await page.locator('table.versions tbody tr').count()).toBe(1)
+    expect(await page.locator('#history-title').textContent()).toBe('Transition history of spirals')
+    expect(await page.locator('table.history tbody tr').count()).toBe(1)
+  })
+
+  it('names parameters as the CLI does, and the problem once', async () => {
+    await page.goto(`${url}#/compare?ids=${runs[0]},${runs[2]}`)
+    const headers = page.locator('table.data thead th')
+    await headers.first().waitFor()
+    const names = await headers.allTextContents()
+    expect(names.filter((n) => n.toLowerCase() === 'problem')).toEqual(['Problem'])
+    expect(names).toEqual(expect.arrayContaining(['hidden-dim', 'warm-up-epochs']))
+    expect(names.every((n) => !/[a-z][A-Z]/.test(n))).toBe(true)
+
+    await page.goto(`${url}#/runs/${runs[0]}`)
+    await page.locator('#params-title').waitFor()
+    const terms = await page.locator('dl.params dt').allTextContents()
+    expect(terms).toEqual(expect.arrayContaining(['hidden-dim', 'num-layers', 'batch-size']))
+    expect(terms.every((t) => !/[a-z][A-Z]/.test(t))).toBe(true)
+  })
+
+  it('draws live traffic over a minute, not years, with times written as on the rest of the page', async () => {
+    await page.goto(`${url}#/runs`)
+    // A string, so the test runner leaves its import() alone: the page loads its own module.
+    const chart = (await page.evaluate(`(async () => {
+      const {trafficChart} = await import('/assets/charts.js')
+      const box = document.createElement('div')
+      box.style.width = '640px'
+      document.querySelector('main').append(box)
+      const now = Math.floor(Date.now() / 1000)
+      // One point: what the chart shows after its second poll.
+      const one = trafficChart(box, [[now], [2], [0], [1.5]])
+      await new Promise((r) => requestAnimationFrame(r))
+      return {min: one.chart.scales.x.min, max: one.chart.scales.x.max, now}
+    })()`)) as {min: number; max: number; now: number}
+    expect(chart.max).toBe(chart.now)
+    expect(chart.max - chart.min).toBe(60)
+    // The legend shows the time under the cursor the way every other time on the page reads.
+    const box = await page.locator('main .u-over').boundingBox()
+    await page.mouse.move(box!.x + box!.width - 2, box!.y + box!.height / 2)
+    const shown = await page.locator('main .u-legend .u-series').first().locator('.u-value').textContent()
+    expect(shown).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
+  })
+})
