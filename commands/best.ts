@@ -23,10 +23,9 @@ export default class Best extends MorphoCommand {
   }
 
   async run(): Promise<BestResult> {
-    const {findBest, parseStage, readRegistry} = await import('../src/registry/index.js')
+    const {findBest, parseStage} = await import('../src/registry/index.js')
     const {flags} = await this.parse(Best)
-    const paths = this.store(flags.home)
-    const result = findBest(paths, await readRegistry(paths), {
+    const result = await findBest(await this.store(flags), {
       model: flags.model,
       metric: flags.metric,
       lowerIsBetter: flags['lower-is-better'],

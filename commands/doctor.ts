@@ -20,7 +20,7 @@ export default class Doctor extends MorphoCommand {
     const report = await diagnose({
       morphoVersion: this.config.version,
       backend: resolveBackend(flags.backend),
-      store: this.store(flags.home),
+      store: await this.store(flags),
     })
     const p = this.paint
     this.log(`morpho    ${report.morpho}`)

@@ -38,7 +38,7 @@ onnx: one model.onnx (opset 21) taking raw float32 rows [N, features] (the scale
   async run(): Promise<ExportResult> {
     const {args, flags} = await this.parse(Export)
     const {exportModel} = await import('../src/export/export.js')
-    const result = await exportModel(this.store(flags.home), {
+    const result = await exportModel(await this.store(flags), {
       ref: args.model,
       format: flags.format as ExportResult['format'],
       out: flags.out,

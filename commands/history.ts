@@ -21,9 +21,9 @@ export default class History extends MorphoCommand {
   }
 
   async run(): Promise<{entries: HistoryEntry[]}> {
-    const {historyOf, readRegistry} = await import('../src/registry/index.js')
+    const {historyOf} = await import('../src/registry/index.js')
     const {flags} = await this.parse(History)
-    const entries = historyOf(await readRegistry(this.store(flags.home)), {model: flags.model, limit: flags.limit})
+    const entries = await historyOf(await this.store(flags), {model: flags.model, limit: flags.limit})
     this.log(entries.length === 0 ? 'No history yet.' : historyTable(entries))
     return {entries}
   }

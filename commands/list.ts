@@ -22,11 +22,10 @@ export default class List extends MorphoCommand {
   }
 
   async run(): Promise<{versions: VersionView[]}> {
-    const {listVersions, parseStage, readRegistry} = await import('../src/registry/index.js')
+    const {listVersions, parseStage} = await import('../src/registry/index.js')
     const {flags} = await this.parse(List)
-    const paths = this.store(flags.home)
     const stage = flags.stage === undefined ? undefined : parseStage(flags.stage)
-    const versions = listVersions(paths, await readRegistry(paths), {model: flags.model, stage})
+    const versions = await listVersions(await this.store(flags), {model: flags.model, stage})
     if (versions.length === 0) {
       const where = [flags.model && `of ${flags.model}`, stage && `in stage ${stage}`].filter(Boolean).join(' ')
       throw notFound(`no model versions${where ? ` ${where}` : ''}`, {

@@ -52,7 +52,7 @@ export default class Predict extends MorphoCommand {
         ? await (await import('../src/export/model-file.js')).predictFromFile(flags['model-file'], rows)
         : flags.url === undefined
           ? await predictLocal(
-              this.store(flags.home),
+              await this.store(flags),
               {
                 model: flags.model,
                 version: flags.version === undefined ? undefined : parseVersionRef(flags.version),

@@ -16,10 +16,9 @@ export default class Production extends MorphoCommand {
   }
 
   async run(): Promise<ProductionResult> {
-    const {findProduction, readRegistry} = await import('../src/registry/index.js')
+    const {findProduction} = await import('../src/registry/index.js')
     const {flags} = await this.parse(Production)
-    const paths = this.store(flags.home)
-    const result = await findProduction(paths, await readRegistry(paths), {model: flags.model})
+    const result = await findProduction(await this.store(flags), {model: flags.model})
     const e = result.entry
     this.log(`${this.paint.bold(result.uri)}  (val_acc ${metric(e.metrics.val_acc)}, run ${e.runId})`)
     this.log(`  files: ${result.dir}`)

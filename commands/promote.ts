@@ -34,7 +34,7 @@ export default class Promote extends MorphoCommand {
     const {parseStage, parseVersionRef, promote} = await import('../src/registry/index.js')
     const {args, flags} = await this.parse(Promote)
     const stage = parseStage(args.stage, ['Staging', 'Production', 'Archived']) as PromoteStage
-    const result = await promote(this.store(flags.home), {
+    const result = await promote(await this.store(flags), {
       model: flags.model,
       version: flags.version === undefined ? undefined : parseVersionRef(flags.version),
       stage,

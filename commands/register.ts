@@ -32,7 +32,7 @@ export default class Register extends MorphoCommand {
   async run(): Promise<RegisterResult> {
     const {parseTags, registerRun} = await import('../src/registry/index.js')
     const {args, flags} = await this.parse(Register)
-    const result = await registerRun(this.store(flags.home), args['run-id'], {
+    const result = await registerRun(await this.store(flags), args['run-id'], {
       model: flags.model,
       description: flags.description,
       tags: parseTags(flags.tag),

@@ -21,7 +21,7 @@ export default class Rollback extends MorphoCommand {
   async run(): Promise<RollbackResult> {
     const {rollback} = await import('../src/registry/index.js')
     const {flags} = await this.parse(Rollback)
-    const result = await rollback(this.store(flags.home), {model: flags.model, reason: flags.reason})
+    const result = await rollback(await this.store(flags), {model: flags.model, reason: flags.reason})
     for (const s of result.skipped) this.note(`skipped v${s.version}: ${s.reason}`)
     const from = result.from === null ? '' : ` (archived v${result.from})`
     this.log(`rolled back ${this.paint.bold(result.model)} to v${result.version} in Production${from}`)

@@ -83,7 +83,7 @@ export default class Serve extends MorphoCommand {
       import('../src/serve/log.js'),
     ])
     const serving = await startServing({
-      paths: this.store(flags.home),
+      store: await this.store(flags),
       target: {
         model: flags.model,
         version: flags.version === undefined ? undefined : parseVersionRef(flags.version),

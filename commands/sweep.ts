@@ -57,7 +57,7 @@ A file without "parameters" treats every key as a swept flag. Every key and valu
         registerBest: flags['register-best'],
         model: flags.model,
       },
-      {paths: this.store(flags.home), backend: flags.backend},
+      {store: await this.store(flags), backend: flags.backend},
     )
   }
 }

@@ -78,7 +78,7 @@ export default class Train extends MorphoCommand {
       return runSweepFromCli(
         {note: (line) => this.note(line), log: (line) => this.log(line)},
         {config: flags['sweep-config'], base: given},
-        {paths: this.store(flags.home), backend: flags.backend},
+        {store: await this.store(flags), backend: flags.backend},
       )
     }
     const options = resolveTrainOptions(given)
@@ -106,7 +106,7 @@ export default class Train extends MorphoCommand {
       const outcome = await trainAndRegister(
         {
           options,
-          paths: this.store(flags.home),
+          store: await this.store(flags),
           backend: resolveBackend(flags.backend),
           morphoVersion: this.config.version,
           observers: flags.quiet ? [] : [progressObserver()],

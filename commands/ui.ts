@@ -33,16 +33,16 @@ export default class Ui extends MorphoCommand {
   async run(): Promise<UiResult> {
     const {openInBrowser, resolveUiAddress, startUiServer} = await import('../src/ui/server.js')
     const {flags} = await this.parse(Ui)
-    const paths = this.store(flags.home)
-    const server = await startUiServer({paths, version: this.config.version}, resolveUiAddress(flags))
+    const store = await this.store(flags)
+    const server = await startUiServer({store, version: this.config.version}, resolveUiAddress(flags))
     // The URL goes to stderr, like progress: stdout stays for the result (--json prints it at exit).
-    this.note(`morpho ui: ${server.url} (store ${paths.home}); Ctrl-C stops it`)
+    this.note(`morpho ui: ${server.url} (store ${store.location}); Ctrl-C stops it`)
     if (flags.open) openInBrowser(server.url)
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'))
       process.once('SIGTERM', () => resolve('SIGTERM'))
     })
     await server.close()
-    return {url: server.url, store: paths.home, stoppedBy: signal}
+    return {url: server.url, store: store.location, stoppedBy: signal}
   }
 }

@@ -17,6 +17,45 @@ export function resolveHome(flag: string | undefined, env: Env = process.env, cw
   return isAbsolute(raw) ? raw : resolve(cwd, raw)
 }
 
+/** Where the store is: a folder (the embedded default) or a PostgreSQL database. */
+export type StoreLocator = {kind: 'folder'; home: string} | {kind: 'postgres'; url: string}
+
+/**
+ * The store: --store, else --home, else MORPHO_STORE, else MORPHO_HOME, else ./.morpho. A
+ * store value is a folder path or a postgres:// (postgresql://) URL; --home and MORPHO_HOME
+ * are always folders. Flags win over the environment; --store and --home together are refused.
+ */
+export function resolveStore(
+  flags: {store?: string; home?: string},
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): StoreLocator {
+  if (flags.store !== undefined && flags.home !== undefined) {
+    throw usageError('--store and --home both name the store; give one', {
+      hint: '--store takes a folder or a postgres:// URL; --home only a folder.',
+    })
+  }
+  if (flags.store !== undefined) return parseStoreLocator(flags.store, '--store', cwd)
+  if (flags.home !== undefined) return {kind: 'folder', home: resolveHome(flags.home, env, cwd)}
+  const fromEnv = nonEmpty(env.MORPHO_STORE)
+  if (fromEnv !== undefined) return parseStoreLocator(fromEnv, 'MORPHO_STORE', cwd)
+  return {kind: 'folder', home: resolveHome(undefined, env, cwd)}
+}
+
+export function parseStoreLocator(raw: string, where = '--store', cwd: string = process.cwd()): StoreLocator {
+  const value = raw.trim()
+  if (value === '') throw usageError(`${where} is empty`, {hint: 'Give a folder or a postgres:// URL.'})
+  if (/^postgres(ql)?:\/\//i.test(value)) return {kind: 'postgres', url: value}
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)
+  if (scheme) {
+    throw usageError(`${where}: unsupported store "${scheme[1]}://…"`, {
+      hint: 'A store is a folder path or a postgres://user@host:port/database URL.',
+      details: {scheme: scheme[1]},
+    })
+  }
+  return {kind: 'folder', home: isAbsolute(value) ? value : resolve(cwd, value)}
+}
+
 /** The TF.js backend: --backend, else MORPHO_BACKEND, else auto. */
 export function resolveBackend(flag: string | undefined, env: Env = process.env): BackendRequest {
   const raw = flag ?? nonEmpty(env.MORPHO_BACKEND) ?? 'auto'

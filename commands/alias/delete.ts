@@ -21,7 +21,7 @@ export default class AliasDelete extends MorphoCommand {
   async run(): Promise<AliasResult> {
     const {deleteAlias} = await import('../../src/registry/index.js')
     const {args, flags} = await this.parse(AliasDelete)
-    const result = await deleteAlias(this.store(flags.home), {model: flags.model, alias: args.name})
+    const result = await deleteAlias(await this.store(flags), {model: flags.model, alias: args.name})
     this.log(`alias ${result.alias} deleted (it pointed at ${this.paint.bold(`${result.model} v${result.version}`)})`)
     return result
   }

@@ -25,7 +25,7 @@ export default class AliasSet extends MorphoCommand {
   async run(): Promise<AliasResult> {
     const {parseVersionRef, setAlias} = await import('../../src/registry/index.js')
     const {args, flags} = await this.parse(AliasSet)
-    const result = await setAlias(this.store(flags.home), {
+    const result = await setAlias(await this.store(flags), {
       model: flags.model,
       alias: args.name,
       version: parseVersionRef(args.version),

@@ -1,7 +1,6 @@
 import {MorphoCommand} from '../../src/cli/base.js'
 import {notFound} from '../../src/errors.js'
 import {localTime, metric, table} from '../../src/format.js'
-import {listRuns} from '../../src/tracking/runs.js'
 import type {RunRecord} from '../../src/tracking/types.js'
 
 export default class RunsList extends MorphoCommand {
@@ -15,7 +14,7 @@ export default class RunsList extends MorphoCommand {
 
   async run(): Promise<RunRecord[]> {
     const {flags} = await this.parse(RunsList)
-    const runs = await listRuns(this.store(flags.home))
+    const {runs} = await (await this.store(flags)).runs.list()
     if (runs.length === 0) throw notFound('no runs yet', {hint: 'Train one with morpho train.'})
     this.log(
       table(

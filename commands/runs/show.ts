@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
 import {eventLine} from '../../src/cli/lines.js'
 import {localTime, metric, table} from '../../src/format.js'
-import {type RunDetails, readRun} from '../../src/tracking/runs.js'
+import type {RunDetails} from '../../src/tracking/runs.js'
 
 export default class RunsShow extends MorphoCommand {
   static override summary = 'Show one run: parameters, summary, per-epoch metrics and seed events.'
@@ -20,7 +20,7 @@ export default class RunsShow extends MorphoCommand {
 
   async run(): Promise<RunDetails> {
     const {args, flags} = await this.parse(RunsShow)
-    const details = await readRun(this.store(flags.home), args['run-id'])
+    const details = await (await this.store(flags)).runs.details(args['run-id'])
     const {record: r, metrics, events} = details
     const p = this.paint
     this.log(`${p.bold(r.id)}  ${r.status}  ${r.problem}  ${r.backend.name}  created ${localTime(r.createdAt)}`)

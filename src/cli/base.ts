@@ -1,8 +1,8 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import type {ChalkInstance} from 'chalk'
-import {resolveHome} from '../config.js'
+import {resolveStore} from '../config.js'
 import {fromSystemError, isMorphoError, toEnvelope, usageError} from '../errors.js'
-import {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import {nearest} from '../suggest.js'
 import {paintFor} from './color.js'
 
@@ -14,6 +14,10 @@ export abstract class MorphoCommand extends Command {
   static override enableJsonFlag = true
 
   static override baseFlags = {
+    store: Flags.string({
+      description: 'Store: a folder or a postgres:// URL [default: $MORPHO_STORE, else --home].',
+      helpGroup: 'GLOBAL',
+    }),
     home: Flags.string({
       description: 'Store folder [default: $MORPHO_HOME, else ./.morpho].',
       helpGroup: 'GLOBAL',
@@ -30,8 +34,19 @@ export abstract class MorphoCommand extends Command {
     return paintFor(process.stderr)
   }
 
-  protected store(home: string | undefined): StorePaths {
-    return new StorePaths(resolveHome(home))
+  private readonly opened: Store[] = []
+
+  /** The store the flags and environment name (see resolveStore), closed when the command ends. */
+  protected async store(flags: {store?: string; home?: string}): Promise<Store> {
+    const {openStore} = await import('../store/open.js')
+    const store = await openStore(resolveStore(flags))
+    this.opened.push(store)
+    return store
+  }
+
+  override async finally(err: Error | undefined): Promise<unknown> {
+    for (const store of this.opened.splice(0)) await store.close().catch(() => undefined)
+    return super.finally(err)
   }
 
   /** A line on stderr: progress and notices never pollute stdout (and so never --json). */

@@ -1,6 +1,7 @@
 import {readdir} from 'node:fs/promises'
 import {resolveHome} from '../config.js'
-import {isSafeId, StorePaths} from '../store/paths.js'
+import {FolderStore} from '../store/folder/folder-store.js'
+import {isSafeId} from '../store/paths.js'
 
 /**
  * Shell completion: given the words typed after `morpho` (the last one is the word being
@@ -211,10 +212,11 @@ function splitOnce(word: string): [string, string | undefined] {
  * an unreadable or missing store just offers nothing.
  */
 export function storeValues(home: string | undefined): StoreValues {
-  const paths = new StorePaths(resolveHome(home))
+  const store = new FolderStore(resolveHome(home))
+  const {paths} = store
   const registry = async () => {
-    const {readRegistry} = await import('../registry/store.js')
-    return readRegistry(paths).catch(() => undefined)
+    const {readRegistry} = await import('../registry/queries.js')
+    return readRegistry(store).catch(() => undefined)
   }
   const modelOf = async (name: string | undefined) => {
     const doc = await registry()

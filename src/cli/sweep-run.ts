@@ -1,7 +1,7 @@
 import {MorphoError} from '../errors.js'
 import {metric as fmt, table} from '../format.js'
 import {selfCommand} from '../runtime.js'
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import type {SweepOutcome, SweepRequest} from '../sweep/index.js'
 
 /** Where a sweep started from the command line writes: progress notes (stderr) and the result (stdout). */
@@ -23,14 +23,14 @@ const show = (params: Record<string, unknown>) =>
 export async function runSweepFromCli(
   out: SweepConsole,
   request: SweepRequest,
-  target: {paths: StorePaths; backend?: string},
+  target: {store: Store; backend?: string},
 ): Promise<SweepOutcome> {
   const {sweep} = await import('../sweep/index.js')
   const abort = new AbortController()
   const onSignal = () => abort.abort()
   process.once('SIGINT', onSignal)
   const outcome = await sweep(request, {
-    paths: target.paths,
+    store: target.store,
     self: selfCommand(),
     extraArgs: target.backend ? ['--backend', target.backend] : [],
     signal: abort.signal,

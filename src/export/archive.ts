@@ -11,7 +11,7 @@ import {
   sha256,
   type VersionEntry,
 } from '../registry/index.js'
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import {writeSynced} from './output.js'
 import type {ExportSource} from './source.js'
 
@@ -50,19 +50,19 @@ export interface ArchiveIndex {
 
 /** Writes the archive of a registered version to `file` (a staging path: see placeOutput). */
 export async function writeArchive(
-  paths: StorePaths,
+  store: Store,
   source: ExportSource,
   file: string,
   morphoVersion: string,
 ): Promise<ArchiveIndex> {
   const entry = source.entry!
   const contents = new Map<string, Uint8Array>()
-  const manifest = JSON.parse(await readFile(join(source.dir, MANIFEST_FILE), 'utf8')) as Manifest
+  const manifest = JSON.parse(Buffer.from(source.files.get(MANIFEST_FILE)!).toString('utf8')) as Manifest
   for (const name of [MANIFEST_FILE, ...manifest.files.map((f) => f.path)]) {
-    contents.set(`${VERSION_DIR}/${name}`, await readFile(join(source.dir, ...name.split('/'))))
+    contents.set(`${VERSION_DIR}/${name}`, source.files.get(name)!)
   }
-  const run = await readFile(paths.runFile(entry.runId, 'run.json')).catch(() => undefined)
-  if (run) contents.set(RUN_FILE, run)
+  const run = await store.runs.get(entry.runId).catch(() => undefined)
+  if (run) contents.set(RUN_FILE, Buffer.from(`${JSON.stringify(run, null, 2)}\n`))
   const {model: _model, aliases, dir: _dir, ...stored} = entry
   const index: ArchiveIndex = {
     format: ARCHIVE_FORMAT,

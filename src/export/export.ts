@@ -1,7 +1,7 @@
 import {join, resolve} from 'node:path'
 import type {BackendRequest} from '../config.js'
 import {usageError} from '../errors.js'
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import {writeArchive} from './archive.js'
 import {type ExportMeta, liveSeeds} from './meta.js'
 import {buildOnnx, ONNX_OPSET} from './onnx.js'
@@ -45,11 +45,11 @@ export interface ExportResult {
   opset?: number
 }
 
-export async function exportModel(paths: StorePaths, options: ExportOptions): Promise<ExportResult> {
+export async function exportModel(store: Store, options: ExportOptions): Promise<ExportResult> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
     throw usageError(`Unknown export format "${options.format}"`, {hint: `Use one of: ${EXPORT_FORMATS.join(', ')}.`})
   }
-  const source = await resolveSource(paths, options.ref)
+  const source = await resolveSource(store, options.ref)
   if (options.format === 'archive' && source.kind !== 'registry') {
     throw usageError(`an archive holds a registered version; ${options.ref} is a run`, {
       hint: `Register it first (morpho register ${options.ref}), then export MODEL@VERSION --format archive.`,
@@ -85,7 +85,7 @@ export async function exportModel(paths: StorePaths, options: ExportOptions): Pr
         tritonConfig(source.model, loaded.file.architecture),
       )
     }
-    if (options.format === 'archive') await writeArchive(paths, source, staging, options.morphoVersion)
+    if (options.format === 'archive') await writeArchive(store, source, staging, options.morphoVersion)
   })
   return {
     format: options.format,

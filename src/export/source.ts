@@ -1,10 +1,9 @@
-import {stat} from 'node:fs/promises'
-import {join} from 'node:path'
-import {notFound, usageError} from '../errors.js'
-import {MODEL_FILE} from '../model/model-file.js'
-import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
+import {isMorphoError, notFound, usageError} from '../errors.js'
+import {decodeModel, type LoadedModel} from '../model/serialize.js'
 import {modelNameFor, parseVersionRef, readRegistry, resolveModel, type VersionView} from '../registry/index.js'
-import {isSafeId, type StorePaths} from '../store/paths.js'
+import type {ModelFiles} from '../store/files.js'
+import {isSafeId} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 
 /**
  * What `morpho export` reads: MODEL, MODEL@VERSION, MODEL@ALIAS or MODEL@STAGE from the
@@ -17,43 +16,46 @@ export interface ExportSource {
   version: number | null
   runId: string | null
   loaded: LoadedModel
-  /** The version's folder or the run's model folder. */
+  /** The version's folder (a database store's local cache), or where the run is. */
   dir: string
+  /** The model's files (a version's verified files, manifest.json included). */
+  files: ModelFiles
   /** The registry entry (registry sources only). */
   entry?: VersionView
 }
 
-export async function resolveSource(paths: StorePaths, ref: string): Promise<ExportSource> {
+export async function resolveSource(store: Store, ref: string): Promise<ExportSource> {
   const at = ref.indexOf('@')
   const name = at === -1 ? ref : ref.slice(0, at)
   if (name === '')
     throw usageError(`Invalid model "${ref}"`, {
       hint: 'Give MODEL, MODEL@VERSION, MODEL@ALIAS, MODEL@STAGE or a run id.',
     })
-  const doc = await readRegistry(paths)
+  const doc = await readRegistry(store)
   if (at !== -1 || Object.hasOwn(doc.models, name)) {
     const version = at === -1 ? undefined : parseVersionRef(ref.slice(at + 1))
-    const resolved = await resolveModel(paths, {model: name, version})
+    const resolved = await resolveModel(store, {model: name, version})
+    const files = resolved.files!
     return {
       kind: 'registry',
       model: resolved.name,
       version: resolved.entry.version,
       runId: resolved.entry.runId,
-      loaded: await loadModelFiles(resolved.dir),
+      loaded: decodeModel(files, `${resolved.name} v${resolved.entry.version}`),
       dir: resolved.dir,
+      files,
       entry: resolved.entry,
     }
   }
   if (isSafeId(name)) {
-    const dir = paths.runModelDir(name)
-    if (
-      await stat(join(dir, MODEL_FILE)).then(
-        (s) => s.isFile(),
-        () => false,
-      )
-    ) {
-      const loaded = await loadModelFiles(dir)
-      return {kind: 'run', model: modelNameFor(loaded.file.problem), version: null, runId: name, loaded, dir}
+    const files = await store.runs.modelFiles(name).catch((err: unknown) => {
+      if (isMorphoError(err) && err.code === 'NOT_FOUND') return undefined
+      throw err
+    })
+    if (files) {
+      const loaded = decodeModel(files, `run ${name}`)
+      const dir = `run ${name} in ${store.location}`
+      return {kind: 'run', model: modelNameFor(loaded.file.problem), version: null, runId: name, loaded, dir, files}
     }
   }
   const models = Object.keys(doc.models).sort()

@@ -1,8 +1,6 @@
-import {mkdir, rename, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import {integrityError, isMorphoError} from '../errors.js'
-import {fsyncDir, writeFileAtomic} from '../store/atomic.js'
-import {assertNotLink, readStoreFile, readStoreText} from '../store/files.js'
+import {assertNotLink, type ModelFiles, readStoreFile, replaceTree} from '../store/files.js'
 import {isSafeId} from '../store/paths.js'
 import {
   MODEL_FILE,
@@ -32,8 +30,8 @@ export interface LoadedModel {
   weights: Map<string, {shape: number[]; values: Float32Array}>
 }
 
-/** Writes the model into `dir` (created fresh): a folder beside it, then one rename. */
-export async function saveModel(dir: string, content: ModelContent): Promise<ModelFile> {
+/** The model as files in memory: model.json and weights.bin, ready for any store. */
+export function encodeModel(content: ModelContent): {file: ModelFile; files: ModelFiles} {
   const file: ModelFile = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -54,40 +52,62 @@ export async function saveModel(dir: string, content: ModelContent): Promise<Mod
   for (const w of content.weights) {
     for (let i = 0; i < w.values.length; i++, offset += 4) view.setFloat32(offset, w.values[i], true)
   }
-  const staging = `${dir}.partial-${process.pid}`
-  await rm(staging, {recursive: true, force: true})
-  try {
-    await mkdir(staging, {recursive: true})
-    await writeFileAtomic(join(staging, WEIGHTS_FILE), bytes)
-    await writeFileAtomic(join(staging, MODEL_FILE), `${JSON.stringify(file, null, 2)}\n`)
-  } catch (err) {
-    // Out of space, say: leave no half-written model beside the run's files.
-    await rm(staging, {recursive: true, force: true}).catch(() => {})
-    throw err
-  }
-  await rm(dir, {recursive: true, force: true})
-  await rename(staging, dir)
-  await fsyncDir(join(dir, '..'))
+  const files: ModelFiles = new Map([
+    [MODEL_FILE, Buffer.from(`${JSON.stringify(file, null, 2)}\n`)],
+    [WEIGHTS_FILE, bytes],
+  ])
+  return {file, files}
+}
+
+/** Writes the model into `dir` (created fresh): a folder beside it, then one rename. */
+export async function saveModel(dir: string, content: ModelContent): Promise<ModelFile> {
+  const {file, files} = encodeModel(content)
+  await replaceTree(dir, files)
   return file
 }
 
 export async function loadModelFiles(dir: string): Promise<LoadedModel> {
   const modelPath = join(dir, MODEL_FILE)
-  let file: ModelFile
+  const files: ModelFiles = new Map()
   await assertNotLink(dir)
   try {
-    file = JSON.parse(await readStoreText(modelPath)) as ModelFile
+    files.set(MODEL_FILE, await readStoreFile(modelPath))
   } catch (err) {
-    if (isMorphoError(err)) throw err
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
-    throw integrityError(`${missing ? 'Missing' : 'Unreadable'} model file ${modelPath}`, {
-      hint: missing ? 'The model folder is incomplete; train or register it again.' : 'The file is not valid JSON.',
-      cause: err,
+    if (isMorphoError(err) || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const file = parseModelFile(files, modelPath)
+  files.set(file.weightsManifest[0].paths[0], await readStoreFile(join(dir, file.weightsManifest[0].paths[0])))
+  return decodeModel(files, dir)
+}
+
+/** A model from its files in memory (a run's or a verified version's); `where` names it in errors. */
+export function decodeModel(files: ModelFiles, where: string): LoadedModel {
+  const file = parseModelFile(files, `${where}/${MODEL_FILE}`)
+  const weightsName = file.weightsManifest[0].paths[0]
+  const bytes = files.get(weightsName)
+  if (!bytes) {
+    throw integrityError(`Missing weights file ${where}/${weightsName}`, {
+      hint: 'The model is incomplete; train or register it again.',
     })
   }
+  return {file, weights: decodeWeights(file, bytes, where)}
+}
+
+function parseModelFile(files: ModelFiles, modelPath: string): ModelFile {
+  const text = files.get(MODEL_FILE)
+  if (!text) {
+    throw integrityError(`Missing model file ${modelPath}`, {
+      hint: 'The model folder is incomplete; train or register it again.',
+    })
+  }
+  let file: ModelFile
+  try {
+    file = JSON.parse(Buffer.from(text).toString('utf8')) as ModelFile
+  } catch (err) {
+    throw integrityError(`Unreadable model file ${modelPath}`, {hint: 'The file is not valid JSON.', cause: err})
+  }
   checkModelFile(file, modelPath)
-  const bytes = await readStoreFile(join(dir, file.weightsManifest[0].paths[0]))
-  return {file, weights: decodeWeights(file, bytes, dir)}
+  return file
 }
 
 export function decodeWeights(

@@ -3,7 +3,6 @@ import {asMorphoError} from '../errors.js'
 import {startMetricsServer} from '../monitoring/metrics-server.js'
 import {TrainingMetrics} from '../monitoring/training-metrics.js'
 import {type AutoRegisterResult, autoRegister} from '../registry/auto.js'
-import {readRunRecord} from '../tracking/runs.js'
 import {type TrainRunInput, type TrainRunResult, trainRun} from '../tracking/tracked-run.js'
 
 export interface RegistrationPolicy {
@@ -38,8 +37,8 @@ export async function trainAndRegister(
 ): Promise<TrainOutcome> {
   const run = metrics ? await withMetricsEndpoint(input, metrics) : await trainRun(input)
   try {
-    const record = await readRunRecord(input.paths, run.runId)
-    const registry = await autoRegister(input.paths, record, policy)
+    const record = await input.store.runs.get(run.runId)
+    const registry = await autoRegister(input.store, record, policy)
     return {run, registry}
   } catch (err) {
     const e = asMorphoError(err)

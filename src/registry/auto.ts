@@ -1,7 +1,9 @@
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import type {RunRecord} from '../tracking/types.js'
-import {fmt, type PromoteResult, promote, type RegisterResult, registerRun} from './registry.js'
+import {type RegisterResult, registerRun} from './register.js'
+import {type PromoteResult, promote} from './stages.js'
 import {DEFAULT_REGISTER_AT, DEFAULT_STAGE_AT} from './thresholds.js'
+import {fmt} from './tx.js'
 
 /**
  * What `morpho train` does after a run: register the model when val_acc reaches one
@@ -32,7 +34,7 @@ export interface AutoRegisterResult {
  * saved, and the caller decides how to report that the registration did not happen.
  */
 export async function autoRegister(
-  paths: StorePaths,
+  store: Store,
   run: RunRecord,
   options: AutoRegisterOptions = {},
 ): Promise<AutoRegisterResult> {
@@ -46,14 +48,14 @@ export async function autoRegister(
   if (typeof valAcc !== 'number' || !Number.isFinite(valAcc)) return skip('the run has no val_acc')
   if (valAcc < registerAt) return skip(`val_acc ${fmt(valAcc)} is below ${registerAt}`)
 
-  const registered = await registerRun(paths, run.id, {
+  const registered = await registerRun(store, run.id, {
     model: options.model,
     registeredBy: {rule: 'auto', metric: 'val_acc', threshold: registerAt},
   })
   const messages = [`registered ${registered.model} v${registered.version} (val_acc ${fmt(valAcc)} >= ${registerAt})`]
   if (stageAt === null || valAcc < stageAt) return {registered, messages}
 
-  const promoted = await promote(paths, {
+  const promoted = await promote(store, {
     model: registered.model,
     version: registered.version,
     stage: 'Staging',

@@ -1,5 +1,5 @@
 import {localTime, metric, table} from '../format.js'
-import type {VersionView} from './registry.js'
+import type {VersionView} from './queries.js'
 import type {HistoryEntry} from './schema.js'
 
 /** Plain-text views of registry data for the commands (no colour, no oclif). */

@@ -1,5 +1,6 @@
 import {MorphoError, notFound, usageError} from '../errors.js'
 import {assertSafeId} from '../store/paths.js'
+import type {RegistryReadTx} from '../store/store.js'
 import {getModel, type ModelRecord, type RegistryDocument, STAGES, type Stage, type VersionEntry} from './schema.js'
 
 /**
@@ -7,24 +8,38 @@ import {getModel, type ModelRecord, type RegistryDocument, STAGES, type Stage, t
  * parsing of what users type for them. Nothing here touches the disk.
  */
 
-/** `name` if given (it must exist), else the only model in the registry. */
+/** `name` if given (it must exist), else the only model in the registry: in a document. */
 export function selectModel(doc: RegistryDocument, name?: string): ModelRecord {
-  const names = Object.keys(doc.models).sort()
+  return getModel(
+    doc,
+    chooseModel(Object.keys(doc.models).sort(), name, (n) => getModel(doc, n) !== undefined),
+  )!
+}
+
+/** The same choice inside a registry read or write (in a write, the record returned is live). */
+export async function pickModel(tx: RegistryReadTx, name?: string): Promise<ModelRecord> {
   if (name !== undefined) {
     assertSafeId('model name', name)
-    const model = getModel(doc, name)
-    if (!model) {
-      throw notFound(`no model "${name}" in the registry`, {
-        hint:
-          names.length > 0
-            ? `Registered models: ${names.join(', ')}.`
-            : 'The registry is empty: morpho register <run-id>.',
-        details: {model: name, models: names},
-      })
-    }
-    return model
+    const model = await tx.model(name)
+    if (model) return model
   }
-  if (names.length === 1) return doc.models[names[0]!]!
+  const names = await tx.modelNames()
+  return (await tx.model(chooseModel(names, name, () => false)))!
+}
+
+function chooseModel(names: string[], name: string | undefined, exists: (name: string) => boolean): string {
+  if (name !== undefined) {
+    assertSafeId('model name', name)
+    if (exists(name)) return name
+    throw notFound(`no model "${name}" in the registry`, {
+      hint:
+        names.length > 0
+          ? `Registered models: ${names.join(', ')}.`
+          : 'The registry is empty: morpho register <run-id>.',
+      details: {model: name, models: names},
+    })
+  }
+  if (names.length === 1) return names[0]!
   if (names.length === 0) {
     throw notFound('the registry has no models yet', {
       hint: 'Train with morpho train (it registers a good model itself), or morpho register <run-id>.',

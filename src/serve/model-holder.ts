@@ -1,7 +1,7 @@
 import {asMorphoError, MorphoError} from '../errors.js'
 import type {InferenceMetrics, ReloadTrigger} from '../monitoring/inference-metrics.js'
-import {type ResolvedModel, resolveModel, type Stage, type VersionRef, verifyVersion} from '../registry/index.js'
-import type {StorePaths} from '../store/paths.js'
+import {type ResolvedModel, resolveModel, type Stage, type VersionRef, verifiedFiles} from '../registry/index.js'
+import type {Store} from '../store/store.js'
 import type {ForwardOptions} from './forward.js'
 import type {ServeLogger} from './log.js'
 import type {RegistryCache} from './registry-cache.js'
@@ -51,7 +51,7 @@ export interface FailedLoad {
 }
 
 export interface ModelHolderOptions {
-  paths: StorePaths
+  store: Store
   registry: RegistryCache
   target: ModelTarget
   forward: ForwardOptions
@@ -91,7 +91,7 @@ export class ModelHolder {
       maxPassRows: options.maxPassRows,
     }
     this.versions = new VersionCache({
-      paths: options.paths,
+      store: options.store,
       registry: options.registry,
       snapshot: this.snapshotOptions,
       logger: options.logger,
@@ -165,16 +165,13 @@ export class ModelHolder {
     let resolved: ResolvedModel | undefined
     try {
       // Resolved first and verified second, so that a failure knows which version it was about.
-      resolved = await resolveModel(this.options.paths, {
+      resolved = await resolveModel(this.options.store, {
         model: target.model ?? previous?.name,
         version: target.version,
         stage: target.version === undefined ? (target.stage ?? 'Production') : undefined,
         verify: false,
       })
-      await verifyVersion(resolved.dir, {
-        label: `${resolved.name} v${resolved.entry.version}`,
-        manifestSha256: resolved.entry.manifestSha256,
-      })
+      resolved.files = (await verifiedFiles(this.options.store, resolved.name, resolved.entry)).files
       const version = resolved.entry.version
       if (previous && previous.name === resolved.name && previous.version === version) {
         this.updateStage(previous, resolved.entry.stage)

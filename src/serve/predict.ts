@@ -1,9 +1,9 @@
 import {readFile} from 'node:fs/promises'
 import {invalidData, usageError} from '../errors.js'
 import {argmaxRows, createJsPredictor} from '../model/predictor.js'
-import {loadModelFiles} from '../model/serialize.js'
+import {decodeModel} from '../model/serialize.js'
 import {resolveModel} from '../registry/index.js'
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import type {PredictResult} from './client.js'
 import type {ModelTarget} from './model-holder.js'
 import {checkProbabilities} from './render.js'
@@ -105,13 +105,13 @@ function parseCsvRows(text: string, source: string): number[][] {
 }
 
 /** Predicts from the registry: the version `target` names (default Production), verified. */
-export async function predictLocal(paths: StorePaths, target: ModelTarget, rows: unknown): Promise<PredictResult> {
-  const resolved = await resolveModel(paths, {
+export async function predictLocal(store: Store, target: ModelTarget, rows: unknown): Promise<PredictResult> {
+  const resolved = await resolveModel(store, {
     model: target.model,
     version: target.version,
     stage: target.version === undefined ? target.stage : undefined,
   })
-  const loaded = await loadModelFiles(resolved.dir)
+  const loaded = decodeModel(resolved.files!, `${resolved.name} v${resolved.entry.version}`)
   const predictor = createJsPredictor(loaded)
   const label = `${resolved.name} v${resolved.entry.version}`
   const input = checkRows(rows, predictor.architecture.inputDim, label)

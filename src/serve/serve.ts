@@ -3,7 +3,7 @@ import {Registry} from 'prom-client'
 import type {BackendRequest} from '../config.js'
 import {createInferenceMetrics, type InferenceMetrics} from '../monitoring/inference-metrics.js'
 import {listen} from '../net/listen.js'
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import {loadTf, type Tf} from '../tf/backend.js'
 import {createUiHandler} from '../ui/handler.js'
 import {createServer, createServerState, type ServerState} from './app.js'
@@ -23,7 +23,7 @@ import {type RegistryWatcher, WatchPolicy, watchRegistry} from './watch.js'
 export {SERVE_DEFAULTS} from './options.js'
 
 export interface ServeOptions {
-  paths: StorePaths
+  store: Store
   target?: ModelTarget
   /** Default 127.0.0.1: the server is not opened to the network unless asked for. */
   host?: string
@@ -84,7 +84,7 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   const target = options.target ?? {}
   const choice = options.predictor ?? 'auto'
   const metrics = createInferenceMetrics(new Registry(), {defaultMetrics: options.defaultMetrics})
-  const registry = new RegistryCache(options.paths)
+  const registry = new RegistryCache(options.store)
 
   let tf: Tf | undefined
   if (choice !== 'js') {
@@ -100,7 +100,7 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   }
 
   const holder = new ModelHolder({
-    paths: options.paths,
+    store: options.store,
     registry,
     target,
     forward: {tf, choice},
@@ -125,7 +125,7 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     (options.ui === false
       ? undefined
       : createUiHandler({
-          paths: options.paths,
+          store: options.store,
           served: () => holder.current,
           metricsText: () => metrics.registry.metrics(),
           version: options.morphoVersion,
@@ -160,7 +160,7 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   if (options.watch) {
     const policy = new WatchPolicy(holder)
     watcher = await watchRegistry({
-      registryFile: options.paths.registryFile,
+      registryFile: options.store.registry.file ?? options.store.location,
       intervalMs: options.watchIntervalMs ?? SERVE_DEFAULTS.watchIntervalMs,
       signature: () => registry.signatureNow(),
       onChange: () => policy.sync(),
@@ -172,7 +172,7 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
 
   const what = holder.current ? `${holder.current.label} (${holder.current.stage})` : 'no model yet'
   logger.info(
-    `listening on ${url}, serving ${what}${options.watch ? `, watching ${options.paths.registryFile}` : ''} (ready in ${Math.round(performance.now() - started)} ms)`,
+    `listening on ${url}, serving ${what}${options.watch ? `, watching ${options.store.registry.file ?? options.store.location}` : ''} (ready in ${Math.round(performance.now() - started)} ms)`,
   )
 
   let resolveStopped!: (summary: ServeSummary) => void

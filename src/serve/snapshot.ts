@@ -1,5 +1,5 @@
 import {MorphoError} from '../errors.js'
-import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
+import {decodeModel, type LoadedModel} from '../model/serialize.js'
 import type {InferenceMetrics} from '../monitoring/inference-metrics.js'
 import type {ResolvedModel, Stage, VersionView} from '../registry/index.js'
 import {MicroBatcher} from './batcher.js'
@@ -102,7 +102,8 @@ export interface SnapshotOptions {
  * not the store's: that is an INTEGRITY error with its own hint.
  */
 export async function loadSnapshot(resolved: ResolvedModel, options: SnapshotOptions): Promise<ModelSnapshot> {
-  const loaded = await loadModelFiles(resolved.dir)
+  if (!resolved.files) throw new MorphoError('INTERNAL', `${resolved.name} v${resolved.entry.version} was not verified`)
+  const loaded = decodeModel(resolved.files, `${resolved.name} v${resolved.entry.version}`)
   let forward: Forward
   try {
     forward = await buildForward(loaded, options.forward)

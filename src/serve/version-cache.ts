@@ -1,6 +1,6 @@
 import {asMorphoError, MorphoError} from '../errors.js'
 import {parseVersionRef, resolveModel, resolveVersion, selectModel} from '../registry/index.js'
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import type {ServeLogger} from './log.js'
 import type {RegistryCache} from './registry-cache.js'
 import {loadSnapshot, type ModelSnapshot, type SnapshotOptions} from './snapshot.js'
@@ -13,7 +13,7 @@ import {loadSnapshot, type ModelSnapshot, type SnapshotOptions} from './snapshot
  */
 
 export interface VersionCacheOptions {
-  paths: StorePaths
+  store: Store
   registry: RegistryCache
   snapshot: SnapshotOptions
   logger: ServeLogger
@@ -90,7 +90,7 @@ export class VersionCache {
     const {metrics} = this.options.snapshot
     const {logger} = this.options
     const started = performance.now()
-    pending = resolveModel(this.options.paths, {model: name, version})
+    pending = resolveModel(this.options.store, {model: name, version})
       .then((resolved) => loadSnapshot(resolved, this.options.snapshot))
       .then(
         (snapshot) => {

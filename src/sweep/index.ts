@@ -1,6 +1,5 @@
 import {parseOption} from '../option-spec.js'
-import {registerRun} from '../registry/registry.js'
-import type {StorePaths} from '../store/paths.js'
+import {registerRun} from '../registry/register.js'
 import {resolveTrainOptions, type TrainOptions} from '../training/options.js'
 import {buildPlan, grid, readSweepFile, type SweepPlan, specFor} from './config.js'
 import {parseSweepMetric} from './metrics.js'
@@ -44,7 +43,7 @@ export async function planSweep(request: SweepRequest): Promise<{plan: SweepPlan
 
 export async function sweep(
   request: SweepRequest,
-  run: Omit<SweepInput, 'plan' | 'metric' | 'lowerIsBetter' | 'parallel' | 'paths'> & {paths: StorePaths},
+  run: Omit<SweepInput, 'plan' | 'metric' | 'lowerIsBetter' | 'parallel'>,
 ): Promise<SweepOutcome> {
   const {plan} = await planSweep(request)
   const metric = parseSweepMetric(request.metric ?? plan.metric ?? 'val_acc')
@@ -57,7 +56,7 @@ export async function sweep(
     parallel: request.parallel ?? plan.parallel ?? 1,
   })
   if (!request.registerBest || !result.best?.runId) return result
-  const registered = await registerRun(run.paths, result.best.runId, {
+  const registered = await registerRun(run.store, result.best.runId, {
     model: request.model,
     tags: {sweep: result.id},
     reason: `best of ${result.id} by ${metric}`,

@@ -1,9 +1,6 @@
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {mkdir} from 'node:fs/promises'
-import {join} from 'node:path'
-import {writeFileAtomic} from '../store/atomic.js'
-import type {StorePaths} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import type {TrainSummary} from '../training/types.js'
 import {grid, type SweepPlan, type SweepValue} from './config.js'
 import type {SweepMetric} from './metrics.js'
@@ -31,7 +28,7 @@ export interface SweepResult {
 
 export interface SweepInput {
   plan: SweepPlan
-  paths: StorePaths
+  store: Store
   metric: SweepMetric
   lowerIsBetter: boolean
   parallel: number
@@ -62,13 +59,17 @@ export async function runSweep(input: SweepInput): Promise<SweepResult> {
         ...fixedArgs,
         ...Object.entries(params).flatMap(([flag, value]) => flagArgs(flag, value)),
         ...(input.extraArgs ?? []),
-        '--home',
-        input.paths.home,
         '--no-register',
         '--quiet',
         '--json',
       ]
-      const run = await trainChild(input.self.file, args, index, params, input.metric, input.signal)
+      const run = await trainChild(
+        input.self.file,
+        args,
+        input.store,
+        {index, params, metric: input.metric},
+        input.signal,
+      )
       runs.push(run)
       input.onDone?.(run, combos.length)
     }
@@ -87,10 +88,9 @@ export async function runSweep(input: SweepInput): Promise<SweepResult> {
     lowerIsBetter: input.lowerIsBetter,
     runs: [...completed, ...rest],
     best: completed[0],
-    file: join(input.paths.home, 'sweeps', `${id}.json`),
+    file: input.store.sweeps.describe(id),
   }
-  await mkdir(join(input.paths.home, 'sweeps'), {recursive: true})
-  await writeFileAtomic(result.file, `${JSON.stringify({...result, plan: input.plan}, null, 2)}\n`)
+  await input.store.sweeps.update(id, async () => ({doc: {...result, plan: input.plan}, result: undefined}))
   return result
 }
 
@@ -102,14 +102,16 @@ function flagArgs(flag: string, value: SweepValue | undefined): string[] {
 function trainChild(
   file: string,
   args: string[],
-  index: number,
-  params: Record<string, SweepValue>,
-  metric: SweepMetric,
+  store: Store,
+  {index, params, metric}: {index: number; params: Record<string, SweepValue>; metric: SweepMetric},
   signal?: AbortSignal,
 ): Promise<SweepRun> {
   const started = performance.now()
   return new Promise((resolve) => {
-    const child = spawn(file, args, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NODE_ENV: 'production'}})
+    const child = spawn(file, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, NODE_ENV: 'production', MORPHO_STORE: store.connectionString()},
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => {

@@ -1,27 +1,16 @@
 import {randomBytes} from 'node:crypto'
-import {type FileHandle, lstat, mkdir, open, readdir, rm} from 'node:fs/promises'
 import {hostname} from 'node:os'
-import {join} from 'node:path'
-import {integrityError, notFound} from '../errors.js'
-import {makeDirs, withPath, writeFileAtomic} from '../store/atomic.js'
-import {assertNotLink, readStoreText} from '../store/files.js'
-import {isSafeId, type StorePaths} from '../store/paths.js'
-import type {EpochMetrics} from '../training/types.js'
-import type {RunEvent, RunRecord} from './types.js'
+import {integrityError} from '../errors.js'
+import type {RunRecord} from './types.js'
+
+export type {RunDetails, RunListing, RunWriter} from '../store/store.js'
 
 /**
- * Run folders. An id is problem + UTC time + random suffix, and the folder is created with
- * an exclusive mkdir, so two runs started in the same second (a sweep, parallel CI jobs)
- * can never share one. run.json is always replaced atomically; the two .jsonl files are
- * appended one whole line per write, and readers skip a torn last line.
- *
- * A run keeps a little disk space in reserve (`.reserve`, removed when the run ends), so that
- * a run that dies of a full disk can still record that it failed.
+ * What every store shares about runs: the id (problem + UTC time + random suffix; each store
+ * also refuses an id it already has, so two runs started in the same second never share one),
+ * and the one reader of a run record, which every caller (runs list/show, register, the page)
+ * goes through, whichever store it came from.
  */
-
-const RESERVE_FILE = '.reserve'
-/** Room for run.json's temp copy and the last status line, with a margin: a few pages. */
-const RESERVE_BYTES = 64 * 1024
 
 export function newRunId(problem: string, now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
@@ -29,182 +18,44 @@ export function newRunId(problem: string, now: Date = new Date()): string {
   return `${safe}-${stamp}-${randomBytes(3).toString('hex')}`
 }
 
-export async function createRunDir(paths: StorePaths, problem: string): Promise<{id: string; dir: string}> {
-  await makeDirs(paths.runsDir)
-  for (let attempt = 0; ; attempt++) {
-    const id = newRunId(problem)
-    const dir = paths.runDir(id)
-    try {
-      await mkdir(dir)
-      return {id, dir}
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 20) throw err
-    }
-  }
-}
-
-export class RunWriter {
-  readonly dir: string
-  private metrics?: FileHandle
-  private events?: FileHandle
-  /** A .jsonl write failed part-way: the next line starts on a line of its own. */
-  private readonly torn = new Set<FileHandle>()
-  private readonly files = new Map<FileHandle, string>()
-
-  constructor(dir: string) {
-    this.dir = dir
-  }
-
-  /**
-   * Opens the run's files, sets the reserve aside and writes the first record. If any of that
-   * fails (a full disk, a read-only store) the folder is removed again: no run folder without
-   * a run.json, which `runs list` could not show.
-   */
-  async start(record: RunRecord): Promise<void> {
-    try {
-      this.metrics = await open(join(this.dir, 'metrics.jsonl'), 'a')
-      this.events = await open(join(this.dir, 'events.jsonl'), 'a')
-      this.files.set(this.metrics, join(this.dir, 'metrics.jsonl'))
-      this.files.set(this.events, join(this.dir, 'events.jsonl'))
-      const reservePath = join(this.dir, RESERVE_FILE)
-      const reserve = await open(reservePath, 'w')
-      try {
-        await reserve.write(Buffer.alloc(RESERVE_BYTES))
-        await reserve.sync()
-      } catch (err) {
-        throw withPath(err, reservePath)
-      } finally {
-        await reserve.close()
-      }
-      await this.record(record)
-    } catch (err) {
-      await this.close().catch(() => {})
-      await rm(this.dir, {recursive: true, force: true}).catch(() => {})
-      throw err
-    }
-  }
-
-  /** Replaces run.json; out of space, it gives up the reserve and tries once more. */
-  async record(record: RunRecord): Promise<void> {
-    const write = () => writeFileAtomic(join(this.dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`)
-    try {
-      await write()
-    } catch (err) {
-      if (!isOutOfSpace(err) || !(await this.releaseReserve())) throw err
-      await write()
-    }
-  }
-
-  async epoch(metrics: EpochMetrics): Promise<void> {
-    await this.append(this.metrics, metrics)
-  }
-
-  async event(event: RunEvent): Promise<void> {
-    await this.append(this.events, event)
-  }
-
-  private async append(handle: FileHandle | undefined, value: unknown): Promise<void> {
-    if (!handle) return
-    const line = `${this.torn.has(handle) ? '\n' : ''}${JSON.stringify(value)}\n`
-    try {
-      await handle.write(line)
-      this.torn.delete(handle)
-    } catch (err) {
-      this.torn.add(handle)
-      throw withPath(err, this.files.get(handle) ?? this.dir)
-    }
-  }
-
-  private async releaseReserve(): Promise<boolean> {
-    const file = join(this.dir, RESERVE_FILE)
-    const had = await lstat(file).then(
-      () => true,
-      () => false,
-    )
-    await rm(file, {force: true})
-    return had
-  }
-
-  async close(): Promise<void> {
-    await this.metrics?.sync().catch(() => {})
-    await this.events?.sync().catch(() => {})
-    await this.metrics?.close()
-    await this.events?.close()
-    this.metrics = undefined
-    this.events = undefined
-    await rm(join(this.dir, RESERVE_FILE), {force: true}).catch(() => {})
-  }
-}
-
-function isOutOfSpace(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException)?.code
-  return code === 'ENOSPC' || code === 'EDQUOT'
-}
-
 export function processInfo(): {pid: number; host: string} {
   return {pid: process.pid, host: hostname()}
 }
 
-export async function readRunRecord(paths: StorePaths, id: string): Promise<RunRecord> {
-  const file = paths.runFile(id, 'run.json')
-  let text: string
+/**
+ * run.json's text as a record: valid JSON, and the fields every view relies on, checked so a
+ * hand-edited or foreign file is reported by name (INTEGRITY); a 'running' record whose process
+ * is gone (on this host) reads as abandoned. `where` names the record in the error.
+ */
+export function parseRunRecord(text: string, where: string): RunRecord {
+  let parsed: unknown
   try {
-    await assertNotLink(paths.runDir(id))
-    text = await readStoreText(file)
+    parsed = JSON.parse(text)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw notFound(`No run "${id}" in ${paths.runsDir}`, {
-        hint: 'List runs with `morpho runs list`.',
-        details: {run: id},
-      })
-    }
-    throw err
+    throw integrityError(`${where} is not valid JSON`, {hint: 'The run record is damaged; train again.', cause: err})
   }
-  try {
-    return withLiveness(JSON.parse(text) as RunRecord)
-  } catch (err) {
-    throw integrityError(`${file} is not valid JSON`, {hint: 'The run record is damaged; train again.', cause: err})
-  }
+  return withLiveness(checkRecord(parsed as RunRecord))
 }
 
-export interface RunDetails {
-  record: RunRecord
-  metrics: EpochMetrics[]
-  events: RunEvent[]
+/** The fields of a run record that every view relies on; a bad one is reported by name. */
+export function checkRecord(record: RunRecord): RunRecord {
+  const r = record as unknown as Record<string, unknown> | null
+  const problems: string[] = []
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw damaged('run.json is not an object')
+  for (const key of ['id', 'status', 'problem', 'createdAt'] as const) {
+    if (typeof r[key] !== 'string') problems.push(`${key} is not a string`)
+  }
+  if (typeof r.params !== 'object' || r.params === null) problems.push('params is not an object')
+  if (problems.length > 0) throw damaged(`run.json is damaged: ${problems.join(', ')}`)
+  return record
 }
 
-export async function readRun(paths: StorePaths, id: string): Promise<RunDetails> {
-  const record = await readRunRecord(paths, id)
-  return {
-    record,
-    metrics: await readJsonl<EpochMetrics>(paths.runFile(id, 'metrics.jsonl')),
-    events: await readJsonl<RunEvent>(paths.runFile(id, 'events.jsonl')),
-  }
+function damaged(message: string) {
+  return integrityError(message, {hint: 'The run record was edited or written by another tool; train again.'})
 }
 
-/** Every run, newest first; folders without a readable run.json are skipped. */
-export async function listRuns(paths: StorePaths): Promise<RunRecord[]> {
-  let names: string[]
-  try {
-    names = await readdir(paths.runsDir)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-  const records = await Promise.all(names.filter(isSafeId).map((id) => readRunRecord(paths, id).catch(() => undefined)))
-  return records
-    .filter((r): r is RunRecord => r !== undefined)
-    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1))
-}
-
-async function readJsonl<T>(path: string): Promise<T[]> {
-  let text: string
-  try {
-    text = await readStoreText(path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
+/** One JSON value per line; a torn last line (a killed writer) is skipped, every line before it kept. */
+export function parseJsonl<T>(text: string): T[] {
   const out: T[] = []
   for (const line of text.split('\n')) {
     if (!line.trim()) continue
@@ -215,6 +66,11 @@ async function readJsonl<T>(path: string): Promise<T[]> {
     }
   }
   return out
+}
+
+/** Newest first; runs created in the same millisecond by id, for a stable order. */
+export function newestRunFirst(a: RunRecord, b: RunRecord): number {
+  return a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1
 }
 
 /** A 'running' record whose process is gone (on this host) is reported as abandoned. */

@@ -1,15 +1,15 @@
 import type {BackendRequest} from '../config.js'
 import {Rng} from '../data/rng.js'
 import {asMorphoError, MorphoError} from '../errors.js'
-import {saveModel} from '../model/serialize.js'
-import type {StorePaths} from '../store/paths.js'
+import {encodeModel} from '../model/serialize.js'
+import type {Store} from '../store/store.js'
 import {type BackendInfo, loadTf, type Tf} from '../tf/backend.js'
 import {checkTrainingSize} from '../training/limits.js'
 import type {TrainOptions} from '../training/options.js'
 import {type Prepared, prepareData} from '../training/prepare.js'
 import {Trainer} from '../training/trainer.js'
 import type {EpochMetrics, TrainSummary} from '../training/types.js'
-import {createRunDir, processInfo, RunWriter} from './runs.js'
+import {processInfo} from './runs.js'
 import {RUN_SCHEMA_VERSION, type RunEvent, type RunRecord} from './types.js'
 
 /** What a progress display or a metrics exporter sees of a run. */
@@ -30,7 +30,7 @@ export interface TrainingObserver {
 
 export interface TrainRunInput {
   options: TrainOptions
-  paths: StorePaths
+  store: Store
   backend: BackendRequest
   morphoVersion: string
   cwd?: string
@@ -58,7 +58,7 @@ export interface TrainRunResult {
  * Every exit path leaves run.json complete: completed, interrupted or failed.
  */
 export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
-  const {options, paths, signal} = input
+  const {options, store, signal} = input
   const observers = input.observers ?? []
   const stopBefore = (what: string) => {
     if (signal?.aborted) throw new MorphoError('INTERRUPTED', `Interrupted while ${what}; no run was started`)
@@ -74,8 +74,8 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   stopBefore('loading TF.js')
 
   const started = performance.now()
-  const {id, dir} = await createRunDir(paths, prepared.problem)
-  const writer = new RunWriter(dir)
+  const writer = await store.runs.create(prepared.problem)
+  const {id} = writer
   const record: RunRecord = {
     schemaVersion: RUN_SCHEMA_VERSION,
     id,
@@ -138,7 +138,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     })
     const summary = result.history.length ? result.summary : undefined
     if (result.stopped) throw await interrupted(`after ${result.history.length} epochs`, summary)
-    await saveModel(paths.runModelDir(id), {
+    const model = encodeModel({
       architecture: trainer.net.arch,
       seeds: trainer.net.savedSeeds(),
       scaler: prepared.scaler,
@@ -148,6 +148,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       runId: id,
       weights: trainer.net.namedWeights(),
     })
+    await writer.saveModel(model.files)
     if (signal?.aborted)
       throw await interrupted(`while saving the model, after ${result.history.length} epochs`, summary)
     await finish('completed', {summary: result.summary, model: 'model'})
@@ -155,7 +156,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       runId: id,
       status: 'completed',
       problem: prepared.problem,
-      dir,
+      dir: writer.location,
       summary: result.summary,
       params: options,
       backend,

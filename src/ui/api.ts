@@ -1,5 +1,4 @@
-import {readdir} from 'node:fs/promises'
-import {integrityError, isMorphoError, notFound} from '../errors.js'
+import {notFound} from '../errors.js'
 import {
   getModel,
   type HistoryEntry,
@@ -8,10 +7,11 @@ import {
   type RegistryDocument,
   readRegistry,
   type Stage,
+  stageHolder,
   type VersionEntry,
 } from '../registry/index.js'
-import {assertSafeId, isSafeId, type StorePaths} from '../store/paths.js'
-import {type RunDetails, readRun, readRunRecord} from '../tracking/runs.js'
+import {assertSafeId} from '../store/paths.js'
+import type {RunDetails, Store} from '../store/store.js'
 import type {RunRecord} from '../tracking/types.js'
 
 /**
@@ -70,48 +70,21 @@ export interface RunSummary {
 
 export interface RunsView {
   runs: RunSummary[]
-  /** Run folders whose run.json could not be read, with the reason; the rest still list. */
+  /** Runs whose record could not be read, with the reason; the rest still list. */
   skipped: {id: string; error: string}[]
 }
 
-/** GET /api/runs: every run, newest first. A damaged run.json is reported, not fatal. */
-export async function runsView(paths: StorePaths): Promise<RunsView> {
-  let names: string[]
-  try {
-    names = await readdir(paths.runsDir)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {runs: [], skipped: []}
-    throw err
-  }
-  const byRun = versionsByRun(await readRegistry(paths).catch(() => undefined))
-  const results = await Promise.all(
-    names.filter(isSafeId).map(async (id) => {
-      try {
-        return {id, record: checkRecord(await readRunRecord(paths, id))}
-      } catch (err) {
-        // A folder without run.json is a run being created this instant, not damage.
-        if (isMorphoError(err) && err.code === 'NOT_FOUND') return {id}
-        return {id, error: (err as Error).message}
-      }
-    }),
-  )
-  const runs: RunSummary[] = []
-  const skipped: RunsView['skipped'] = []
-  for (const r of results) {
-    if (r.record) runs.push(summarize(r.id, r.record, byRun.get(r.id) ?? []))
-    else if (r.error !== undefined) skipped.push({id: r.id, error: r.error})
-  }
-  runs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1))
-  skipped.sort((a, b) => (a.id < b.id ? -1 : 1))
-  return {runs, skipped}
+/** GET /api/runs: every run, newest first. A damaged run record is reported, not fatal. */
+export async function runsView(store: Store): Promise<RunsView> {
+  const [{runs, skipped}, doc] = await Promise.all([store.runs.list(), readRegistry(store).catch(() => undefined)])
+  const byRun = versionsByRun(doc)
+  return {runs: runs.map((r) => summarize(r.id, r, byRun.get(r.id) ?? [])), skipped}
 }
 
 /** GET /api/runs/{id}: the record as stored, every epoch and every event. */
-export async function runView(paths: StorePaths, id: string): Promise<RunDetails> {
+export function runView(store: Store, id: string): Promise<RunDetails> {
   assertSafeId('run id', id)
-  const details = await readRun(paths, id)
-  checkRecord(details.record)
-  return details
+  return store.runs.details(id)
 }
 
 export interface ModelVersionView extends VersionEntry {
@@ -131,8 +104,8 @@ export interface ModelView {
 }
 
 /** GET /api/models: every registered model with its versions, stages and aliases. */
-export async function modelsView(paths: StorePaths): Promise<{models: ModelView[]}> {
-  const doc = await readRegistry(paths)
+export async function modelsView(store: Store): Promise<{models: ModelView[]}> {
+  const doc = await readRegistry(store)
   return {
     models: Object.keys(doc.models)
       .sort()
@@ -145,17 +118,16 @@ export const HISTORY_MAX_LIMIT = 10_000
 
 /** GET /api/history: transitions newest first, for one model or all; `total` counts before the limit. */
 export async function historyView(
-  paths: StorePaths,
+  store: Store,
   options: {model?: string; limit?: number} = {},
 ): Promise<{history: HistoryEntry[]; total: number}> {
-  const doc = await readRegistry(paths)
   if (options.model !== undefined) {
     assertSafeId('model name', options.model)
-    if (!getModel(doc, options.model)) {
+    if (!(await store.registry.read((tx) => tx.model(options.model!)))) {
       throw notFound(`No registered model "${options.model}"`, {details: {model: options.model}})
     }
   }
-  const all = historyOf(doc, {model: options.model})
+  const all = await historyOf(store, {model: options.model})
   return {history: all.slice(0, options.limit ?? HISTORY_DEFAULT_LIMIT), total: all.length}
 }
 
@@ -197,7 +169,8 @@ function modelView(model: ModelRecord): ModelView {
   for (const [alias, version] of Object.entries(model.aliases)) {
     aliasesOf.set(version, [...(aliasesOf.get(version) ?? []), alias])
   }
-  const holder = (stage: Stage) => model.versions.find((v) => v.stage === stage)?.version ?? null
+  // The registry's own rule for which version holds a stage, so the page shows what serve uses.
+  const holder = (stage: Stage) => stageHolder(model, stage)?.version ?? null
   const versions: ModelVersionView[] = []
   for (let i = model.versions.length - 1; i >= 0; i--) {
     const v = model.versions[i]!
@@ -227,26 +200,6 @@ function versionsByRun(doc: RegistryDocument | undefined): Map<string, RunSummar
     }
   }
   return out
-}
-
-/**
- * run.json parsed, but is it a run record? A hand-edited or foreign file can be valid JSON of
- * any shape; the fields every view relies on are checked here so a bad one is reported by name.
- */
-export function checkRecord(record: RunRecord): RunRecord {
-  const r = record as unknown as Record<string, unknown> | null
-  const problems: string[] = []
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw damaged('run.json is not an object')
-  for (const key of ['id', 'status', 'problem', 'createdAt'] as const) {
-    if (typeof r[key] !== 'string') problems.push(`${key} is not a string`)
-  }
-  if (typeof r.params !== 'object' || r.params === null) problems.push('params is not an object')
-  if (problems.length > 0) throw damaged(`run.json is damaged: ${problems.join(', ')}`)
-  return record
-}
-
-function damaged(message: string) {
-  return integrityError(message, {hint: 'The run record was edited or written by another tool; train again.'})
 }
 
 function summarize(id: string, r: RunRecord, versions: RunSummary['versions']): RunSummary {

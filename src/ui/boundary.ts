@@ -1,13 +1,12 @@
 import {notFound} from '../errors.js'
 import type {Architecture} from '../model/model-file.js'
 import {createJsPredictor} from '../model/predictor.js'
-import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
-import {assertSafeId, type StorePaths} from '../store/paths.js'
-import {readRunRecord} from '../tracking/runs.js'
+import {decodeModel, type LoadedModel} from '../model/serialize.js'
+import {assertSafeId} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 import type {RunRecord} from '../tracking/types.js'
 import {resolveTrainOptions} from '../training/options.js'
 import {prepareData} from '../training/prepare.js'
-import {checkRecord} from './api.js'
 
 /**
  * The decision boundary of a model over its first two features, with the run's validation
@@ -62,13 +61,14 @@ interface Points {
 }
 
 /** GET /api/runs/{id}/boundary: the run's own saved model. */
-export async function runBoundary(paths: StorePaths, id: string): Promise<BoundaryView> {
+export async function runBoundary(store: Store, id: string): Promise<BoundaryView> {
   assertSafeId('run id', id)
-  const record = checkRecord(await readRunRecord(paths, id))
-  if (typeof record.model !== 'string') {
+  const record = await store.runs.get(id)
+  const files = typeof record.model === 'string' ? await store.runs.modelFiles(id) : undefined
+  if (!files) {
     throw notFound(`Run "${id}" has no saved model`, {hint: 'Only completed runs save a model.', details: {run: id}})
   }
-  const loaded = await loadModelFiles(paths.runModelDir(id))
+  const loaded = decodeModel(files, `run ${id}`)
   const points = await validationPoints(record)
   return boundaryOf({run: id}, loaded, createJsPredictor(loaded), points)
 }
@@ -78,7 +78,7 @@ export async function modelBoundary(
   source: {model: string; version: number},
   loaded: LoadedModel,
   predictor: ProbaPredictor,
-  paths: StorePaths,
+  store: Store,
   runId: string | undefined,
 ): Promise<BoundaryView> {
   let points: Points | string
@@ -86,7 +86,7 @@ export async function modelBoundary(
     points = 'the model does not name the run that trained it'
   } else {
     try {
-      points = await validationPoints(await readRunRecord(paths, assertSafeId('run id', runId)))
+      points = await validationPoints(await store.runs.get(assertSafeId('run id', runId)))
     } catch (err) {
       points = `run ${runId} is not readable here (${(err as Error).message})`
     }

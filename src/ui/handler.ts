@@ -11,7 +11,8 @@ import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
 import {allowMethods, writeAnswer} from '../net/http.js'
 import {errorBody, toHttpError} from '../net/http-error.js'
 import {matchRoute} from '../net/routes.js'
-import type {StorePaths} from '../store/paths.js'
+import {loadVersion, pickModel, resolveVersion} from '../registry/index.js'
+import type {Store} from '../store/store.js'
 import {HISTORY_MAX_LIMIT, historyView, modelsView, runsView, runView, type ServedInfo, servedView} from './api.js'
 import {type BoundaryView, modelBoundary, runBoundary} from './boundary.js'
 import {trafficSnapshot} from './traffic.js'
@@ -31,7 +32,7 @@ import {trafficSnapshot} from './traffic.js'
  */
 
 export interface UiDeps {
-  paths: StorePaths
+  store: Store
   /** The model being served right now (called per request, so a reload shows at once). */
   served?: () => ServedInfo | undefined
   /** The server's Prometheus text, for the live traffic panel. */
@@ -108,11 +109,13 @@ export function createUiHandler(deps: UiDeps): UiHandler {
   const servedModels = new Map<string, Promise<LoadedModel>>()
 
   const loadServed = (info: ServedInfo): Promise<LoadedModel> => {
-    const dir = info.dir ?? deps.paths.versionDir(info.name, info.version)
-    const key = `${dir}\n${stamp(info.loadedAt)}`
+    const key = `${info.dir ?? `${info.name} v${info.version}`}\n${stamp(info.loadedAt)}`
     let loading = servedModels.get(key)
     if (!loading) {
-      loading = loadModelFiles(dir)
+      loading =
+        info.dir !== undefined && deps.store.kind === 'folder'
+          ? loadModelFiles(info.dir)
+          : loadRegistered(deps.store, info.name, info.version)
       // Only the model now served is kept: a reload replaces it.
       servedModels.clear()
       servedModels.set(key, loading)
@@ -132,16 +135,16 @@ export function createUiHandler(deps: UiDeps): UiHandler {
           case 'info':
             return ok({
               morpho: deps.version ?? null,
-              store: deps.paths.home,
+              store: deps.store.location,
               mode: deps.served ? 'serve' : 'ui',
               served: deps.served?.() !== undefined,
             })
           case 'runs':
-            return ok(await runsView(deps.paths))
+            return ok(await runsView(deps.store))
           case 'models':
-            return ok(await modelsView(deps.paths))
+            return ok(await modelsView(deps.store))
           case 'history':
-            return ok(await historyView(deps.paths, {model: query.get('model') ?? undefined, limit: limitOf(query)}))
+            return ok(await historyView(deps.store, {model: query.get('model') ?? undefined, limit: limitOf(query)}))
           case 'served': {
             const info = deps.served?.()
             if (!info) return ok(null)
@@ -168,10 +171,10 @@ export function createUiHandler(deps: UiDeps): UiHandler {
             throw unknownEndpoint(`/api/${params.resource}`)
         }
       case '/api/runs/{id}':
-        return ok(await runView(deps.paths, params.id!))
+        return ok(await runView(deps.store, params.id!))
       case '/api/runs/{id}/boundary': {
         const id = params.id!
-        return ok(await boundaries.get(`run:${id}`, () => runBoundary(deps.paths, id)))
+        return ok(await boundaries.get(`run:${id}`, () => runBoundary(deps.store, id)))
       }
       case '/api/served/boundary': {
         const info = deps.served?.()
@@ -185,7 +188,7 @@ export function createUiHandler(deps: UiDeps): UiHandler {
                 {model: info.name, version: info.version},
                 loaded,
                 createJsPredictor(loaded),
-                deps.paths,
+                deps.store,
                 info.runId ?? loaded.file.runId,
               )
             }
@@ -195,7 +198,7 @@ export function createUiHandler(deps: UiDeps): UiHandler {
                 {model: info.name, version: info.version},
                 loaded,
                 info.predictor,
-                deps.paths,
+                deps.store,
                 info.runId ?? loaded.file.runId,
               )
             } finally {
@@ -370,4 +373,10 @@ class BoundaryCache {
     }
     return entry
   }
+}
+
+/** A registered version's model, from its verified files (whichever store holds them). */
+async function loadRegistered(store: Store, name: string, version: number): Promise<LoadedModel> {
+  const entry = await store.registry.read(async (tx) => resolveVersion(await pickModel(tx, name), version))
+  return loadVersion(store, name, entry)
 }

@@ -13,10 +13,9 @@ import {fileURLToPath} from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const BIN = join(ROOT, 'bin', 'run.js')
-const {registerRun, readRegistry, serializeRegistry, parseRegistry} = await import(
-  join(ROOT, 'dist/src/registry/index.js')
-)
-const {StorePaths} = await import(join(ROOT, 'dist/src/store/paths.js'))
+const {registerRun, readRegistry} = await import(join(ROOT, 'dist/src/registry/index.js'))
+const {serializeRegistry, parseRegistry} = await import(join(ROOT, 'dist/src/store/folder/registry-file.js'))
+const {FolderStore} = await import(join(ROOT, 'dist/src/store/folder/folder-store.js'))
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`)
@@ -27,7 +26,7 @@ const RUNS = arg('runs', 7)
 const MODEL = 'bench'
 
 const home = await mkdtemp(join(tmpdir(), 'morpho-bench-registry-'))
-const paths = new StorePaths(home)
+const paths = new FolderStore(home)
 
 // --- 1. The store -------------------------------------------------------------------------
 const t0 = performance.now()
@@ -78,13 +77,13 @@ const production = VERSIONS - 5
 model.versions[production - 1].stage = 'Production'
 model.versions[production - 1].promotedBy = {rule: 'manual', at: new Date().toISOString()}
 model.aliases.champion = production
-await writeFile(paths.registryFile, serializeRegistry(doc))
+await writeFile(paths.paths.registryFile, serializeRegistry(doc))
 const setupSeconds = (performance.now() - t0) / 1000
-const bytes = (await stat(paths.registryFile)).size
+const bytes = (await stat(paths.paths.registryFile)).size
 
 // In-process cost of the document itself, for reading the CLI figures.
-const text = await readFile(paths.registryFile, 'utf8')
-const parseMs = median(Array.from({length: 5}, () => timed(() => parseRegistry(text, paths.registryFile))))
+const text = await readFile(paths.paths.registryFile, 'utf8')
+const parseMs = median(Array.from({length: 5}, () => timed(() => parseRegistry(text, paths.paths.registryFile))))
 const serializeMs = median(Array.from({length: 5}, () => timed(() => serializeRegistry(doc))))
 
 // --- 2. The CLI ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {chmod, mkdir, readFile, writeFile} from 'node:fs/promises'
+import {chmod, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {
   MODEL_FILE,
@@ -8,7 +8,9 @@ import {
   type ModelFile,
   WEIGHTS_FILE,
 } from '../../src/model/model-file.js'
-import type {StorePaths} from '../../src/store/paths.js'
+import {FolderStore} from '../../src/store/folder/folder-store.js'
+import {StorePaths} from '../../src/store/paths.js'
+import type {Store} from '../../src/store/store.js'
 import {RUN_SCHEMA_VERSION, type RunEvent, type RunRecord, type RunStatus} from '../../src/tracking/types.js'
 import type {EpochMetrics, TrainSummary} from '../../src/training/types.js'
 
@@ -30,17 +32,16 @@ export interface MakeRunOptions {
 let counter = 0
 
 /**
- * Writes a realistic run into <home>/runs/<id>/ the way training leaves it: run.json,
- * metrics.jsonl, events.jsonl and model/ (model.json + weights.bin with float32 weights).
- * Returns the record. Real files, so the registry copies, hashes and verifies real bytes.
+ * Writes a realistic run into a store the way training leaves it (in a folder: runs/<id>/ with
+ * run.json, metrics.jsonl, events.jsonl and model/, model.json + weights.bin with float32
+ * weights). Returns the record. Real bytes, so the registry copies, hashes and verifies them.
  */
-export async function makeRun(home: string, options: MakeRunOptions = {}): Promise<RunRecord> {
+export async function makeRun(where: string | Store, options: MakeRunOptions = {}): Promise<RunRecord> {
+  const store = typeof where === 'string' ? new FolderStore(where) : where
   const problem = options.problem ?? 'spirals'
   const id = options.id ?? `20261129-140307-${problem}-${process.pid}-${++counter}-${randomBytes(2).toString('hex')}`
   const status = options.status ?? 'completed'
   const valAcc = options.valAcc === undefined ? 0.9312 : options.valAcc
-  const dir = join(home, 'runs', id)
-  await mkdir(dir, {recursive: true})
 
   const epochs = 4
   const metrics: EpochMetrics[] = Array.from({length: epochs}, (_, i) => ({
@@ -96,13 +97,8 @@ export async function makeRun(home: string, options: MakeRunOptions = {}): Promi
     {type: 'germination', epoch: 3, seed: 'L0_S0', health: 0.01, val_loss: 0.3, val_acc: 0.9, plateau: 3, time: now},
     {type: 'status', epoch: epochs, status, time: now},
   ]
-  await writeFile(join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`)
-  await writeFile(join(dir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + '\n')
-  await writeFile(join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n')
-
+  let files: Map<string, Uint8Array> | undefined
   if (withModel) {
-    const modelDir = join(dir, 'model')
-    await mkdir(modelDir, {recursive: true})
     const shapes: [string, number[]][] = [
       ['input/kernel', [2, 8]],
       ['input/bias', [8]],
@@ -125,14 +121,23 @@ export async function makeRun(home: string, options: MakeRunOptions = {}): Promi
         {paths: [WEIGHTS_FILE], weights: shapes.map(([name, shape]) => ({name, shape, dtype: 'float32' as const}))},
       ],
     }
-    await writeFile(join(modelDir, MODEL_FILE), `${JSON.stringify(model, null, 2)}\n`)
-    await writeFile(join(modelDir, WEIGHTS_FILE), new Uint8Array(weights.buffer))
+    files = new Map([
+      [MODEL_FILE, Buffer.from(`${JSON.stringify(model, null, 2)}\n`)],
+      [WEIGHTS_FILE, new Uint8Array(weights.buffer)],
+    ])
   }
+  await store.runs.put({record, metrics, events, model: files})
   return record
 }
 
-/** Flips one byte of a registered version's weights: what a tampered or bit-rotted copy looks like. */
-export async function tamper(paths: StorePaths, model: string, version: number, file = 'weights.bin') {
+/**
+ * Flips one byte of a registered version's file (default weights.bin): what a tampered or
+ * bit-rotted copy looks like.
+ */
+export async function tamper(where: Store | StorePaths, model: string, version: number, file = 'weights.bin') {
+  if (!(where instanceof StorePaths) && !(where instanceof FolderStore))
+    throw new Error(`tamper: a ${where.kind} store`)
+  const paths = where instanceof StorePaths ? where : (where as FolderStore).paths
   const path = join(paths.versionDir(model, version), file)
   const bytes = await readFile(path)
   bytes[0] = (bytes[0] ?? 0) ^ 0xff

@@ -2,7 +2,7 @@ import {readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {withLock} from '../../src/registry/index.js'
-import {StorePaths} from '../../src/store/paths.js'
+import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {makeRun, tamper} from '../helpers/runs.js'
 
@@ -264,7 +264,7 @@ describe('the registry commands (built CLI)', () => {
     const m = (...args: string[]) => runCli([...args, '--home', store])
     expect((await m('register', run.id)).code).toBe(0)
     expect((await m('promote', 'Production', '--version', '1')).code).toBe(0)
-    await tamper(new StorePaths(store), 'spirals', 1)
+    await tamper(new FolderStore(store), 'spirals', 1)
     const prod = await m('production', '--json')
     expect(prod.code).toBe(7)
     const error = parseJson<Envelope>(prod.stdout).error
@@ -302,7 +302,7 @@ describe('the registry commands (built CLI)', () => {
   it('answers "registry busy" with exit 5 when another process holds the lock past the wait', async () => {
     const run = await makeRun(home, {valAcc: 0.77})
     const before = await readFile(join(home, 'registry.json'), 'utf8')
-    const res = await withLock(new StorePaths(home).registryLock, () =>
+    const res = await withLock(new FolderStore(home).paths.registryLock, () =>
       runCli(['register', run.id, '--home', home, '--json'], {env: {MORPHO_LOCK_TIMEOUT_MS: '400'}}),
     )
     expect(res.code).toBe(5)

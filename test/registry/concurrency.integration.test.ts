@@ -4,7 +4,8 @@ import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {type HistoryEntry, readRegistry, registerRun, verifyVersion} from '../../src/registry/index.js'
-import {StorePaths} from '../../src/store/paths.js'
+import {FolderStore} from '../../src/store/folder/folder-store.js'
+import type {StorePaths} from '../../src/store/paths.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {makeRun} from '../helpers/runs.js'
 
@@ -18,14 +19,16 @@ const PATIENT = {MORPHO_LOCK_TIMEOUT_MS: '60000', MORPHO_LOCK_STALE_MS: '2000'}
 
 let tmp: {path: string; cleanup: () => Promise<void>}
 let paths: StorePaths
+let store: FolderStore
 beforeEach(async () => {
   tmp = await tempDir('morpho-registry-race-')
-  paths = new StorePaths(tmp.path)
+  store = new FolderStore(tmp.path)
+  paths = store.paths
 })
 afterEach(() => tmp.cleanup())
 
 async function expectEveryVersionVerifies(model: string) {
-  const doc = await readRegistry(paths)
+  const doc = await readRegistry(store)
   for (const v of doc.models[model]!.versions) {
     await verifyVersion(join(paths.home, v.path), {manifestSha256: v.manifestSha256})
   }
@@ -41,7 +44,7 @@ describe('concurrent writers', () => {
     const versions = results.map((r) => parseJson<{version: number}>(r.stdout).version)
     expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({length: 20}, (_, i) => i + 1))
 
-    const doc = await readRegistry(paths) // parses and validates the file
+    const doc = await readRegistry(store) // parses and validates the file
     const model = doc.models.spirals!
     expect(model.nextVersion).toBe(21)
     expect(model.versions.map((v) => v.version)).toEqual(Array.from({length: 20}, (_, i) => i + 1))
@@ -58,7 +61,7 @@ describe('concurrent writers', () => {
   })
 
   it('concurrent promotions leave exactly one Production version, and the history explains the rest', async () => {
-    for (let i = 0; i < 10; i++) await registerRun(paths, (await makeRun(paths.home, {valAcc: 0.8 + i / 100})).id)
+    for (let i = 0; i < 10; i++) await registerRun(store, (await makeRun(paths.home, {valAcc: 0.8 + i / 100})).id)
     const jobs = [
       ...[1, 2, 3, 4, 5, 6].map((v) => ['promote', 'Production', '--version', String(v)]),
       ...[7, 8, 9, 10].map((v) => ['promote', 'Staging', '--version', String(v)]),
@@ -68,7 +71,7 @@ describe('concurrent writers', () => {
     )
     for (const r of results) expect(r.code, r.stderr + r.stdout).toBe(0)
 
-    const doc = await readRegistry(paths)
+    const doc = await readRegistry(store)
     const versions = doc.models.spirals!.versions
     const inStage = (s: string) => versions.filter((v) => v.stage === s).map((v) => v.version)
     expect(inStage('Production')).toHaveLength(1)
@@ -130,7 +133,7 @@ describe('concurrent writers', () => {
       watcher.close()
       expect(writer.signalCode).toBe('SIGKILL')
 
-      const doc = await readRegistry(paths)
+      const doc = await readRegistry(store)
       const versions = doc.models.spirals!.versions
       for (const [runId, version] of completed) expect(versions[version - 1]?.runId, runId).toBe(runId)
       // at most the one write in flight may have landed without being reported
@@ -144,7 +147,7 @@ describe('concurrent writers', () => {
     const res = await runCli(['register', after.id, '--home', paths.home, '--json'], {env: PATIENT})
     expect(res.code, res.stderr + res.stdout).toBe(0)
     const next = parseJson<{version: number}>(res.stdout).version
-    expect(next).toBe((await readRegistry(paths)).models.spirals!.versions.length)
+    expect(next).toBe((await readRegistry(store)).models.spirals!.versions.length)
     await expectEveryVersionVerifies('spirals')
     expect((await readdir(join(paths.home, 'models', 'spirals'))).filter((n) => n.startsWith('.'))).toEqual([])
     expect((await readdir(paths.home)).sort()).toEqual(['models', 'registry.json', 'runs'])

@@ -28,7 +28,7 @@ describe('registering a run', () => {
 
   it('copies the model into models/<name>/<version>/ with a manifest and records the version', async () => {
     const run = await makeRun(store.home, {valAcc: 0.9312, problem: 'spirals'})
-    const result = await registerRun(paths, run.id, {description: 'first', tags: {owner: 'ana'}})
+    const result = await registerRun(store.store, run.id, {description: 'first', tags: {owner: 'ana'}})
 
     expect(result.model).toBe('spirals')
     expect(result.version).toBe(1)
@@ -81,28 +81,28 @@ describe('registering a run', () => {
   })
 
   it('numbers versions per model, monotonically, and never reuses a number after archiving', async () => {
-    await registerRuns(paths, [0.8, 0.85])
-    await promote(paths, {version: 2, stage: 'Archived'})
-    const [third] = await registerRuns(paths, [0.9])
+    await registerRuns(store.store, [0.8, 0.85])
+    await promote(store.store, {version: 2, stage: 'Archived'})
+    const [third] = await registerRuns(store.store, [0.9])
     expect(third!.version).toBe(3)
-    const [other] = await registerRuns(paths, [0.7], {problem: 'moons'})
+    const [other] = await registerRuns(store.store, [0.7], {problem: 'moons'})
     expect(other).toMatchObject({model: 'moons', version: 1})
   })
 
   it('gives out distinct consecutive versions to registrations racing in one process', async () => {
     const runs = await Promise.all(Array.from({length: 8}, () => makeRun(store.home, {valAcc: 0.8})))
-    const results = await Promise.all(runs.map((r) => registerRun(paths, r.id)))
+    const results = await Promise.all(runs.map((r) => registerRun(store.store, r.id)))
     expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    const doc = await readRegistry(paths)
+    const doc = await readRegistry(store.store)
     expect(doc.history.map((h) => h.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
   })
 
   it('replaces a leftover folder at the allocated version (a writer that crashed before recording it)', async () => {
-    await registerRuns(paths, [0.8])
+    await registerRuns(store.store, [0.8])
     const leftover = join(store.home, 'models', 'spirals', '2')
     await mkdir(leftover, {recursive: true})
     await writeFile(join(leftover, 'weights.bin'), 'half a copy')
-    const [second] = await registerRuns(paths, [0.9])
+    const [second] = await registerRuns(store.store, [0.9])
     expect(second!.version).toBe(2)
     await expect(verifyVersion(leftover, {manifestSha256: second!.entry.manifestSha256})).resolves.toBeTruthy()
     // and no private copy folders are left behind
@@ -110,7 +110,7 @@ describe('registering a run', () => {
   })
 
   it('refuses a run that does not exist, naming it and pointing at morpho runs list', async () => {
-    const err = await rejection(registerRun(paths, 'no-such-run'))
+    const err = await rejection(registerRun(store.store, 'no-such-run'))
     expect(err).toMatchObject({code: 'NOT_FOUND', details: {runId: 'no-such-run'}})
     expect(err.message).toContain('run "no-such-run" not found')
     expect(err.hint).toContain('morpho runs list')
@@ -118,12 +118,12 @@ describe('registering a run', () => {
 
   it('refuses a run that is not completed, or has no saved model, as invalid data', async () => {
     const failed = await makeRun(store.home, {status: 'failed'})
-    expect(await rejection(registerRun(paths, failed.id))).toMatchObject({
+    expect(await rejection(registerRun(store.store, failed.id))).toMatchObject({
       code: 'INVALID_DATA',
       message: expect.stringContaining('"failed", not completed'),
     })
     const noModel = await makeRun(store.home, {withModel: false})
-    expect(await rejection(registerRun(paths, noModel.id))).toMatchObject({
+    expect(await rejection(registerRun(store.store, noModel.id))).toMatchObject({
       code: 'INVALID_DATA',
       message: expect.stringContaining('has no saved model'),
     })
@@ -132,9 +132,9 @@ describe('registering a run', () => {
 
   it('refuses names that would leave the store', async () => {
     const run = await makeRun(store.home)
-    expect(await rejection(registerRun(paths, '../x'))).toMatchObject({code: 'USAGE'})
-    expect(await rejection(registerRun(paths, run.id, {model: '../../etc'}))).toMatchObject({code: 'USAGE'})
-    expect(await rejection(registerRun(paths, run.id, {model: 'a/b'}))).toMatchObject({code: 'USAGE'})
+    expect(await rejection(registerRun(store.store, '../x'))).toMatchObject({code: 'USAGE'})
+    expect(await rejection(registerRun(store.store, run.id, {model: '../../etc'}))).toMatchObject({code: 'USAGE'})
+    expect(await rejection(registerRun(store.store, run.id, {model: 'a/b'}))).toMatchObject({code: 'USAGE'})
   })
 
   it('names the model after the problem, made safe', async () => {

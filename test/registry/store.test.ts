@@ -8,10 +8,10 @@ import {
   promote,
   readRegistry,
   registerRun,
-  serializeRegistry,
   verifyVersion,
   withLock,
 } from '../../src/registry/index.js'
+import {serializeRegistry} from '../../src/store/folder/registry-file.js'
 import type {StorePaths} from '../../src/store/paths.js'
 import {makeRun, tamper} from '../helpers/runs.js'
 import {newStore, readJson, registerRuns, rejection} from './helpers/store.js'
@@ -26,7 +26,7 @@ afterEach(() => store.cleanup())
 
 describe('registry.json', () => {
   it('missing is an empty registry, not an error', async () => {
-    expect(await readRegistry(paths)).toEqual({schemaVersion: 1, models: {}, history: []})
+    expect(await readRegistry(store.store)).toEqual({schemaVersion: 1, models: {}, history: []})
   })
 
   const refusals: [string, string, RegExp][] = [
@@ -51,25 +51,25 @@ describe('registry.json', () => {
   for (const [what, content, message] of refusals) {
     it(`refuses ${what} with INTEGRITY naming the file, and a write leaves it untouched`, async () => {
       await writeFile(paths.registryFile, content)
-      const read = await rejection(readRegistry(paths))
+      const read = await rejection(readRegistry(store.store))
       expect(read.code).toBe('INTEGRITY')
       expect(read.message).toMatch(message)
       expect(read.message).toContain(paths.registryFile)
       expect(read.hint).toMatch(/left the file untouched/)
       const run = await makeRun(store.home)
-      expect(await rejection(registerRun(paths, run.id))).toMatchObject({code: 'INTEGRITY'})
+      expect(await rejection(registerRun(store.store, run.id))).toMatchObject({code: 'INTEGRITY'})
       expect(await readFile(paths.registryFile, 'utf8')).toBe(content)
     })
   }
 
   it('tells the user to upgrade when the schema is newer', async () => {
     await writeFile(paths.registryFile, JSON.stringify({schemaVersion: 7}))
-    expect((await rejection(readRegistry(paths))).hint).toMatch(/^Upgrade morpho/)
+    expect((await rejection(readRegistry(store.store))).hint).toMatch(/^Upgrade morpho/)
   })
 
   it('is written with one line per version and per history entry, keeping fields it does not know', async () => {
-    await registerRuns(paths, [0.8, 0.9])
-    const doc = await readRegistry(paths)
+    await registerRuns(store.store, [0.8, 0.9])
+    const doc = await readRegistry(store.store)
     ;(doc.models.spirals!.versions[0] as unknown as Record<string, unknown>).addedLater = {x: 1}
     const text = serializeRegistry(doc)
     const lines = text.split('\n')
@@ -79,8 +79,8 @@ describe('registry.json', () => {
   })
 
   it('round-trips through serialize and read', async () => {
-    await registerRuns(paths, [0.8, 0.9])
-    const doc = await readRegistry(paths)
+    await registerRuns(store.store, [0.8, 0.9])
+    const doc = await readRegistry(store.store)
     expect(await readFile(paths.registryFile, 'utf8')).toBe(serializeRegistry(doc))
   })
 })
@@ -125,12 +125,12 @@ describe('the lock', () => {
 
 describe('manifest verification', () => {
   it('catches a changed, missing or added file, and a manifest rewritten to match', async () => {
-    const [r] = await registerRuns(paths, [0.8])
+    const [r] = await registerRuns(store.store, [0.8])
     const dir = r!.entry.dir
     const expected = r!.entry.manifestSha256
     await expect(verifyVersion(dir, {manifestSha256: expected})).resolves.toBeTruthy()
 
-    await tamper(paths, 'spirals', 1)
+    await tamper(store.store, 'spirals', 1)
     const changed = await rejection(verifyVersion(dir, {label: 'spirals v1'}))
     expect(changed).toMatchObject({code: 'INTEGRITY', details: {file: 'weights.bin'}})
     expect(changed.hint).toMatch(/Register the run again/)
@@ -148,7 +148,7 @@ describe('manifest verification', () => {
   })
 
   it('refuses a half-copied version (a file missing) and a missing folder', async () => {
-    const [r] = await registerRuns(paths, [0.8])
+    const [r] = await registerRuns(store.store, [0.8])
     const {rm} = await import('node:fs/promises')
     await rm(join(r!.entry.dir, 'weights.bin'))
     expect((await rejection(verifyVersion(r!.entry.dir))).message).toBe(
@@ -163,60 +163,60 @@ describe('manifest verification', () => {
 describe('auto-registration after training', () => {
   it('registers at >= 0.70 and promotes to Staging at >= 0.90, recording the rule', async () => {
     const run = await makeRun(store.home, {valAcc: 0.93})
-    const result = await autoRegister(paths, run)
+    const result = await autoRegister(store.store, run)
     expect(result.messages).toEqual([
       'registered spirals v1 (val_acc 0.9300 >= 0.7)',
       'promoted v1 to Staging (val_acc 0.9300 >= 0.9)',
     ])
-    const entry = (await readRegistry(paths)).models.spirals!.versions[0]!
+    const entry = (await readRegistry(store.store)).models.spirals!.versions[0]!
     expect(entry.registeredBy).toEqual({rule: 'auto', metric: 'val_acc', threshold: 0.7})
     expect(entry.stage).toBe('Staging')
     expect(entry.promotedBy).toEqual({rule: 'auto', metric: 'val_acc', threshold: 0.9, at: expect.any(String)})
-    const history = (await readRegistry(paths)).history
+    const history = (await readRegistry(store.store)).history
     expect(history.map((h) => h.reason)).toEqual(['auto: val_acc 0.9300 >= 0.7', 'auto: val_acc 0.9300 >= 0.9'])
   })
 
   it('registers without promoting between the thresholds, and archives the previous Staging auto-promotion', async () => {
-    const mid = await autoRegister(paths, await makeRun(store.home, {valAcc: 0.75}))
+    const mid = await autoRegister(store.store, await makeRun(store.home, {valAcc: 0.75}))
     expect(mid.registered?.version).toBe(1)
     expect(mid.promoted).toBeUndefined()
-    await autoRegister(paths, await makeRun(store.home, {valAcc: 0.91}))
-    const third = await autoRegister(paths, await makeRun(store.home, {valAcc: 0.95}))
+    await autoRegister(store.store, await makeRun(store.home, {valAcc: 0.91}))
+    const third = await autoRegister(store.store, await makeRun(store.home, {valAcc: 0.95}))
     expect(third.promoted?.displaced).toEqual([{version: 2, from: 'Staging', to: 'Archived'}])
     expect(third.messages[1]).toBe('promoted v3 to Staging (val_acc 0.9500 >= 0.9); archived v2')
   })
 
   it('skips below the threshold, without val_acc, for an unfinished run, or when turned off', async () => {
-    expect((await autoRegister(paths, await makeRun(store.home, {valAcc: 0.5}))).skipped).toBe(
+    expect((await autoRegister(store.store, await makeRun(store.home, {valAcc: 0.5}))).skipped).toBe(
       'val_acc 0.5000 is below 0.7',
     )
-    expect((await autoRegister(paths, await makeRun(store.home, {valAcc: null}))).skipped).toBe(
+    expect((await autoRegister(store.store, await makeRun(store.home, {valAcc: null}))).skipped).toBe(
       'the run has no val_acc',
     )
-    expect((await autoRegister(paths, await makeRun(store.home, {status: 'interrupted'}))).skipped).toBe(
+    expect((await autoRegister(store.store, await makeRun(store.home, {status: 'interrupted'}))).skipped).toBe(
       'the run is interrupted',
     )
-    expect((await autoRegister(paths, await makeRun(store.home, {valAcc: 0.99}), {registerAt: null})).skipped).toBe(
-      'auto-registration is off',
-    )
+    expect(
+      (await autoRegister(store.store, await makeRun(store.home, {valAcc: 0.99}), {registerAt: null})).skipped,
+    ).toBe('auto-registration is off')
     await expect(stat(paths.registryFile)).rejects.toMatchObject({code: 'ENOENT'})
   })
 
   it('honours other thresholds, a disabled Staging rule and a model name', async () => {
-    const r = await autoRegister(paths, await makeRun(store.home, {valAcc: 0.99}), {
+    const r = await autoRegister(store.store, await makeRun(store.home, {valAcc: 0.99}), {
       registerAt: 0.5,
       stageAt: null,
       model: 'exp',
     })
     expect(r.registered).toMatchObject({model: 'exp', version: 1})
     expect(r.promoted).toBeUndefined()
-    const low = await autoRegister(paths, await makeRun(store.home, {valAcc: 0.6}), {
+    const low = await autoRegister(store.store, await makeRun(store.home, {valAcc: 0.6}), {
       registerAt: 0.5,
       stageAt: 0.55,
       model: 'exp',
     })
     expect(low.promoted).toMatchObject({version: 2, to: 'Staging'})
     // a later manual promotion of the same version is a no-op, not an archive of itself
-    expect(await promote(paths, {model: 'exp', version: 2, stage: 'Staging'})).toMatchObject({noop: true})
+    expect(await promote(store.store, {model: 'exp', version: 2, stage: 'Staging'})).toMatchObject({noop: true})
   })
 })

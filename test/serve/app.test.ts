@@ -5,7 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {setAlias} from '../../src/registry/index.js'
 import {predictLocal} from '../../src/serve/predict.js'
 import type {Serving} from '../../src/serve/serve.js'
-import {StorePaths} from '../../src/store/paths.js'
+import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {tempDir} from '../helpers/cli.js'
 import {parseExposition} from '../monitoring/helpers/exposition.js'
 import {call, startTestServer, type TrainedStore, trainedStore} from './helpers.js'
@@ -36,8 +36,8 @@ describe('morpho serve: endpoints on a real server', () => {
 
   beforeAll(async () => {
     store = await trainedStore(2)
-    await setAlias(store.paths, {alias: 'champion', version: 2})
-    server = await startTestServer(store.paths, {maxBatchRows: 64, maxBodyBytes: 4096})
+    await setAlias(store.store, {alias: 'champion', version: 2})
+    server = await startTestServer(store.store, {maxBatchRows: 64, maxBodyBytes: 4096})
     url = server.url
   })
   afterAll(async () => {
@@ -78,7 +78,7 @@ describe('morpho serve: endpoints on a real server', () => {
       expect(res.body.predictions[i]).toBe(p[1]! > p[0]! ? 1 : 0)
     }
     // The same numbers as the registry path of `morpho predict`, which runs no server.
-    const local = await predictLocal(store.paths, {}, ROWS)
+    const local = await predictLocal(store.store, {}, ROWS)
     expect(res.body.predictions).toEqual(local.predictions)
     for (const [i, p] of res.body.probabilities.entries()) {
       for (const [j, q] of p.entries()) expect(q).toBeCloseTo(local.probabilities[i]![j]!, 5)
@@ -357,7 +357,7 @@ describe('morpho serve: endpoints on a real server', () => {
     const tf = server.tf!
     const baseline = tf.memory().numTensors
     // TF.js for every batch size, so the tensor path is the one exercised.
-    const tfServer = await startTestServer(store.paths, {predictor: 'tfjs'})
+    const tfServer = await startTestServer(store.store, {predictor: 'tfjs'})
     expect(tfServer.holder.current!.forward.description).toBe('tfjs')
     const loaded = tf.memory().numTensors
     expect(loaded).toBeGreaterThan(baseline)
@@ -380,7 +380,7 @@ describe('morpho serve: protection and the empty store', () => {
   afterAll(() => store?.cleanup())
 
   it('with a token, reloading needs Authorization: Bearer <token>; predicting does not', async () => {
-    const server = await startTestServer(store.paths, {token: 's3cret'})
+    const server = await startTestServer(store.store, {token: 's3cret'})
     try {
       const none = await call<ErrorAnswer>(`${server.url}/reload-model`, {method: 'POST'})
       expect(none.status).toBe(401)
@@ -409,7 +409,7 @@ describe('morpho serve: protection and the empty store', () => {
   })
 
   it('without a token, reloading is open (the server binds to loopback by default)', async () => {
-    const server = await startTestServer(store.paths)
+    const server = await startTestServer(store.store)
     try {
       expect((await call(`${server.url}/reload-model`, {method: 'POST'})).status).toBe(200)
     } finally {
@@ -419,7 +419,7 @@ describe('morpho serve: protection and the empty store', () => {
 
   it('an empty store starts a server without a model: degraded, 503 on predictions, 404 on reload', async () => {
     const empty = await tempDir('morpho-serve-empty-')
-    const server = await startTestServer(new StorePaths(empty.path))
+    const server = await startTestServer(new FolderStore(empty.path))
     try {
       expect((await call(`${server.url}/health`)).body).toMatchObject({
         status: 'degraded',
@@ -450,7 +450,7 @@ describe('morpho serve: protection and the empty store', () => {
   })
 
   it('mounts the web page at / with /api/served naming the model it serves', async () => {
-    const server = await startTestServer(store.paths, {ui: true})
+    const server = await startTestServer(store.store, {ui: true})
     try {
       const page = await fetch(`${server.url}/`)
       expect(page.status).toBe(200)
@@ -473,7 +473,7 @@ describe('morpho serve: protection and the empty store', () => {
 
   it('counts a mounted request whose client left before the answer as 499, not as the status never sent', async () => {
     let held: ServerResponse | undefined
-    const server = await startTestServer(store.paths, {
+    const server = await startTestServer(store.store, {
       mount: (req, res) => {
         if (req.url !== '/api/slow') return false
         held = res
@@ -501,16 +501,16 @@ describe('morpho serve: protection and the empty store', () => {
   })
 
   it('an explicit version that does not exist fails the start with NOT_FOUND', async () => {
-    await expect(startTestServer(store.paths, {target: {version: 5}})).rejects.toMatchObject({
+    await expect(startTestServer(store.store, {target: {version: 5}})).rejects.toMatchObject({
       code: 'NOT_FOUND',
       message: 'spirals has no version 5 (versions 1-1)',
     })
   })
 
   it('a port in use is a usage error that names it', async () => {
-    const first = await startTestServer(store.paths)
+    const first = await startTestServer(store.store)
     try {
-      await expect(startTestServer(store.paths, {port: first.port})).rejects.toMatchObject({
+      await expect(startTestServer(store.store, {port: first.port})).rejects.toMatchObject({
         code: 'USAGE',
         message: `Cannot serve on 127.0.0.1:${first.port}: the port is already in use`,
       })

@@ -22,7 +22,7 @@ describe('MicroBatcher: requests that arrive together share one forward pass', (
 
   beforeAll(async () => {
     store = await trainedStore(1)
-    const resolved = await resolveModel(store.paths, {stage: 'Production'})
+    const resolved = await resolveModel(store.store, {stage: 'Production'})
     forward = await buildForward(await loadModelFiles(resolved.dir), {choice: 'js', warmUpMs: 0})
   })
   afterAll(async () => {

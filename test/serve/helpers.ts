@@ -3,7 +3,9 @@ import {join} from 'node:path'
 import {promote, registerRun} from '../../src/registry/index.js'
 import {createLogger, memoryLogger} from '../../src/serve/log.js'
 import {type ServeOptions, type Serving, startServing} from '../../src/serve/serve.js'
-import {StorePaths} from '../../src/store/paths.js'
+import {FolderStore} from '../../src/store/folder/folder-store.js'
+import type {StorePaths} from '../../src/store/paths.js'
+import type {Store} from '../../src/store/store.js'
 import {trainRun} from '../../src/tracking/tracked-run.js'
 import {resolveTrainOptions} from '../../src/training/options.js'
 import {tempDir} from '../helpers/cli.js'
@@ -21,6 +23,7 @@ export const TINY = {
 export interface TrainedStore {
   home: string
   paths: StorePaths
+  store: FolderStore
   runId: string
   cleanup(): Promise<void>
 }
@@ -31,26 +34,26 @@ export interface TrainedStore {
  */
 export async function trainedStore(versions = 1): Promise<TrainedStore> {
   const dir = await tempDir('morpho-serve-')
-  const paths = new StorePaths(dir.path)
+  const store = new FolderStore(dir.path)
   const run = await trainRun({
     options: resolveTrainOptions(TINY),
-    paths,
+    store,
     backend: 'wasm',
     morphoVersion: '0.0.0-test',
   })
-  for (let i = 0; i < versions; i++) await registerRun(paths, run.runId)
-  await promote(paths, {stage: 'Production', version: 1})
-  return {home: dir.path, paths, runId: run.runId, cleanup: dir.cleanup}
+  for (let i = 0; i < versions; i++) await registerRun(store, run.runId)
+  await promote(store, {stage: 'Production', version: 1})
+  return {home: dir.path, paths: store.paths, store, runId: run.runId, cleanup: dir.cleanup}
 }
 
 /** A server on a free loopback port with a logger the test can read. */
 export async function startTestServer(
-  paths: StorePaths,
+  store: Store,
   options: Partial<ServeOptions> = {},
 ): Promise<Serving & {log: ReturnType<typeof memoryLogger>}> {
   const log = memoryLogger()
   const serving = await startServing({
-    paths,
+    store,
     port: 0,
     morphoVersion: '0.0.0-test',
     backend: 'wasm',
@@ -99,5 +102,5 @@ export async function registerBroken(store: TrainedStore): Promise<number> {
   const weights = join(store.paths.runModelDir(id), 'weights.bin')
   const size = (await readFile(weights)).byteLength
   await writeFile(weights, new Uint8Array(new Float32Array(size / 4).fill(Number.NaN).buffer))
-  return (await registerRun(store.paths, id)).version
+  return (await registerRun(store.store, id)).version
 }

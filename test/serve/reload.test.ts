@@ -1,7 +1,7 @@
 import {cp} from 'node:fs/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {promote, registerRun} from '../../src/registry/index.js'
-import {StorePaths} from '../../src/store/paths.js'
+import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {loadTf} from '../../src/tf/backend.js'
 import {tempDir} from '../helpers/cli.js'
 import {tamper} from '../helpers/runs.js'
@@ -42,7 +42,7 @@ describe('reloading a served model', () => {
   it('swaps versions under continuous requests without failing one, and frees every retired model', async () => {
     const {tf} = await loadTf('wasm')
     const baseline = tf.memory()
-    const server = await startTestServer(store.paths, {predictor: 'tfjs'})
+    const server = await startTestServer(store.store, {predictor: 'tfjs'})
     const answers: {status: number; version?: string}[] = []
     let running = true
     const client = async () => {
@@ -56,7 +56,7 @@ describe('reloading a served model', () => {
       // Wait until traffic flows, then move Production around while it does.
       await until('traffic', async () => (answers.length > 20 ? true : undefined))
       for (const version of [2, 3, 1, 3]) {
-        await promote(store.paths, {stage: 'Production', version})
+        await promote(store.store, {stage: 'Production', version})
         const res = await call(`${server.url}/reload-model`, {method: 'POST'})
         expect(res.body).toMatchObject({status: 'success', model_version: String(version), changed: true})
         const seen = answers.length
@@ -84,12 +84,12 @@ describe('reloading a served model', () => {
 
   it('a request holding the old model finishes on it; its tensors go when it lets go', async () => {
     const {tf} = await loadTf('wasm')
-    await promote(store.paths, {stage: 'Production', version: 1})
-    const server = await startTestServer(store.paths, {predictor: 'tfjs'})
+    await promote(store.store, {stage: 'Production', version: 1})
+    const server = await startTestServer(store.store, {predictor: 'tfjs'})
     try {
       const held = server.holder.acquire()!
       expect(held.version).toBe(1)
-      await promote(store.paths, {stage: 'Production', version: 2})
+      await promote(store.store, {stage: 'Production', version: 2})
       const before = tf.memory().numTensors
       expect((await call(`${server.url}/reload-model`, {method: 'POST'})).status).toBe(200)
       expect(server.holder.current!.version).toBe(2)
@@ -106,11 +106,11 @@ describe('reloading a served model', () => {
   })
 
   it('a reload to a tampered version fails cleanly: the old model keeps serving, the response, log and metrics say so', async () => {
-    await promote(store.paths, {stage: 'Production', version: 2})
-    const server = await startTestServer(store.paths)
+    await promote(store.store, {stage: 'Production', version: 2})
+    const server = await startTestServer(store.store)
     try {
       // Promotion checks the files, so the damage comes after it, as bit rot or an edit would.
-      await promote(store.paths, {stage: 'Production', version: 4})
+      await promote(store.store, {stage: 'Production', version: 4})
       await tamper(store.paths, 'spirals', 4)
       const res = await call<{error: string; code: string; status: string; model_version: string}>(
         `${server.url}/reload-model`,
@@ -158,10 +158,10 @@ describe('reloading a served model', () => {
   })
 
   it('concurrent reload calls share the work and all succeed', async () => {
-    await promote(store.paths, {stage: 'Production', version: 1})
-    const server = await startTestServer(store.paths)
+    await promote(store.store, {stage: 'Production', version: 1})
+    const server = await startTestServer(store.store)
     try {
-      await promote(store.paths, {stage: 'Production', version: 3})
+      await promote(store.store, {stage: 'Production', version: 3})
       const all = await Promise.all(
         Array.from({length: 5}, () => call<{model_version: string}>(`${server.url}/reload-model`, {method: 'POST'})),
       )
@@ -175,14 +175,14 @@ describe('reloading a served model', () => {
   })
 
   it('with --watch, a promotion in the registry is picked up; a broken one is reported once and not retried', async () => {
-    await promote(store.paths, {stage: 'Production', version: 1})
-    const server = await startTestServer(store.paths, {watch: true, watchIntervalMs: 100})
+    await promote(store.store, {stage: 'Production', version: 1})
+    const server = await startTestServer(store.store, {watch: true, watchIntervalMs: 100})
     try {
-      await promote(store.paths, {stage: 'Production', version: 3})
+      await promote(store.store, {stage: 'Production', version: 3})
       await until('the watcher to load v3', async () => (server.holder.current?.version === 3 ? true : undefined))
       expect(server.log.lines.some((l) => /^info reloaded spirals v1 → v3 \(Production, watch, /.test(l))).toBe(true)
 
-      await promote(store.paths, {stage: 'Production', version: broken})
+      await promote(store.store, {stage: 'Production', version: broken})
       await until('the failed reload', async () =>
         (await reloads(server.url))['failure/watch'] === 1 ? true : undefined,
       )
@@ -195,7 +195,7 @@ describe('reloading a served model', () => {
       expect((await call(`${server.url}/health`)).body).toMatchObject({model_version: '3'})
 
       // Production moving away from the broken version is picked up again.
-      await promote(store.paths, {stage: 'Production', version: 2})
+      await promote(store.store, {stage: 'Production', version: 2})
       await until('the watcher to load v2', async () => (server.holder.current?.version === 2 ? true : undefined))
     } finally {
       await server.stop()
@@ -203,8 +203,8 @@ describe('reloading a served model', () => {
   })
 
   it('with --watch, a promotion of the served version itself shows in /health, /models and model_info', async () => {
-    await promote(store.paths, {stage: 'Staging', version: 2})
-    const server = await startTestServer(store.paths, {watch: true, watchIntervalMs: 100, target: {version: '2'}})
+    await promote(store.store, {stage: 'Staging', version: 2})
+    const server = await startTestServer(store.store, {watch: true, watchIntervalMs: 100, target: {version: '2'}})
     const info = async () =>
       parseExposition(await (await fetch(`${server.url}/metrics`)).text())
         .get('inference_model_info')!
@@ -213,7 +213,7 @@ describe('reloading a served model', () => {
       expect((await call(`${server.url}/health`)).body).toMatchObject({model_version: '2', model_stage: 'Staging'})
       expect(await info()).toEqual([{model: 'spirals', version: '2', stage: 'Staging'}])
 
-      await promote(store.paths, {stage: 'Production', version: 2})
+      await promote(store.store, {stage: 'Production', version: 2})
       await until('the new stage', async () =>
         (await call<{model_stage: string}>(`${server.url}/health`)).body.model_stage === 'Production'
           ? true
@@ -234,14 +234,15 @@ describe('reloading a served model', () => {
 
   it('with --watch, a server started on an empty registry loads the first Production version', async () => {
     const empty = await tempDir('morpho-serve-watch-')
-    const paths = new StorePaths(empty.path)
-    const server = await startTestServer(paths, {watch: true, watchIntervalMs: 100})
+    const emptyStore = new FolderStore(empty.path)
+    const paths = emptyStore.paths
+    const server = await startTestServer(emptyStore, {watch: true, watchIntervalMs: 100})
     try {
       expect(server.holder.current).toBeUndefined()
       // The store folder did not exist when the server started: the poll covers it.
       await cp(store.paths.runDir(store.runId), paths.runDir(store.runId), {recursive: true})
-      await registerRun(paths, store.runId)
-      await promote(paths, {stage: 'Production', version: 1})
+      await registerRun(emptyStore, store.runId)
+      await promote(emptyStore, {stage: 'Production', version: 1})
       await until('the first model', async () => (server.holder.current?.version === 1 ? true : undefined))
       expect((await call(`${server.url}/health`)).body).toMatchObject({status: 'healthy', model_version: '1'})
     } finally {

@@ -9,7 +9,8 @@ import {loadModelFiles} from '../../src/model/serialize.js'
 import {createInferenceMetrics} from '../../src/monitoring/inference-metrics.js'
 import {trainAndRegister} from '../../src/pipeline/train-and-register.js'
 import {promote, setAlias} from '../../src/registry/index.js'
-import {StorePaths} from '../../src/store/paths.js'
+import {FolderStore} from '../../src/store/folder/folder-store.js'
+import type {StorePaths} from '../../src/store/paths.js'
 import {resolveTrainOptions} from '../../src/training/options.js'
 import type {ServedInfo} from '../../src/ui/api.js'
 import {createUiHandler, PAGE_FILES, type UiDeps} from '../../src/ui/handler.js'
@@ -67,24 +68,26 @@ function close(server: Server): Promise<void> {
 describe('the web page API, on a store with two real runs and a registered model', () => {
   let tmp: {path: string; cleanup: () => Promise<void>}
   let paths: StorePaths
+  let store: FolderStore
   let ids: string[]
   let server: Server
   let base: string
 
   beforeAll(async () => {
     tmp = await tempDir('morpho-ui-api-')
-    paths = new StorePaths(join(tmp.path, 'store'))
+    store = new FolderStore(join(tmp.path, 'store'))
+    paths = store.paths
     ids = []
     for (const seed of [1, 2]) {
       const outcome = await trainAndRegister(
-        {options: resolveTrainOptions({...GROWING, seed}), paths, backend: 'wasm', morphoVersion: 'test'},
+        {options: resolveTrainOptions({...GROWING, seed}), store, backend: 'wasm', morphoVersion: 'test'},
         {registerAt: 0, stageAt: null, model: 'moons'},
       )
       ids.push(outcome.run.runId)
     }
-    await promote(paths, {model: 'moons', stage: 'Production', version: 2})
-    await promote(paths, {model: 'moons', stage: 'Staging', version: 1})
-    await setAlias(paths, {model: 'moons', alias: 'champion', version: 1})
+    await promote(store, {model: 'moons', stage: 'Production', version: 2})
+    await promote(store, {model: 'moons', stage: 'Staging', version: 1})
+    await setAlias(store, {model: 'moons', alias: 'champion', version: 1})
 
     // Damage of every kind beside the good runs, and a run record outside the store that a
     // path trick would reach.
@@ -100,7 +103,7 @@ describe('the web page API, on a store with two real runs and a registered model
       JSON.stringify({id: 'secret', status: 'completed', problem: 'TOP-SECRET', createdAt: 'x', params: {}}),
     )
 
-    server = createUiServer({paths, version: '9.9.9'})
+    server = createUiServer({store, version: '9.9.9'})
     base = await listen(server)
   }, 60_000)
 
@@ -362,7 +365,7 @@ describe('the web page API, on a store with two real runs and a registered model
   })
 
   it('leaves every other path to the server it is mounted in', async () => {
-    const ui = createUiHandler({paths})
+    const ui = createUiHandler({store})
     for (const path of ['/health', '/predict', '/metrics', '/api', '/v2/models/moons', '/index.html', '//api/runs']) {
       const res = {headersSent: false, writeHead: () => expect.unreachable(path)} as never
       expect(ui({url: path, method: 'GET', headers: {}} as never, res), path).toBe(false)
@@ -376,6 +379,7 @@ describe('the web page API, on a store with two real runs and a registered model
 describe('the web page API inside a server that serves a model', () => {
   let tmp: {path: string; cleanup: () => Promise<void>}
   let paths: StorePaths
+  let store: FolderStore
   let runId: string
   let server: Server
   let base: string
@@ -388,13 +392,14 @@ describe('the web page API inside a server that serves a model', () => {
 
   beforeAll(async () => {
     tmp = await tempDir('morpho-ui-served-')
-    paths = new StorePaths(tmp.path)
+    store = new FolderStore(tmp.path)
+    paths = store.paths
     const outcome = await trainAndRegister(
-      {options: resolveTrainOptions({...GROWING, seed: 3}), paths, backend: 'wasm', morphoVersion: 'test'},
+      {options: resolveTrainOptions({...GROWING, seed: 3}), store, backend: 'wasm', morphoVersion: 'test'},
       {registerAt: 0, stageAt: null, model: 'moons'},
     )
     runId = outcome.run.runId
-    await promote(paths, {model: 'moons', stage: 'Production', version: 1})
+    await promote(store, {model: 'moons', stage: 'Production', version: 1})
     const loaded = await loadModelFiles(paths.versionDir('moons', 1))
     const js = createJsPredictor(loaded)
     served = {
@@ -412,7 +417,7 @@ describe('the web page API inside a server that serves a model', () => {
       acquire: () => held++,
       release: () => held--,
     }
-    const deps: UiDeps = {paths, served: () => served, metricsText: () => registry.metrics()}
+    const deps: UiDeps = {store, served: () => served, metricsText: () => registry.metrics()}
     const ui = createUiHandler(deps)
     const {createServer} = await import('node:http')
     server = createServer((req, res) => {
@@ -554,9 +559,9 @@ describe('morpho ui server settings', () => {
 
   it('says which port is taken instead of crashing', async () => {
     const tmp = await tempDir('morpho-ui-port-')
-    const first = await startUiServer({paths: new StorePaths(tmp.path)}, {port: 0})
+    const first = await startUiServer({store: new FolderStore(tmp.path)}, {port: 0})
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
-    await expect(startUiServer({paths: new StorePaths(tmp.path)}, {port: first.port})).rejects.toMatchObject({
+    await expect(startUiServer({store: new FolderStore(tmp.path)}, {port: first.port})).rejects.toMatchObject({
       code: 'USAGE',
       message: `Cannot serve the page on 127.0.0.1:${first.port}: the port is already in use`,
     })

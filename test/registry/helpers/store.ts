@@ -1,21 +1,23 @@
 import {readFile} from 'node:fs/promises'
 import {registerRun} from '../../../src/registry/index.js'
-import {StorePaths} from '../../../src/store/paths.js'
+import {FolderStore} from '../../../src/store/folder/folder-store.js'
+import type {Store} from '../../../src/store/store.js'
 import {tempDir} from '../../helpers/cli.js'
 import {type MakeRunOptions, makeRun} from '../../helpers/runs.js'
 
-/** A fresh store in a temp folder; `cleanup` removes it. */
+/** A fresh folder store in a temp folder; `cleanup` removes it. */
 export async function newStore() {
   const dir = await tempDir('morpho-registry-')
-  return {home: dir.path, paths: new StorePaths(dir.path), cleanup: dir.cleanup}
+  const store = new FolderStore(dir.path)
+  return {home: dir.path, paths: store.paths, store, cleanup: dir.cleanup}
 }
 
 /** Trains nothing: writes a run per val_acc (null = no val_acc) and registers each, in order. */
-export async function registerRuns(paths: StorePaths, accs: (number | null)[], options: MakeRunOptions = {}) {
+export async function registerRuns(store: Store, accs: (number | null)[], options: MakeRunOptions = {}) {
   const out = []
   for (const valAcc of accs) {
-    const run = await makeRun(paths.home, {...options, valAcc})
-    out.push(await registerRun(paths, run.id))
+    const run = await makeRun(store, {...options, valAcc})
+    out.push(await registerRun(store, run.id))
   }
   return out
 }

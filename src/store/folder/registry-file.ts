@@ -1,11 +1,10 @@
 import {readFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {type Adapter, Low} from 'lowdb'
-import {integrityError} from '../errors.js'
-import {printable} from '../format.js'
-import {makeDirs, withPath, writeFileAtomic} from '../store/atomic.js'
-import type {StorePaths} from '../store/paths.js'
-import {emptyRegistry, findProblem, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from './schema.js'
+import {integrityError} from '../../errors.js'
+import {printable} from '../../format.js'
+import {emptyRegistry, findProblem, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from '../../registry/schema.js'
+import {makeDirs, withPath, writeFileAtomic} from '../atomic.js'
 
 /**
  * lowdb adapter for registry.json. Reading refuses anything that is not a registry this
@@ -34,16 +33,16 @@ export class RegistryFile implements Adapter<RegistryDocument> {
   }
 }
 
-export function openRegistry(paths: StorePaths): Low<RegistryDocument> {
-  return new Low(new RegistryFile(paths.registryFile), emptyRegistry())
+export function openRegistryFile(file: string): Low<RegistryDocument> {
+  return new Low(new RegistryFile(file), emptyRegistry())
 }
 
 /**
- * The registry as it is now, without taking the lock: for read-only commands and the server.
- * Safe because writers only ever replace the file by rename.
+ * The registry as it is now, without taking the lock: for reads. Safe because writers only
+ * ever replace the file by rename.
  */
-export async function readRegistry(paths: StorePaths): Promise<RegistryDocument> {
-  const db = openRegistry(paths)
+export async function readRegistryFile(file: string): Promise<RegistryDocument> {
+  const db = openRegistryFile(file)
   await db.read()
   return db.data
 }
@@ -93,7 +92,7 @@ export function parseRegistry(text: string, file: string): RegistryDocument {
     throw integrityError(
       `${file} has schemaVersion ${schemaVersion}, newer than this morpho understands (${REGISTRY_SCHEMA_VERSION}); refusing to read or overwrite it`,
       {
-        hint: `Upgrade morpho to the version that wrote this registry, or point --home / MORPHO_HOME at another store. ${UNTOUCHED}`,
+        hint: `Upgrade morpho to the version that wrote this registry, or point --store / --home at another store. ${UNTOUCHED}`,
         details: {file, reason: 'newer_schema', schemaVersion, supported: REGISTRY_SCHEMA_VERSION},
       },
     )

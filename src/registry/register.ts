@@ -1,0 +1,113 @@
+import {invalidData} from '../errors.js'
+import {assertSafeId} from '../store/paths.js'
+import type {Store} from '../store/store.js'
+import type {RunRecord} from '../tracking/types.js'
+import {withManifest} from './manifest.js'
+import {type VersionView, view} from './queries.js'
+import type {RegisteredBy, VersionEntry} from './schema.js'
+import {modelNameFor} from './select.js'
+import {autoReason, record} from './tx.js'
+
+export interface RegisterOptions {
+  /** Default: the run's problem, made into a valid name. */
+  model?: string
+  description?: string
+  tags?: Record<string, string>
+  /** Default: manual. */
+  registeredBy?: RegisteredBy
+  /** Why, for the history. */
+  reason?: string
+}
+
+export interface RegisterResult {
+  model: string
+  version: number
+  entry: VersionView
+}
+
+/**
+ * Registers a completed run's model as the model's next version: its files and a sha256
+ * manifest are copied into the store first (a folder: a private folder beside the versions;
+ * a database: nothing yet), then one registry write numbers the version, moves the files into
+ * place and records it. Concurrent registrations wait on each other only for that write.
+ */
+export async function registerRun(store: Store, runId: string, options: RegisterOptions = {}): Promise<RegisterResult> {
+  const run = await completedRun(store, runId)
+  const name = options.model !== undefined ? assertSafeId('model name', options.model) : modelNameFor(run.problem)
+  const saved = await store.runs.modelFiles(run.id)
+  if (!saved) {
+    throw invalidData(`run ${run.id} has no saved model (model/model.json is missing)`, {
+      hint: 'Only runs that saved their model can be registered; train again to get one.',
+      details: {runId: run.id},
+    })
+  }
+  // Refuse an unreadable registry before copying anything into the store.
+  await store.registry.read((tx) => tx.modelNames())
+  const {files, manifestSha256} = withManifest(saved, {model: name, runId: run.id, createdAt: new Date().toISOString()})
+  const staged = await store.registry.stageVersion(name, files)
+  const registeredBy = options.registeredBy ?? {rule: 'manual'}
+  try {
+    return await store.registry.write(async (tx) => {
+      let model = await tx.model(name)
+      if (!model) {
+        model = {name, createdAt: tx.time, nextVersion: 1, aliases: {}, versions: []}
+        await tx.insertModel(model)
+      }
+      const version = model.nextVersion
+      const entry: VersionEntry = {
+        version,
+        stage: 'None',
+        runId: run.id,
+        createdAt: tx.time,
+        updatedAt: tx.time,
+        description: options.description ?? null,
+        tags: options.tags ?? {},
+        metrics: numericSummary(run),
+        params: {problem: run.problem, backend: run.backend?.name ?? 'unknown', seed: run.seed ?? null},
+        path: `models/${name}/${version}`,
+        manifestSha256,
+        registeredBy,
+      }
+      model.versions.push(entry)
+      model.nextVersion = version + 1
+      await tx.insertVersion(model, entry, staged)
+      await record(tx, {
+        model: name,
+        version,
+        action: 'register',
+        from: null,
+        to: 'None',
+        reason:
+          options.reason ??
+          (registeredBy.rule === 'auto' ? autoReason(entry, registeredBy) : `registered run ${run.id}`),
+        rule: registeredBy,
+      })
+      return {model: name, version, entry: view(store, model, entry)}
+    })
+  } finally {
+    await staged.discard()
+  }
+}
+
+/** The run's record, which must say completed: only a finished run has a model worth registering. */
+async function completedRun(store: Store, runId: string): Promise<RunRecord> {
+  const run = await store.runs.get(runId)
+  if (run.status !== 'completed') {
+    throw invalidData(
+      `run ${runId} is ${JSON.stringify(run.status)}, not completed; only a completed run can be registered`,
+      {
+        hint: 'Register a run that finished (morpho runs list shows the status of each).',
+        details: {runId, status: run.status},
+      },
+    )
+  }
+  return run
+}
+
+function numericSummary(run: RunRecord): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [key, value] of Object.entries(run.summary ?? {})) {
+    if (typeof value === 'number' && Number.isFinite(value)) out[key] = value
+  }
+  return out
+}
