@@ -145,7 +145,8 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
       // A fresh render: the canvases take their colours when they draw.
       await s.page.goto(`${s.url}#/runs`)
       await s.page.goto(`${s.url}#/runs/${ids[0]}`)
-      await s.page.locator('h1', {hasText: ids[0]}).waitFor()
+      // The heading shows at once; the badges once the run has loaded.
+      await s.page.locator('.badge.status-completed').waitFor()
       const colours = await s.page.evaluate(() => {
         const root = getComputedStyle(document.documentElement)
         const badge = document.querySelector('.badge.status-completed')
