@@ -59,16 +59,25 @@ afterAll(async () => {
 })
 
 describe('the page’s views', () => {
-  it('says which run is missing, without a loading line, with commands as code', async () => {
+  it('says which run is missing, without a loading line, and shows quoted commands as code', async () => {
     await page.goto(`${url}#/runs/moons-nope`)
     const alert = page.getByRole('alert')
     await alert.waitFor()
     expect(await page.locator('h1').textContent()).toBe('moons-nope')
     expect(await page.getByText('Loading run…').count()).toBe(0)
     const text = await alert.textContent()
-    expect(text).toMatch(/^Could not load: No run "moons-nope"/)
-    expect(text).not.toContain('`')
-    expect(await alert.locator('code').allTextContents()).toEqual(['morpho runs list'])
+    expect(text).toMatch(/^Could not load: run "moons-nope" not found/)
+    expect(text).toMatch(/List the runs with morpho runs list\.$/)
+    // A message that quotes a command in backticks shows it as code, never the backticks.
+    const box = (await page.evaluate(`(async () => {
+      const {errorBox} = await import('/assets/dom.js')
+      const box = errorBox({message: 'No model is served by this process', hint: 'Start one with \`morpho serve\`.'})
+      return {text: box.textContent, code: [...box.querySelectorAll('code')].map((c) => c.textContent)}
+    })()`)) as {text: string; code: string[]}
+    expect(box).toEqual({
+      text: 'Could not load: No model is served by this processStart one with morpho serve.',
+      code: ['morpho serve'],
+    })
   })
 
   it('lists several models and shows one at a time, with its own history', async () => {
