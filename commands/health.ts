@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {parseDuration} from '../src/config.js'
 import type {HealthResult} from '../src/serve/client.js'
 import {DEFAULT_URL} from '../src/serve/options.js'
 
@@ -7,26 +8,37 @@ export default class Health extends MorphoCommand {
   static override summary = 'Ask a morpho server whether it is up with a model loaded (exit 0), or not (exit 1).'
 
   static override description =
-    "The image's HEALTHCHECK: it needs no curl. A server that answers but has no model loaded is unhealthy."
+    "The image's HEALTHCHECK: it needs no curl. A server that answers but has no model loaded is unhealthy. With --wait it asks again until the server is healthy or the time is up, for a CI job that has just started one."
 
-  static override examples = ['<%= config.bin %> health', '<%= config.bin %> health --url http://10.0.0.5:8080 --json']
+  static override examples = [
+    '<%= config.bin %> health',
+    '<%= config.bin %> health --url http://10.0.0.5:8080 --json',
+    '<%= config.bin %> health --wait 30s   # until a server just started has its model',
+  ]
 
   static override flags = {
     url: Flags.string({description: 'The server.', default: DEFAULT_URL}),
-    timeout: Flags.integer({description: 'Seconds to wait for the answer.', default: 5, min: 1}),
+    timeout: Flags.integer({description: 'Seconds to wait for each answer.', default: 5, min: 1}),
+    wait: Flags.string({description: 'Keep asking until healthy for this long: 30s, 500ms, 2m [default: ask once].'}),
   }
 
   async run(): Promise<HealthResult> {
     const {flags} = await this.parse(Health)
-    const {checkHealth} = await import('../src/serve/client.js')
-    const result = await checkHealth(flags.url, {timeoutMs: flags.timeout * 1000})
+    const waitMs = flags.wait === undefined ? undefined : parseDuration(flags.wait, '--wait')
+    const {checkHealth, waitForHealth} = await import('../src/serve/client.js')
+    const timeoutMs = flags.timeout * 1000
+    const result =
+      waitMs === undefined
+        ? await checkHealth(flags.url, {timeoutMs})
+        : await waitForHealth(flags.url, {waitMs, timeoutMs})
     const b = result.body
     if (result.healthy && b) {
       this.log(
         `healthy: ${b.model_name} v${b.model_version}${b.model_stage ? ` (${b.model_stage})` : ''} at ${result.url}`,
       )
     } else {
-      this.log(`unhealthy: ${result.problem} (${result.url})`)
+      const waited = waitMs === undefined ? '' : `, after waiting ${flags.wait}`
+      this.log(`unhealthy: ${result.problem} (${result.url}${waited})`)
       // The result is still printed (and under --json, as JSON); only the exit code says "no".
       process.exitCode = 1
     }

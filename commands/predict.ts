@@ -78,7 +78,8 @@ export default class Predict extends MorphoCommand {
         : result.model_file
           ? `from ${result.model_file.path} (${result.model_file.runtime})`
           : 'from the registry, no server'
-    this.note(`${model} ${from}; forward pass ${result.inference_time_ms} ms`)
+    // Under --json the answer says where it came from; stderr stays empty for scripts.
+    if (!this.jsonEnabled()) this.note(`${model} ${from}; forward pass ${result.inference_time_ms} ms`)
     return result
   }
 }

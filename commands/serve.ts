@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {BACKEND_CHOICES, resolveBackend, resolveToken} from '../src/config.js'
+import {MorphoError} from '../src/errors.js'
+import {DEFAULT_PROTECTED, parseProtect} from '../src/net/routes.js'
 import {parseStage, parseVersionRef} from '../src/registry/select.js'
 import {PREDICTOR_CHOICES, type PredictorChoice, SERVE_DEFAULTS} from '../src/serve/options.js'
 import type {ServeSummary} from '../src/serve/serve.js'
@@ -14,7 +16,8 @@ export default class Serve extends MorphoCommand {
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --port 9000 --watch --log-requests',
-    '<%= config.bin %> serve --host 0.0.0.0 --token "$(cat token)"   # protect /reload-model',
+    '<%= config.bin %> serve --host 0.0.0.0 --token "$(cat token)"   # protect /reload-model (the page is off)',
+    '<%= config.bin %> serve --host 0.0.0.0 --token "$(cat token)" --ui --allowed-host morpho.internal',
     '<%= config.bin %> serve --model moons --version champion',
   ]
 
@@ -36,7 +39,19 @@ export default class Serve extends MorphoCommand {
       default: 2,
       min: 1,
     }),
-    token: Flags.string({description: 'Bearer token POST /reload-model requires [default: $MORPHO_TOKEN, else none].'}),
+    token: Flags.string({
+      description:
+        'Token the --protect endpoints require (Authorization: Bearer, or the password in a browser) [default: $MORPHO_TOKEN, else none].',
+    }),
+    protect: Flags.string({
+      description: 'Endpoint families the token guards: management, page, metrics, predictions, or all.',
+      default: DEFAULT_PROTECTED.join(','),
+    }),
+    'allowed-host': Flags.string({
+      description:
+        'A host name the page and /reload-model answer for (the Host header), besides IP addresses and localhost; repeatable.',
+      multiple: true,
+    }),
     'max-body-bytes': Flags.integer({
       description: 'Largest request body (413 beyond).',
       default: SERVE_DEFAULTS.maxBodyBytes,
@@ -63,13 +78,23 @@ export default class Serve extends MorphoCommand {
       allowNo: true,
     }),
     'shutdown-timeout': Flags.integer({
-      description: 'Seconds to wait for requests in flight when stopping.',
-      default: 10,
+      description: 'Seconds to wait for requests in flight when stopping; requests cut off after it exit 1.',
+      default: SERVE_DEFAULTS.shutdownTimeoutMs / 1000,
       min: 0,
     }),
+    'request-timeout': Flags.integer({
+      description: "Seconds a request's headers and body have to arrive (408 beyond).",
+      default: SERVE_DEFAULTS.requestTimeoutMs / 1000,
+      min: 1,
+    }),
+    'max-connections': Flags.integer({
+      description: 'Connections open at once at most; more are closed as they arrive.',
+      default: SERVE_DEFAULTS.maxConnections,
+      min: 1,
+    }),
     ui: Flags.boolean({
-      description: 'The web page (runs, registry, the served model) at /.',
-      default: true,
+      description:
+        'The web page (runs, registry, the served model) at / [default: on when --host is loopback, else off].',
       allowNo: true,
     }),
     debug: Flags.boolean({description: 'Also serve GET /debug/memory (RSS, heap, TF.js tensors and backend buffers).'}),
@@ -94,18 +119,48 @@ export default class Serve extends MorphoCommand {
       watch: flags.watch,
       watchIntervalMs: flags['watch-interval'] * 1000,
       token: resolveToken(flags.token),
+      protect: parseProtect(flags.protect),
+      allowedHosts: flags['allowed-host'],
       maxBodyBytes: flags['max-body-bytes'],
       maxBatchRows: flags['max-batch-rows'],
       backend: resolveBackend(flags.backend),
       predictor: flags.predictor as PredictorChoice,
       microBatching: flags['micro-batching'],
       shutdownTimeoutMs: flags['shutdown-timeout'] * 1000,
+      requestTimeoutMs: flags['request-timeout'] * 1000,
+      maxConnections: flags['max-connections'],
       ui: flags.ui,
       debug: flags.debug,
       morphoVersion: this.config.version,
       logger: createLogger({requests: flags['log-requests']}),
       handleSignals: true,
     })
-    return serving.stopped
+    // The first line of stdout says where the server listens (useful with --port 0); the log goes to stderr.
+    const current = serving.holder.current
+    if (this.jsonEnabled()) {
+      const listening = {
+        url: serving.url,
+        host: serving.host,
+        port: serving.port,
+        model: current?.name ?? serving.holder.modelName ?? null,
+        version: current?.version ?? null,
+        stage: current?.stage ?? null,
+      }
+      process.stdout.write(`${JSON.stringify(listening)}\n`)
+    } else {
+      this.log(serving.url)
+    }
+    const summary = await serving.stopped
+    if (!summary.drained) {
+      throw new MorphoError(
+        'SHUTDOWN_TIMEOUT',
+        `Stopped with ${summary.unfinished} request(s) cut off unfinished after --shutdown-timeout ${flags['shutdown-timeout']} s`,
+        {
+          hint: 'Give requests longer to finish (--shutdown-timeout), or look at what kept them (the request log).',
+          details: {...summary},
+        },
+      )
+    }
+    return summary
   }
 }

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {resolveToken} from '../src/config.js'
 
 export interface UiResult {
   url: string
@@ -28,15 +29,37 @@ export default class Ui extends MorphoCommand {
     }),
     host: Flags.string({description: 'Address to listen on [default: $MORPHO_UI_HOST, else 127.0.0.1].'}),
     open: Flags.boolean({description: 'Open the page in the default browser.'}),
+    token: Flags.string({
+      description:
+        'A token every request needs (Authorization: Bearer, or the password in a browser) [default: $MORPHO_TOKEN, else none].',
+    }),
+    'allowed-host': Flags.string({
+      description:
+        'A host name the page answers for (the Host header), besides IP addresses and localhost; repeatable.',
+      multiple: true,
+    }),
   }
 
   async run(): Promise<UiResult> {
-    const {openInBrowser, resolveUiAddress, startUiServer} = await import('../src/ui/server.js')
+    const [{openInBrowser, resolveUiAddress, startUiServer}, {isLoopback}] = await Promise.all([
+      import('../src/ui/server.js'),
+      import('../src/net/guard.js'),
+    ])
     const {flags} = await this.parse(Ui)
     const store = await this.store(flags)
-    const server = await startUiServer({store, version: this.config.version}, resolveUiAddress(flags))
+    const address = resolveUiAddress(flags)
+    const token = resolveToken(flags.token)
+    const server = await startUiServer(
+      {store, version: this.config.version},
+      {...address, token, allowedHosts: flags['allowed-host']},
+    )
     // The URL goes to stderr, like progress: stdout stays for the result (--json prints it at exit).
     this.note(`morpho ui: ${server.url} (store ${store.location}); Ctrl-C stops it`)
+    if (!isLoopback(address.host) && token === undefined) {
+      this.note(
+        `warning: listening on ${address.host} without a token: anyone who can reach ${server.url} can read the store; give --token (or MORPHO_TOKEN)`,
+      )
+    }
     if (flags.open) openInBrowser(server.url)
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'))

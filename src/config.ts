@@ -75,3 +75,17 @@ export function resolveToken(flag: string | undefined, env: Env = process.env): 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value
 }
+
+/**
+ * A duration flag: "30s", "500ms", "2m", "1h", or a bare number of seconds; in milliseconds.
+ */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text)
+  if (!m) {
+    throw usageError(`Invalid ${flag} "${text}"`, {
+      hint: 'Give a duration such as 30s, 500ms or 2m (a bare number is seconds).',
+    })
+  }
+  const scale = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h']
+  return Math.round(Number(m[1]) * scale)
+}

@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'DIVERGED'
   | 'INTERRUPTED'
   | 'STORAGE'
+  | 'SHUTDOWN_TIMEOUT'
   | 'BACKEND_UNAVAILABLE'
   | 'INTERNAL'
 
@@ -46,6 +47,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   DIVERGED: EXIT.diverged,
   INTERRUPTED: EXIT.interrupted,
   STORAGE: EXIT.storage,
+  SHUTDOWN_TIMEOUT: EXIT.failure,
   BACKEND_UNAVAILABLE: EXIT.failure,
   INTERNAL: EXIT.failure,
 }

@@ -19,7 +19,10 @@ export type HttpOnlyCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNAUTHORIZED'
+  | 'HOST_NOT_ALLOWED'
+  | 'CROSS_ORIGIN'
   | 'METHOD_NOT_ALLOWED'
+  | 'REQUEST_TIMEOUT'
   | 'NO_MODEL'
   | 'SHUTTING_DOWN'
 
@@ -37,8 +40,11 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   TOO_MANY_ROWS: 400,
   MALFORMED_JSON: 400,
   UNAUTHORIZED: 401,
+  HOST_NOT_ALLOWED: 403,
+  CROSS_ORIGIN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -53,6 +59,7 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   STORAGE: 503,
   BACKEND_UNAVAILABLE: 503,
   INTERRUPTED: 503,
+  SHUTDOWN_TIMEOUT: 503,
 }
 
 export interface HttpErrorOptions {

@@ -82,7 +82,13 @@ export function readBody(
   }
   req.on('data', onData)
   req.once('end', () => settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-  const cut = () => settle(invalidData('the connection closed before the body was complete'))
+  const cut = () =>
+    settle(
+      // The server's own request timeout (node:http answers it 408 and closes) or the client leaving.
+      (req.socket as {errored?: {code?: string} | null} | null)?.errored?.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new HttpError('REQUEST_TIMEOUT', 'the body did not arrive within the request timeout')
+        : invalidData('the connection closed before the body was complete'),
+    )
   req.once('error', cut)
   // Whatever ends the request early (an aborted upload, a timeout), it must not stay in
   // flight: a pending body would hold up a shutdown until its timeout.

@@ -1,3 +1,5 @@
+import {usageError} from '../errors.js'
+
 /**
  * Every route `morpho serve` answers, as templates, and the matcher that finds a request's route.
  * The server dispatches on the template, the metrics label requests with it (never with the raw
@@ -41,6 +43,70 @@ export const PAGE_ENDPOINTS: readonly RouteTemplate[] = [
   '/api/runs/{id}/boundary',
   '/api/served/boundary',
 ]
+
+/**
+ * What each route is for, which decides what guards it: health (probes, never guarded),
+ * predictions (the service: /predict, /models and the OIP endpoints), metrics (the scrape),
+ * management (/reload-model, and /debug/memory which is not a route) and the page with its API.
+ */
+export type RouteFamily = 'health' | 'predictions' | 'metrics' | 'management' | 'page'
+
+export const ROUTE_FAMILIES: readonly RouteFamily[] = ['health', 'predictions', 'metrics', 'management', 'page']
+
+/** What a token guards unless told otherwise: what changes the server, and what shows the store. */
+export const DEFAULT_PROTECTED: readonly RouteFamily[] = ['management', 'page']
+
+/** `--protect a,b`: the families named, checked. */
+export function parseProtect(text: string): RouteFamily[] {
+  const names = text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '')
+  const guardable = ROUTE_FAMILIES.filter((f) => f !== 'health')
+  if (names.includes('all')) return [...guardable]
+  for (const name of names) {
+    if (!(guardable as string[]).includes(name)) {
+      throw usageError(`Invalid --protect "${name}"`, {
+        hint: `Name families from ${guardable.join(', ')}, comma-separated, or all (health is never guarded).`,
+      })
+    }
+  }
+  return names as RouteFamily[]
+}
+
+export const ROUTE_FAMILY: Readonly<Record<RouteTemplate, RouteFamily>> = {
+  '/': 'page',
+  '/health': 'health',
+  '/metrics': 'metrics',
+  '/models': 'predictions',
+  '/predict': 'predictions',
+  '/reload-model': 'management',
+  '/v2': 'predictions',
+  '/v2/health/live': 'health',
+  '/v2/health/ready': 'health',
+  '/v2/models/{name}': 'predictions',
+  '/v2/models/{name}/ready': 'predictions',
+  '/v2/models/{name}/infer': 'predictions',
+  '/v2/models/{name}/versions/{version}': 'predictions',
+  '/v2/models/{name}/versions/{version}/infer': 'predictions',
+  '/v2/models/{name}/versions/{version}/ready': 'predictions',
+  '/api/{resource}': 'page',
+  '/api/runs/{id}': 'page',
+  '/api/runs/{id}/boundary': 'page',
+  '/api/served/boundary': 'page',
+  '/assets/{file}': 'page',
+}
+
+/**
+ * The family of a request: its route's, else by path (the page claims all of /assets/ and
+ * /api/, matched or not; /debug/memory is management), else none (an unknown path, a 404).
+ */
+export function familyOf(route: RouteMatch | undefined, path: string): RouteFamily | undefined {
+  if (route) return ROUTE_FAMILY[route.template]
+  if (path.startsWith('/api/') || path.startsWith('/assets/')) return 'page'
+  if (path === '/debug/memory') return 'management'
+  return undefined
+}
 
 export interface RouteMatch {
   template: RouteTemplate

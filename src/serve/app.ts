@@ -1,14 +1,15 @@
-import {createHash, timingSafeEqual} from 'node:crypto'
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {InferenceMetrics} from '../monitoring/inference-metrics.js'
+import {createGuard, type GuardOptions} from '../net/guard.js'
 import {allowMethods, readBody, writeAnswer} from '../net/http.js'
 import {errorBody, HttpError, toHttpError} from '../net/http-error.js'
-import {matchRoute} from '../net/routes.js'
+import {familyOf, matchRoute, ROUTE_FAMILY} from '../net/routes.js'
 import type {Tf} from '../tf/backend.js'
 import type {Ctx, EndpointKit, Endpoints, Handler} from './endpoint.js'
 import type {RequestLogLine, ServeLogger} from './log.js'
-import type {ModelHolder} from './model-holder.js'
+import type {ModelHolder, ReloadOutcome} from './model-holder.js'
 import {oipEndpoints} from './oip.js'
+import {SERVE_DEFAULTS} from './options.js'
 import type {RegistryCache} from './registry-cache.js'
 import {renderModels, renderPrediction} from './render.js'
 import type {ModelSnapshot} from './snapshot.js'
@@ -27,8 +28,15 @@ export interface AppOptions {
   maxBodyBytes: number
   /** Most rows in one request (400 beyond). */
   maxBatchRows: number
-  /** Bearer token required by POST /reload-model; none means no protection. */
-  token?: string
+  /** Who may use which endpoints: the token, the families it guards, the Host names accepted. */
+  access?: GuardOptions
+  /**
+   * Milliseconds a request's headers and body have to arrive (node:http answers 408 and closes
+   * beyond); its default of 300 s would let a body that never finishes hold a connection.
+   */
+  requestTimeoutMs?: number
+  /** Connections open at once at most; node:http closes any beyond at once. */
+  maxConnections?: number
   /** Serve GET /debug/memory (RSS, heap, TF.js tensors). */
   debug?: boolean
   morphoVersion: string
@@ -65,7 +73,7 @@ export function createServerState(): ServerState {
 export function createServer(deps: AppDeps): Server {
   const {holder, metrics, logger, options} = deps
   const state = deps.state ?? createServerState()
-  const tokenDigest = options.token === undefined ? undefined : digest(options.token)
+  const guard = createGuard(options.access ?? {})
 
   const finish = (
     ctx: Ctx,
@@ -222,7 +230,8 @@ export function createServer(deps: AppDeps): Server {
       // As the original: seconds since the epoch, as a string.
       timestamp: (Date.now() / 1000).toFixed(3),
     }
-    finish(ctx, state.stopping ? 503 : 200, JSON.stringify(body))
+    // Ready means able to predict: 503 while there is no model (liveness is /v2/health/live).
+    finish(ctx, state.stopping || !current ? 503 : 200, JSON.stringify(body))
   }
 
   const metricsText = async (ctx: Ctx) => {
@@ -237,10 +246,33 @@ export function createServer(deps: AppDeps): Server {
     finish(ctx, 200, JSON.stringify(renderModels(doc, holder)))
   }
 
-  const reload = async (ctx: Ctx) => {
+  const reload = (ctx: Ctx) => {
     allow(ctx, 'POST')
-    authorize(ctx.req, tokenDigest)
-    const outcome = await holder.reload('api')
+    // A cross-site form can POST text/plain, urlencoded or multipart bodies, but not JSON: so
+    // the body is JSON or there is none.
+    const typed = ctx.req.headers['content-type'] !== undefined
+    if (typed) checkContentType(ctx.req.headers['content-type'])
+    readBody(ctx.req, ctx.res, options.maxBodyBytes, (err, body) => {
+      if (body === undefined) return fail(ctx, err)
+      try {
+        if (typed && /\S/.test(body.toString('utf8'))) parseJson(body)
+        else if (!typed && body.length > 0) {
+          throw new HttpError(
+            'UNSUPPORTED_MEDIA_TYPE',
+            'a body for /reload-model must be JSON: send Content-Type: application/json, or no body',
+          )
+        }
+      } catch (e) {
+        return fail(ctx, e)
+      }
+      holder.reload('api').then(
+        (outcome) => answerReload(ctx, outcome),
+        (e: unknown) => fail(ctx, e),
+      )
+    })
+  }
+
+  const answerReload = (ctx: Ctx, outcome: ReloadOutcome) => {
     if (outcome.ok) {
       ctx.modelVersion = String(outcome.version)
       finish(
@@ -309,6 +341,7 @@ export function createServer(deps: AppDeps): Server {
 
   const run = (ctx: Ctx, handler: Handler) => {
     try {
+      guard(ctx.req, ctx.route && ROUTE_FAMILY[ctx.route.template])
       const done = handler(ctx)
       if (done) done.catch((err: unknown) => fail(ctx, err))
     } catch (err) {
@@ -316,22 +349,36 @@ export function createServer(deps: AppDeps): Server {
     }
   }
 
-  return createHttpServer((req, res) => {
-    const url = req.url ?? '/'
-    const ctx: Ctx = {
-      req,
-      res,
-      started: performance.now(),
-      method: req.method ?? 'GET',
-      url,
-      route: matchRoute(url),
-      done: false,
-    }
-    state.inFlight++
-    if (countsInFlight(ctx)) metrics.inFlight.inc()
-    const handler = ctx.route && handlers[ctx.route.template]
-    if (!handler) {
-      if (options.debug && url.split('?', 1)[0] === '/debug/memory') return run(ctx, debugMemory)
+  const requestTimeout = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs
+  const server = createHttpServer(
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      // How often node:http looks for requests past their timeout (its default is every 30 s).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(requestTimeout / 4))),
+    },
+    (req, res) => {
+      const url = req.url ?? '/'
+      const ctx: Ctx = {
+        req,
+        res,
+        started: performance.now(),
+        method: req.method ?? 'GET',
+        url,
+        route: matchRoute(url),
+        done: false,
+      }
+      state.inFlight++
+      if (countsInFlight(ctx)) metrics.inFlight.inc()
+      const handler = ctx.route && handlers[ctx.route.template]
+      if (handler) return run(ctx, handler)
+      const path = url.split('?', 1)[0]!
+      try {
+        guard(req, familyOf(ctx.route, path))
+      } catch (err) {
+        return fail(ctx, err)
+      }
+      if (options.debug && path === '/debug/memory') return run(ctx, debugMemory)
       if (deps.mount?.(req, res)) {
         ctx.done = true
         // A client that left before the page answered is counted as 499 (client closed request),
@@ -339,27 +386,9 @@ export function createServer(deps: AppDeps): Server {
         res.once('close', () => record(ctx, res.writableFinished ? res.statusCode : 499))
         return
       }
-      return fail(ctx, new HttpError('NOT_FOUND', `nothing at ${ctx.method} ${url.split('?', 1)[0]}`))
-    }
-    run(ctx, handler)
-  })
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest()
-}
-
-function authorize(req: IncomingMessage, tokenDigest: Buffer | undefined): void {
-  if (tokenDigest === undefined) return
-  const header = req.headers.authorization
-  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
-  // Comparing digests keeps the time independent of where the strings first differ, and of their lengths.
-  if (match && timingSafeEqual(digest(match[1]!), tokenDigest)) return
-  throw new HttpError(
-    'UNAUTHORIZED',
-    header === undefined
-      ? 'reloading needs Authorization: Bearer <token>'
-      : 'the bearer token is not the one this server was given',
-    {headers: {'WWW-Authenticate': 'Bearer realm="morpho"'}},
+      fail(ctx, new HttpError('NOT_FOUND', `nothing at ${ctx.method} ${path}`))
+    },
   )
+  server.maxConnections = options.maxConnections ?? SERVE_DEFAULTS.maxConnections
+  return server
 }

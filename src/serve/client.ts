@@ -97,7 +97,7 @@ export async function checkHealth(url: string, options: {timeoutMs?: number} = {
     const res = await request(endpoint, {method: 'GET', signal: AbortSignal.timeout(options.timeoutMs ?? 5000)})
     const text = await res.body.text()
     const body = parseAnswer(text) as HealthBody | undefined
-    if (res.statusCode !== 200 || !body || typeof body.model_loaded !== 'boolean') {
+    if (!body || typeof body.model_loaded !== 'boolean') {
       return {
         url: where,
         healthy: false,
@@ -106,15 +106,38 @@ export async function checkHealth(url: string, options: {timeoutMs?: number} = {
         problem: `answered ${res.statusCode}${body?.status ? ` (${body.status})` : ''}`,
       }
     }
+    // A server without a model answers 503 with the same body, and says why.
+    const healthy = res.statusCode === 200 && body.model_loaded
     return {
       url: where,
-      healthy: body.model_loaded,
+      healthy,
       status: res.statusCode,
       body,
-      problem: body.model_loaded ? undefined : (body.reason ?? 'no model loaded'),
+      problem: healthy
+        ? undefined
+        : (body.reason ?? (body.status === 'healthy' ? `answered ${res.statusCode}` : body.status)),
     }
   } catch (err) {
     return {url: where, healthy: false, status: null, body: null, problem: unreachable(endpoint, err).message}
+  }
+}
+
+/**
+ * Asks until the server is healthy or `waitMs` has passed (a server still starting, or waiting
+ * for its first model); the last answer says why not. Each ask waits at most `timeoutMs`.
+ */
+export async function waitForHealth(
+  url: string,
+  options: {waitMs: number; timeoutMs?: number; intervalMs?: number},
+): Promise<HealthResult & {waitedMs: number}> {
+  const started = performance.now()
+  const deadline = started + options.waitMs
+  for (;;) {
+    const left = Math.max(1, deadline - performance.now())
+    const result = await checkHealth(url, {timeoutMs: Math.min(options.timeoutMs ?? 5000, left)})
+    const now = performance.now()
+    if (result.healthy || now >= deadline) return {...result, waitedMs: Math.round(now - started)}
+    await new Promise((resolve) => setTimeout(resolve, Math.min(options.intervalMs ?? 250, deadline - now)))
   }
 }
 

@@ -10,6 +10,8 @@ export const SERVE_DEFAULTS = {
   maxBodyBytes: 1024 * 1024,
   maxBatchRows: 4096,
   shutdownTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 1024,
 } as const
 
 export type PredictorChoice = 'auto' | 'tfjs' | 'js'

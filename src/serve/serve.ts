@@ -2,7 +2,9 @@ import type {IncomingMessage, Server, ServerResponse} from 'node:http'
 import {Registry} from 'prom-client'
 import type {BackendRequest} from '../config.js'
 import {createInferenceMetrics, type InferenceMetrics} from '../monitoring/inference-metrics.js'
+import {isLoopback} from '../net/guard.js'
 import {listen} from '../net/listen.js'
+import {DEFAULT_PROTECTED, type RouteFamily} from '../net/routes.js'
 import type {Store} from '../store/store.js'
 import {loadTf, type Tf} from '../tf/backend.js'
 import {createUiHandler} from '../ui/handler.js'
@@ -31,7 +33,11 @@ export interface ServeOptions {
   port?: number
   watch?: boolean
   watchIntervalMs?: number
+  /** Needed by the families in `protect` (default management and the page); none: nothing guarded. */
   token?: string
+  protect?: readonly RouteFamily[]
+  /** Host names the page and management endpoints answer for, besides IP addresses and localhost. */
+  allowedHosts?: readonly string[]
   maxBodyBytes?: number
   maxBatchRows?: number
   backend?: BackendRequest
@@ -40,6 +46,10 @@ export interface ServeOptions {
   microBatching?: boolean
   /** After this long, connections still open at shutdown are closed. */
   shutdownTimeoutMs?: number
+  /** Milliseconds a request's headers and body have to arrive (408 beyond; default 30 s). */
+  requestTimeoutMs?: number
+  /** Connections open at once at most (default 1024); more are closed as they come. */
+  maxConnections?: number
   debug?: boolean
   morphoVersion: string
   logger?: ServeLogger
@@ -47,7 +57,10 @@ export interface ServeOptions {
   defaultMetrics?: boolean
   /** Stop on SIGTERM and SIGINT (the command sets this; embedding code stops with stop()). */
   handleSignals?: boolean
-  /** Default true: the web page (runs, registry, the served model) at / with its API under /api/. */
+  /**
+   * The web page (runs, registry, the served model) at / with its API under /api/. Default: on
+   * when bound to loopback, off otherwise (it shows the whole store).
+   */
   ui?: boolean
   /** Another request handler, tried before the 404 instead of the page (see AppDeps.mount). */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean
@@ -60,6 +73,8 @@ export interface ServeSummary {
   requests: number
   /** False when the shutdown timeout closed connections that were still busy. */
   drained: boolean
+  /** Requests cut off by the shutdown timeout. */
+  unfinished: number
   seconds: number
 }
 
@@ -120,9 +135,11 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   }
 
   const state = createServerState()
+  const local = isLoopback(host)
+  const ui = options.ui ?? local
   const mount =
     options.mount ??
-    (options.ui === false
+    (!ui
       ? undefined
       : createUiHandler({
           store: options.store,
@@ -141,7 +158,9 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     options: {
       maxBodyBytes: options.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes,
       maxBatchRows: options.maxBatchRows ?? SERVE_DEFAULTS.maxBatchRows,
-      token: options.token,
+      access: {token: options.token, protect: options.protect, allowedHosts: options.allowedHosts, boundHost: host},
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxConnections: options.maxConnections,
       debug: options.debug,
       morphoVersion: options.morphoVersion,
     },
@@ -170,6 +189,16 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     void policy.sync()
   }
 
+  if (!local) {
+    if (options.ui === undefined)
+      logger.info(`the web page is off on ${host}, which is not loopback (--ui turns it on)`)
+    if (options.token === undefined) {
+      const open = [...(options.protect ?? DEFAULT_PROTECTED)].filter((f) => f !== 'page' || ui)
+      logger.warn(
+        `listening on ${host} without a token: ${open.join(' and ')} endpoints are open to anyone who can reach ${url}; give --token (or MORPHO_TOKEN)`,
+      )
+    }
+  }
   const what = holder.current ? `${holder.current.label} (${holder.current.stage})` : 'no model yet'
   logger.info(
     `listening on ${url}, serving ${what}${options.watch ? `, watching ${options.store.registry.file ?? options.store.location}` : ''} (ready in ${Math.round(performance.now() - started)} ms)`,
@@ -180,11 +209,17 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     resolveStopped = resolve
   })
   let stopping: Promise<ServeSummary> | undefined
+  // Requests cut off while stopping, by the shutdown timeout or a second signal.
+  let unfinished = 0
+  const cutOff = (why: string) => {
+    unfinished = Math.max(unfinished, state.inFlight)
+    logger.warn(`${why}: closing connections with ${state.inFlight} request(s) unfinished`)
+    server.closeAllConnections()
+  }
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.warn(`${signal} again: closing every connection now`)
-      server.closeAllConnections()
+      cutOff(`${signal} again`)
       return
     }
     void stop(signal)
@@ -204,12 +239,10 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
       // Keep-alive connections that go idle while draining are closed as they do.
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
       server.closeIdleConnections()
-      let drained = true
-      const timeout = setTimeout(() => {
-        drained = false
-        logger.warn(`shutdown timeout: closing connections with ${state.inFlight} request(s) unfinished`)
-        server.closeAllConnections()
-      }, options.shutdownTimeoutMs ?? SERVE_DEFAULTS.shutdownTimeoutMs)
+      const timeout = setTimeout(
+        () => cutOff('shutdown timeout'),
+        options.shutdownTimeoutMs ?? SERVE_DEFAULTS.shutdownTimeoutMs,
+      )
       await closed
       clearInterval(sweep)
       clearTimeout(timeout)
@@ -222,10 +255,13 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
         url,
         reason,
         requests: state.handled,
-        drained,
+        drained: unfinished === 0,
+        unfinished,
         seconds: Math.round(performance.now() - started) / 1000,
       }
-      logger.info(`stopped: ${summary.requests} request(s) answered`)
+      logger.info(
+        `stopped: ${summary.requests} request(s) answered${unfinished ? `, ${unfinished} cut off unfinished` : ''}`,
+      )
       resolveStopped(summary)
       return summary
     })()

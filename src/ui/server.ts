@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process'
 import {createServer, type Server} from 'node:http'
 import {notFound, usageError} from '../errors.js'
+import {createGuard, type GuardOptions} from '../net/guard.js'
 import {listen} from '../net/listen.js'
 import {createUiHandler, sendError, type UiDeps} from './handler.js'
 
@@ -57,11 +58,24 @@ export interface UiServerOptions {
   port: number
   /** Loopback by default: the store's runs and registry are not opened to the network unless asked for. */
   host?: string
+  /** Needed by every request when given (Authorization: Bearer, or the password in a browser). */
+  token?: string
+  /** Host names the page answers for, besides IP addresses, localhost and the bound name. */
+  allowedHosts?: readonly string[]
 }
 
-export function createUiServer(deps: UiDeps): Server {
+/** The page alone, behind the same guard as in `morpho serve` (src/net/guard.ts). */
+export function createUiServer(deps: UiDeps, access: GuardOptions = {}): Server {
   const ui = createUiHandler(deps)
+  const guard = createGuard(access)
   return createServer((req, res) => {
+    try {
+      // Everything this server answers is the page's.
+      guard(req, 'page')
+    } catch (err) {
+      sendError(res, err, req.method === 'HEAD')
+      return
+    }
     if (ui(req, res)) return
     const path = (req.url ?? '/').split(/[?#]/, 1)[0]
     sendError(res, notFound(`Nothing at ${path}`, {hint: 'The page is at /.'}), req.method === 'HEAD')
@@ -69,10 +83,16 @@ export function createUiServer(deps: UiDeps): Server {
 }
 
 export async function startUiServer(deps: UiDeps, options: UiServerOptions): Promise<UiServer> {
-  const server = createUiServer(deps)
+  const host = options.host ?? DEFAULT_UI_HOST
+  const server = createUiServer(deps, {
+    token: options.token,
+    protect: ['page'],
+    allowedHosts: options.allowedHosts,
+    boundHost: host,
+  })
   const {port, origin} = await listen(server, {
     port: options.port,
-    host: options.host ?? DEFAULT_UI_HOST,
+    host,
     what: 'serve the page',
   })
   return {

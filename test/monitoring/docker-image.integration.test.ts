@@ -379,7 +379,8 @@ describe('the runtime stage, reproduced: production install of a clean copy, run
     const served = await serveFrom(home)
     try {
       const health = await healthOf(served.url)
-      expect(health.status).toBe(200)
+      // Not ready without a model: 503, with the body that says why.
+      expect(health.status).toBe(503)
       expect(health.body).toMatchObject({status: 'degraded', model_loaded: false})
       const metrics = await (await fetch(`${served.url}/metrics`)).text()
       expect(metrics).toContain('inference_model_loaded 0')

@@ -8,7 +8,7 @@ import type {Serving} from '../../src/serve/serve.js'
 import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {tempDir} from '../helpers/cli.js'
 import {parseExposition} from '../monitoring/helpers/exposition.js'
-import {call, startTestServer, type TrainedStore, trainedStore} from './helpers.js'
+import {call, halfSentPredict, startTestServer, type TrainedStore, trainedStore} from './helpers.js'
 
 interface Prediction {
   predictions: number[]
@@ -234,16 +234,7 @@ describe('morpho serve: endpoints on a real server', () => {
     })
     it('a client that goes away mid-body leaves nothing in flight', async () => {
       const {port} = server.server.address() as AddressInfo
-      const req = httpRequest({
-        port,
-        host: '127.0.0.1',
-        method: 'POST',
-        path: '/predict',
-        headers: {'content-type': 'application/json'},
-      })
-      req.on('error', () => undefined)
-      req.write('{"data": [[1, 2, ')
-      req.flushHeaders()
+      const req = halfSentPredict(port, '{"data": [[1, 2, ')
       const deadline = Date.now() + 10_000
       while (server.state.inFlight === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
       expect(server.state.inFlight).toBe(1)
@@ -421,7 +412,11 @@ describe('morpho serve: protection and the empty store', () => {
     const empty = await tempDir('morpho-serve-empty-')
     const server = await startTestServer(new FolderStore(empty.path))
     try {
-      expect((await call(`${server.url}/health`)).body).toMatchObject({
+      const health = await call(`${server.url}/health`)
+      // Not ready until a model is loaded; the process itself is live.
+      expect(health.status).toBe(503)
+      expect((await call(`${server.url}/v2/health/live`)).status).toBe(200)
+      expect(health.body).toMatchObject({
         status: 'degraded',
         reason: 'no model loaded',
         model_loaded: false,

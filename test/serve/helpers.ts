@@ -1,4 +1,5 @@
 import {cp, readFile, writeFile} from 'node:fs/promises'
+import {type ClientRequest, request as httpRequest} from 'node:http'
 import {join} from 'node:path'
 import {promote, registerRun} from '../../src/registry/index.js'
 import {createLogger, memoryLogger} from '../../src/serve/log.js'
@@ -103,4 +104,22 @@ export async function registerBroken(store: TrainedStore): Promise<number> {
   const size = (await readFile(weights)).byteLength
   await writeFile(weights, new Uint8Array(new Float32Array(size / 4).fill(Number.NaN).buffer))
   return (await registerRun(store.store, id)).version
+}
+
+/**
+ * A POST /predict whose body is only partly sent (`part`): in flight for the server until the
+ * caller ends it (req.end(rest)) or destroys it. Errors (the server closing it) are the test's to check.
+ */
+export function halfSentPredict(port: number, part: string): ClientRequest {
+  const req = httpRequest({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    path: '/predict',
+    headers: {'content-type': 'application/json'},
+  })
+  req.on('error', () => undefined)
+  req.write(part)
+  req.flushHeaders()
+  return req
 }

@@ -1,8 +1,11 @@
 import type {ChildProcess} from 'node:child_process'
-import {request as httpRequest} from 'node:http'
+import {cp, readFile, rename, writeFile} from 'node:fs/promises'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseJson, runCli, spawnCli, tempDir} from '../helpers/cli.js'
-import {call, type TrainedStore, trainedStore} from './helpers.js'
+import {call, halfSentPredict, type TrainedStore, trainedStore} from './helpers.js'
 
 interface Server {
   child: ChildProcess
@@ -12,7 +15,10 @@ interface Server {
   exit: Promise<number | null>
 }
 
-/** Starts the built `morpho serve` on a free port and waits for its "listening on" line. */
+/**
+ * Starts the built `morpho serve` on a free port and reads where it listens from the first line
+ * of its stdout: the URL, or under --json a JSON object with it.
+ */
 async function serve(args: string[]): Promise<Server> {
   const child = spawnCli(['serve', '--port', '0', ...args])
   let stderr = ''
@@ -25,18 +31,27 @@ async function serve(args: string[]): Promise<Server> {
   })
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 30 s:\n${stderr}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`no first line on stdout in 30 s:\n${stderr}`)), 30_000)
     const look = () => {
-      const match = /listening on (http:\/\/[^,\s]+)/.exec(stderr)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
+      const end = stdout.indexOf('\n')
+      if (end === -1) return
+      clearTimeout(timer)
+      const line = stdout.slice(0, end)
+      resolve(line.startsWith('{') ? (JSON.parse(line) as {url: string}).url : line)
     }
-    child.stderr!.on('data', look)
+    child.stdout!.on('data', look)
     void exit.then((code) => reject(new Error(`serve exited ${code} before listening:\n${stderr}`)))
   })
   return {child, url, stderr: () => stderr, stdout: () => stdout, exit}
+}
+
+/** A port nothing listens on (taken and given back). */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -142,13 +157,7 @@ describe('morpho serve, predict and health (built CLI)', () => {
     const port = Number(new URL(server.url).port)
     // Five requests whose bodies are half sent: in flight from the server's point of view.
     const pending = Array.from({length: 5}, () => {
-      const req = httpRequest({
-        port,
-        host: '127.0.0.1',
-        method: 'POST',
-        path: '/predict',
-        headers: {'content-type': 'application/json'},
-      })
+      const req = halfSentPredict(port, '{"data": [[0.5, -1.2, ')
       const answer = new Promise<{status: number; body: string; connection?: string}>((resolve, reject) => {
         req.on('response', (res) => {
           let body = ''
@@ -159,8 +168,6 @@ describe('morpho serve, predict and health (built CLI)', () => {
         })
         req.on('error', reject)
       })
-      req.write('{"data": [[0.5, -1.2, ')
-      req.flushHeaders()
       return {req, answer}
     })
     await until('five requests in flight', async () => {
@@ -181,7 +188,114 @@ describe('morpho serve, predict and health (built CLI)', () => {
     }
     expect(await server.exit).toBe(0)
     expect(server.stderr()).toContain('stopped: ')
-    expect(parseJson(server.stdout())).toMatchObject({reason: 'SIGTERM', drained: true})
+    // stdout: the line saying where it listens, then the summary.
+    const [listening, ...summary] = server.stdout().split('\n')
+    expect(JSON.parse(listening!)).toMatchObject({url: server.url})
+    expect(parseJson(summary.join('\n'))).toMatchObject({reason: 'SIGTERM', drained: true, unfinished: 0})
+  })
+
+  it('requests cut off by --shutdown-timeout make the stop a failure: exit 1, not 0', async () => {
+    const server = await serve(['--home', store.home, '--shutdown-timeout', '1', '--debug', '--json'])
+    running.push(server)
+    const port = Number(new URL(server.url).port)
+    // A body that is never finished keeps its request in flight past the shutdown timeout.
+    halfSentPredict(port, '{"data": [[0.5, ')
+    await until('the request to be in flight', async () => {
+      const res = await call<{in_flight: number}>(`${server.url}/debug/memory`)
+      return res.body.in_flight >= 2 ? true : undefined
+    })
+    server.child.kill('SIGTERM')
+    expect(await server.exit).toBe(1)
+    expect(server.stderr()).toContain('shutdown timeout: closing connections with 1 request(s) unfinished')
+    const [, ...rest] = server.stdout().split('\n')
+    expect(parseJson(rest.join('\n'))).toMatchObject({
+      error: {
+        code: 'SHUTDOWN_TIMEOUT',
+        exitCode: 1,
+        message: 'Stopped with 1 request(s) cut off unfinished after --shutdown-timeout 1 s',
+        details: {reason: 'SIGTERM', drained: false, unfinished: 1},
+      },
+    })
+  })
+
+  it('--port 0 prints the URL it listens on as the first line of stdout, or a JSON line with --json', async () => {
+    const plain = await serve(['--home', store.home])
+    running.push(plain)
+    expect(plain.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(plain.stdout()).toBe(`${plain.url}\n`)
+    expect((await call(`${plain.url}/health`)).status).toBe(200)
+    const json = await serve(['--home', store.home, '--json'])
+    running.push(json)
+    const first = JSON.parse(json.stdout().split('\n')[0]!)
+    expect(first).toEqual({
+      url: json.url,
+      host: '127.0.0.1',
+      port: Number(new URL(json.url).port),
+      model: 'spirals',
+      version: 1,
+      stage: 'Production',
+    })
+    plain.child.kill('SIGTERM')
+    json.child.kill('SIGTERM')
+    expect([await plain.exit, await json.exit]).toEqual([0, 0])
+  })
+
+  it('without a Production version /health is 503 until one is loaded; health --wait waits for it', async () => {
+    const home = await tempDir('morpho-serve-wait-')
+    try {
+      const server = await serve(['--home', home.path, '--watch', '--watch-interval', '1'])
+      running.push(server)
+      const health = await call<{status: string; model_loaded: boolean}>(`${server.url}/health`)
+      expect(health.status).toBe(503)
+      expect(health.body).toMatchObject({status: 'degraded', model_loaded: false, reason: 'no model loaded'})
+      // Liveness is another question: the process is up.
+      expect((await call(`${server.url}/v2/health/live`)).status).toBe(200)
+
+      const waiting = runCli(['health', '--url', server.url, '--wait', '30s', '--json'])
+      await new Promise((r) => setTimeout(r, 500))
+      // The store gets its model: the files first, then registry.json by rename, as morpho writes it.
+      await cp(store.paths.runsDir, join(home.path, 'runs'), {recursive: true})
+      await cp(join(store.home, 'models'), join(home.path, 'models'), {recursive: true})
+      await writeFile(join(home.path, 'registry.json.tmp'), await readFile(store.paths.registryFile))
+      await rename(join(home.path, 'registry.json.tmp'), join(home.path, 'registry.json'))
+      const waited = await waiting
+      expect(waited.code, waited.stdout).toBe(0)
+      expect(parseJson(waited.stdout)).toMatchObject({healthy: true, status: 200, body: {model_version: '1'}})
+      expect((await call(`${server.url}/health`)).status).toBe(200)
+      server.child.kill('SIGTERM')
+      expect(await server.exit).toBe(0)
+    } finally {
+      await home.cleanup()
+    }
+    // Nothing ever answering: unhealthy once the wait is over.
+    const port = await freePort()
+    const started = Date.now()
+    const none = await runCli(['health', '--url', `http://127.0.0.1:${port}`, '--wait', '1s'])
+    expect(none.code).toBe(1)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+    expect(none.stdout).toMatch(
+      /^unhealthy: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED \(.*, after waiting 1s\)\n$/,
+    )
+    const bad = await runCli(['health', '--wait', 'soon', '--json'])
+    expect(bad.code).toBe(2)
+    expect(parseJson(bad.stdout)).toMatchObject({error: {code: 'USAGE', message: 'Invalid --wait "soon"'}})
+  })
+
+  it('predict --json writes nothing to stderr, from the registry or from a server', async () => {
+    const server = await serve(['--home', store.home])
+    running.push(server)
+    const rows = '[[0.5, -1.2, 0.3]]'
+    for (const args of [
+      ['--home', store.home],
+      ['--url', server.url],
+    ]) {
+      const res = await runCli(['predict', ...args, '--data', rows, '--json'])
+      expect(res.code, res.stdout).toBe(0)
+      expect(res.stderr, args.join(' ')).toBe('')
+      expect(parseJson(res.stdout)).toMatchObject({predictions: [expect.any(Number)]})
+    }
+    server.child.kill('SIGTERM')
+    expect(await server.exit).toBe(0)
   })
 
   it('--watch picks up `morpho promote Production --version 2` run by another process', async () => {
