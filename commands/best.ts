@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {localTime, metric} from '../src/format.js'
 import type {BestResult} from '../src/registry/index.js'
+import {localTime, metric} from '../src/text.js'
 
 export default class Best extends MorphoCommand {
   static override summary = 'The best version by a metric.'

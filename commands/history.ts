@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {historyTable} from '../src/registry/format.js'
+import {historyTable} from '../src/cli/registry-tables.js'
 import type {HistoryEntry} from '../src/registry/index.js'
 
 export default class History extends MorphoCommand {

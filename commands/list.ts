@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {versionsTable} from '../src/cli/registry-tables.js'
 import {notFound} from '../src/errors.js'
-import {versionsTable} from '../src/registry/format.js'
 import type {VersionView} from '../src/registry/index.js'
 
 export default class List extends MorphoCommand {

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {table} from '../src/format.js'
 import {parseStage, parseVersionRef} from '../src/registry/select.js'
 import type {PredictResult} from '../src/serve/client.js'
+import {table} from '../src/text.js'
 
 export default class Predict extends MorphoCommand {
   static override summary =

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {localTime, metric} from '../src/format.js'
 import type {ProductionResult} from '../src/registry/index.js'
+import {localTime, metric} from '../src/text.js'
 
 export default class Production extends MorphoCommand {
   static override summary = 'The Production version and where its files are.'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {metric} from '../src/format.js'
 import type {RegisterResult} from '../src/registry/index.js'
+import {metric} from '../src/text.js'
 
 export default class Register extends MorphoCommand {
   static override summary = "Register a completed run's model as the next version of a model."

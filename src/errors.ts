@@ -1,4 +1,4 @@
-import {printable} from './format.js'
+import {printable} from './text.js'
 
 /**
  * Domain errors. Everything in src/ throws these; the base command translates them once

@@ -1,6 +1,6 @@
 import {MorphoCommand} from '../../src/cli/base.js'
 import {notFound} from '../../src/errors.js'
-import {localTime, metric, table} from '../../src/format.js'
+import {localTime, metric, table} from '../../src/text.js'
 import type {RunRecord} from '../../src/tracking/types.js'
 
 export default class RunsList extends MorphoCommand {

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
 import {eventLine} from '../../src/cli/lines.js'
-import {localTime, metric, table} from '../../src/format.js'
+import {localTime, metric, table} from '../../src/text.js'
 import type {RunDetails} from '../../src/tracking/runs.js'
 
 export default class RunsShow extends MorphoCommand {

@@ -1,8 +1,8 @@
 import {MorphoError} from '../errors.js'
-import {metric as fmt, table} from '../format.js'
 import {selfCommand} from '../runtime.js'
 import type {Store} from '../store/store.js'
 import type {SweepOutcome, SweepRequest} from '../sweep/index.js'
+import {metric as fmt, table} from '../text.js'
 
 /** Where a sweep started from the command line writes: progress notes (stderr) and the result (stdout). */
 export interface SweepConsole {

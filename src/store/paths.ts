@@ -2,8 +2,9 @@ import {join, resolve, sep} from 'node:path'
 import {usageError} from '../errors.js'
 
 /**
- * The store layout (SPEC section 2). Every path built from user input (a run id, a model
- * name, a version) goes through a validator first, so nothing can escape the store.
+ * The store folder's layout (registry.json, runs/<id>/, models/<name>/<version>/). Every path
+ * built from user input (a run id, a model name, a version) goes through a validator first, so
+ * nothing can escape the store.
  */
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/

@@ -4,10 +4,10 @@ import type {EpochMetrics} from '../training/types.js'
 import type {ModelFiles} from './files.js'
 
 /**
- * The store: everything morpho keeps (SPEC section 2), behind one interface with two
- * implementations, a folder (src/store/folder/) and a PostgreSQL database. The registry's
- * rules (src/registry/) and the run tracking are written once over this interface, so both
- * backends follow the same rules and give the same answers.
+ * The store: everything morpho keeps (runs, the registry, model files; README "The store"),
+ * behind one interface with two implementations, a folder (src/store/folder/) and a PostgreSQL
+ * database. The registry's rules (src/registry/) and the run tracking are written once over
+ * this interface, so both backends follow the same rules and give the same answers.
  *
  * A command gets one from `openStore(locator)` (src/store/open.ts), the locator from
  * `resolveStore` (src/config.ts: --store, --home, MORPHO_STORE, MORPHO_HOME), and closes it

@@ -27,9 +27,9 @@ import type {
 } from '../store.js'
 
 /**
- * The embedded store: a folder (SPEC section 2). registry.json is a lowdb document written
- * under an inter-process lock by temp file + fsync + rename; runs and registered versions are
- * folders of files.
+ * The embedded store: a folder (registry.json, runs/<id>/, models/<name>/<version>/).
+ * registry.json is a lowdb document written under an inter-process lock by temp file + fsync +
+ * rename; runs and registered versions are folders of files.
  */
 export class FolderStore implements Store {
   readonly kind = 'folder' as const

@@ -2,8 +2,8 @@ import {readFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {type Adapter, Low} from 'lowdb'
 import {integrityError} from '../../errors.js'
-import {printable} from '../../format.js'
 import {emptyRegistry, findProblem, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from '../../registry/schema.js'
+import {printable} from '../../text.js'
 import {makeDirs, withPath, writeFileAtomic} from '../atomic.js'
 
 /**

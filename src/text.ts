@@ -1,4 +1,7 @@
-/** Plain-text pieces shared by the human views of every command. */
+/**
+ * Plain text: the pieces the human views of every command share (times, metrics, tables), and
+ * text from outside made safe for a terminal.
+ */
 
 /** "2026-11-29 14:03:07" in the machine's time zone. */
 export function localTime(iso: string): string {

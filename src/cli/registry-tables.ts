@@ -1,8 +1,8 @@
-import {localTime, metric, table} from '../format.js'
-import type {VersionView} from './queries.js'
-import type {HistoryEntry} from './schema.js'
+import type {VersionView} from '../registry/queries.js'
+import type {HistoryEntry} from '../registry/schema.js'
+import {localTime, metric, table} from '../text.js'
 
-/** Plain-text views of registry data for the commands (no colour, no oclif). */
+/** Plain-text tables of registry data for the commands (no colour, no oclif). */
 
 export function versionsTable(versions: readonly VersionView[]): string {
   const several = new Set(versions.map((v) => v.model)).size > 1
