@@ -8,6 +8,7 @@ const INTEGRATION = 'test/**/*.integration.test.ts'
 export default defineConfig({
   test: {
     setupFiles: ['test/setup.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // oclif writes through console.log; runCommand needs to see it.
     disableConsoleIntercept: true,
     testTimeout: 60_000,

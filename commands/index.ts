@@ -17,7 +17,12 @@ import Rollback from './rollback.js'
 import RunsList from './runs/list.js'
 import RunsShow from './runs/show.js'
 import Serve from './serve.js'
+import StoreCopy from './store/copy.js'
+import StoreInit from './store/init.js'
+import SweepReport from './sweep/report.js'
 import Sweep from './sweep.js'
+import SweepsList from './sweeps/list.js'
+import SweepsShow from './sweeps/show.js'
 import Train from './train.js'
 import Ui from './ui.js'
 
@@ -27,6 +32,9 @@ export const COMMANDS = {
   doctor: Doctor,
   train: Train,
   sweep: Sweep,
+  'sweep:report': SweepReport,
+  'sweeps:list': SweepsList,
+  'sweeps:show': SweepsShow,
   'runs:list': RunsList,
   'runs:show': RunsShow,
   register: Register,
@@ -45,4 +53,6 @@ export const COMMANDS = {
   serve: Serve,
   predict: Predict,
   health: Health,
+  'store:init': StoreInit,
+  'store:copy': StoreCopy,
 }

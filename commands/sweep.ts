@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {runSweepFromCli} from '../src/cli/sweep-run.js'
+import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES} from '../src/config.js'
 import type {SweepOutcome} from '../src/sweep/index.js'
 import {SWEEP_METRICS} from '../src/sweep/metrics.js'
+import {resolveShard} from '../src/sweep/shard.js'
 
 export default class Sweep extends MorphoCommand {
   static override summary = 'Train every combination of a grid of training flags, as tracked runs, and rank them.'
@@ -19,12 +21,16 @@ export default class Sweep extends MorphoCommand {
     warm-up-epochs: 30
   metric: val_acc        # optional; also lower_is_better, parallel
 
-A file without "parameters" treats every key as a swept flag. Every key and value is checked before anything runs.`
+A file without "parameters" treats every key as a swept flag. Training flags on the command line (--problem moons) are fixed values for every run the grid does not set. Every key and value is checked before anything runs.
+
+Every finished run is recorded in the store under the sweep's id, so the shards of one sweep (--shard I/N, or --shards N in a Kubernetes Indexed Job) can run on different machines against one store; morpho sweep report ID ranks them all, and --register-best registers the best once the whole grid is done.`
 
   static override examples = [
     '<%= config.bin %> sweep --param hidden-dim=32,64 --param lr=0.001,0.003',
     '<%= config.bin %> sweep --config sweep.yaml --parallel 2 --json',
     '<%= config.bin %> sweep --config sweep.yaml --metric val_loss --lower-is-better --register-best',
+    '<%= config.bin %> sweep --problem moons --param hidden-dim=16,32 --warm-up-epochs 20',
+    '<%= config.bin %> sweep --config sweep.yaml --shard 0/4 --register-best   # one of four machines',
   ]
 
   static override flags = {
@@ -42,6 +48,21 @@ A file without "parameters" treats every key as a swept flag. Every key and valu
     backend: Flags.string({description: 'TF.js backend for every run.', options: [...BACKEND_CHOICES]}),
     'register-best': Flags.boolean({description: 'Register the best run as the next version of its model.'}),
     model: Flags.string({description: 'Model name for --register-best [default: the problem].'}),
+    shard: Flags.string({
+      description: 'Run only shard I of N of the grid (combination k belongs to shard k mod N), e.g. 0/4.',
+      helpGroup: 'SHARDS',
+    }),
+    shards: Flags.integer({
+      description: "Run one of N shards, the one Kubernetes' JOB_COMPLETION_INDEX names (an Indexed Job).",
+      min: 1,
+      helpGroup: 'SHARDS',
+    }),
+    'sweep-id': Flags.string({
+      description: 'The sweep id every shard records its runs under [default: new; sharded: derived from the grid].',
+      helpGroup: 'SHARDS',
+    }),
+    // Any training flag gives a fixed value for every run the grid does not set.
+    ...trainOptionFlags(),
   }
 
   async run(): Promise<SweepOutcome> {
@@ -56,6 +77,9 @@ A file without "parameters" treats every key as a swept flag. Every key and valu
         parallel: flags.parallel,
         registerBest: flags['register-best'],
         model: flags.model,
+        base: optionsFromFlags(flags),
+        shard: resolveShard(flags),
+        id: flags['sweep-id'],
       },
       {store: await this.store(flags), backend: flags.backend},
     )

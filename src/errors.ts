@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'REGISTRY_BUSY'
+  | 'STORE_UNAVAILABLE'
   | 'INVALID_DATA'
   | 'TOO_MANY_ROWS'
   | 'INTEGRITY'
@@ -40,6 +41,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   NOT_FOUND: EXIT.notFound,
   CONFLICT: EXIT.conflict,
   REGISTRY_BUSY: EXIT.conflict,
+  STORE_UNAVAILABLE: EXIT.conflict,
   INVALID_DATA: EXIT.invalidData,
   TOO_MANY_ROWS: EXIT.invalidData,
   INTEGRITY: EXIT.integrity,

@@ -3,6 +3,7 @@ import {copyFile, mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseJson, ROOT, tempDir} from './helpers/cli.js'
+import {openTestStore} from './helpers/stores.js'
 
 /**
  * The single-file executable: built from the current dist/, copied alone into an empty
@@ -86,6 +87,23 @@ describe('morpho as a single executable', () => {
     // The TF.js export runs on the embedded TF.js (ONNX Runtime is not part of the executable).
     const predict = await run(['predict', '--model-file', 'web', '--data', '[[0.1, 0.2, 0.3]]', '--json'])
     expect(predict.code, predict.stderr).toBe(0)
+  })
+
+  it('works against a PostgreSQL store: trains into it, promotes and lists from it', async () => {
+    const pg = await openTestStore('postgres')
+    try {
+      const train = await run([
+        ...['train', '--samples', '160', '--hidden-dim', '8', '--num-layers', '1', '--store', pg.locator],
+        ...['--warm-up-epochs', '2', '--adaptation-epochs', '2', '--register-at', '0', '--stage-at', 'off', '--json'],
+      ])
+      expect(train.code, train.stderr).toBe(0)
+      expect((await run(['promote', 'Production', '--version', '1', '--store', pg.locator])).code).toBe(0)
+      const production = await run(['production', '--json', '--store', pg.locator])
+      expect(production.code, production.stderr).toBe(0)
+      expect(parseJson(production.stdout)).toMatchObject({model: 'spirals', version: 1, uri: 'models:/spirals/1'})
+    } finally {
+      await pg.cleanup()
+    }
   })
 
   it('serves the model with its page, answers predict --url and health, and stops on SIGTERM', async () => {

@@ -31,8 +31,9 @@ await build({
   banner: {
     js: "process.env.OCLIF_DISABLE_ENGINE_WARNING??='1';var __import_meta_url=require('node:url').pathToFileURL(__filename).href;",
   },
-  // typescript is only read by oclif in development mode; tfjs-node is a native addon.
-  external: ['typescript', '@tensorflow/tfjs-node'],
+  // typescript is only read by oclif in development mode; tfjs-node is a native addon, and so
+  // is pg-native, which pg loads only when asked to (morpho never does).
+  external: ['typescript', '@tensorflow/tfjs-node', 'pg-native'],
 })
 
 const assets = {}

@@ -34,6 +34,9 @@ export const EXTERNAL = [
   'protobufjs',
   'protobufjs/*',
   'tar',
+  // The PostgreSQL client, for a database store only; pg-native is an addon pg never loads here.
+  'pg',
+  'pg-native',
   // Only read by oclif in development mode.
   'typescript',
 ]

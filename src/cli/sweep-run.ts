@@ -51,7 +51,7 @@ export async function runSweepFromCli(
   return outcome
 }
 
-function present(out: SweepConsole, o: SweepOutcome): void {
+export function present(out: SweepConsole, o: Omit<SweepOutcome, 'file'> & {file?: string}): void {
   const keys = Object.keys(o.runs[0]?.params ?? {})
   out.log(
     table(
@@ -67,5 +67,7 @@ function present(out: SweepConsole, o: SweepOutcome): void {
   )
   if (o.best) out.log(`best: ${show(o.best.params)}  ${o.metric} ${fmt(o.best.value)}  run ${o.best.runId}`)
   if (o.registered) out.log(`registered ${o.registered.model} v${o.registered.version} (run ${o.registered.runId})`)
-  out.log(`summary: ${o.file}`)
+  if (o.shard) out.log(`shard ${o.shard.index}/${o.shard.count}: ran ${o.shard.ran}`)
+  if (!o.complete) out.log(`the grid: ${o.done} of ${o.total} combinations done; see morpho sweep report ${o.id}`)
+  if (o.file) out.log(`summary: ${o.file}`)
 }

@@ -57,6 +57,7 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   REGISTRY_BUSY: 503,
   // The store cannot be written (or read) right now: a full disk, a permission, a read-only mount.
   STORAGE: 503,
+  STORE_UNAVAILABLE: 503,
   BACKEND_UNAVAILABLE: 503,
   INTERRUPTED: 503,
   SHUTDOWN_TIMEOUT: 503,

@@ -102,7 +102,7 @@ export async function promote(store: Store, options: PromoteOptions): Promise<Pr
       reason: options.reason ?? why,
       rule,
     })
-    await setStage(tx, model, entry, to, rule)
+    await setStage(tx, model, entry, to, rule, {shared: to === 'Staging' && !archive})
     const displaced: Displaced[] = []
     const exclusive = to === 'Production' || (to === 'Staging' && archive)
     if (exclusive) {

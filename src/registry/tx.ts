@@ -34,11 +34,12 @@ export function setStage(
   entry: VersionEntry,
   stage: Stage,
   rule: Rule,
+  options: {shared?: boolean} = {},
 ): Promise<void> {
   entry.stage = stage
   entry.updatedAt = tx.time
   entry.promotedBy = {...rule, at: tx.time}
-  return tx.updateVersion(model, entry)
+  return tx.updateVersion(model, entry, options)
 }
 
 export function autoReason(entry: VersionEntry, rule: Extract<Rule, {rule: 'auto'}>): string {

@@ -48,6 +48,8 @@ export interface ServerState {
   inFlight: number
   /** Requests answered so far. */
   handled: number
+  /** A database store the server follows under --watch: can it be reached now. */
+  store?: {location: string; up: boolean; since: string; error?: string}
 }
 
 export interface AppDeps {
@@ -227,6 +229,8 @@ export function createServer(deps: AppDeps): Server {
       model_name: current?.name ?? holder.modelName ?? null,
       model_version: current ? String(current.version) : null,
       model_stage: current?.stage ?? null,
+      // The server keeps serving while its store is unreachable; this says so.
+      ...(state.store ? {store: state.store} : {}),
       // As the original: seconds since the epoch, as a string.
       timestamp: (Date.now() / 1000).toFixed(3),
     }

@@ -1,11 +1,11 @@
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
-import {Registry} from 'prom-client'
+import {Gauge, Registry} from 'prom-client'
 import type {BackendRequest} from '../config.js'
 import {createInferenceMetrics, type InferenceMetrics} from '../monitoring/inference-metrics.js'
 import {isLoopback} from '../net/guard.js'
 import {listen} from '../net/listen.js'
 import {DEFAULT_PROTECTED, type RouteFamily} from '../net/routes.js'
-import type {Store} from '../store/store.js'
+import type {Follower, Store} from '../store/store.js'
 import {loadTf, type Tf} from '../tf/backend.js'
 import {createUiHandler} from '../ui/handler.js'
 import {createServer, createServerState, type ServerState} from './app.js'
@@ -14,7 +14,7 @@ import {createLogger, type ServeLogger} from './log.js'
 import {ModelHolder, type ModelTarget} from './model-holder.js'
 import {SERVE_DEFAULTS} from './options.js'
 import {RegistryCache} from './registry-cache.js'
-import {type RegistryWatcher, WatchPolicy, watchRegistry} from './watch.js'
+import {WatchPolicy, watchRegistry} from './watch.js'
 
 /**
  * `morpho serve`: load the model, listen, follow the registry with --watch, and stop cleanly.
@@ -175,8 +175,14 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     throw err
   }
 
-  let watcher: RegistryWatcher | undefined
-  if (options.watch) {
+  let watcher: {close(): unknown} | undefined
+  if (options.watch && options.store.registry.follow) {
+    const policy = new WatchPolicy(holder)
+    watcher = await followStore(options.store, state, metrics, logger, {
+      pollMs: options.watchIntervalMs ?? SERVE_DEFAULTS.watchIntervalMs,
+      onChange: () => policy.sync(),
+    })
+  } else if (options.watch) {
     const policy = new WatchPolicy(holder)
     watcher = await watchRegistry({
       registryFile: options.store.registry.file ?? options.store.location,
@@ -269,4 +275,35 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   }
 
   return {url, host, port, server, holder, metrics, state, tf, stop, stopped}
+}
+
+/**
+ * --watch on a database store: its notifications (and a slow poll) drive the watch policy, and
+ * whether the store can be reached shows in /health (`store`) and in `morpho_store_up`. The
+ * model being served keeps answering while the store is away.
+ */
+async function followStore(
+  store: Store,
+  state: ServerState,
+  metrics: InferenceMetrics,
+  logger: ServeLogger,
+  options: {pollMs: number; onChange(): Promise<unknown>},
+): Promise<Follower> {
+  const gauge = new Gauge({
+    name: 'morpho_store_up',
+    help: 'Whether the store this server follows can be reached (1) or not (0).',
+    registers: [metrics.registry],
+  })
+  gauge.set(0)
+  state.store = {location: store.location, up: false, since: new Date().toISOString()}
+  return store.registry.follow!({
+    pollMs: options.pollMs,
+    onChange: options.onChange,
+    onStatus(up, error) {
+      state.store = {location: store.location, up, since: new Date().toISOString(), ...(error ? {error} : {})}
+      gauge.set(up ? 1 : 0)
+      if (up) logger.info(`store ${store.location} reachable; following its promotions`)
+      else logger.warn(`store unreachable (${error}); still serving what is loaded, reconnecting`)
+    },
+  })
 }

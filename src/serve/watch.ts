@@ -2,6 +2,7 @@ import {type FSWatcher, watch} from 'node:fs'
 import {basename, dirname} from 'node:path'
 import {asMorphoError, MorphoError} from '../errors.js'
 import {resolveVersion, selectModel, stageHolder, type VersionEntry} from '../registry/index.js'
+import {oneAtATime} from '../serial.js'
 import type {ModelHolder, ReloadOutcome} from './model-holder.js'
 
 /**
@@ -102,28 +103,11 @@ export async function watchRegistry(options: WatchOptions): Promise<RegistryWatc
   let last = await options.signature().catch(() => '')
   let fsWatcher: FSWatcher | undefined
   let timer: NodeJS.Timeout | undefined
-  let running = false
-  let again = false
   let closed = false
 
+  const change = oneAtATime(options.onChange, options.onError)
   const fire = async (): Promise<void> => {
-    if (closed) return
-    if (running) {
-      again = true
-      return
-    }
-    running = true
-    try {
-      await options.onChange()
-    } catch (err) {
-      options.onError?.(err)
-    } finally {
-      running = false
-    }
-    if (again) {
-      again = false
-      void fire()
-    }
+    if (!closed) await change()
   }
 
   const schedule = () => {

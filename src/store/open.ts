@@ -1,10 +1,10 @@
 import type {StoreLocator} from '../config.js'
-import {usageError} from '../errors.js'
 import {FolderStore} from './folder/folder-store.js'
 import type {Store} from './store.js'
 
 /** Opens the store a locator names. A database store connects on first use; close() ends it. */
 export async function openStore(locator: StoreLocator): Promise<Store> {
   if (locator.kind === 'folder') return new FolderStore(locator.home)
-  throw usageError('this morpho cannot open a PostgreSQL store yet', {hint: 'Use a folder store (--home).'})
+  const {PostgresStore} = await import('./postgres/postgres-store.js')
+  return new PostgresStore(locator.url)
 }

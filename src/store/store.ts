@@ -27,6 +27,8 @@ export interface Store {
   connectionString(): string
   /** What `morpho doctor` reports: can the store be reached and written, and does it hold a registry. */
   status(): Promise<StoreStatus>
+  /** Makes the store ready for use (the folder, the database schema); `created` when it was not before. */
+  init(): Promise<{schemaVersion: number; created: boolean}>
   close(): Promise<void>
 }
 
@@ -74,12 +76,28 @@ export interface RegistryWriteTx extends RegistryReadTx {
    * been pushed onto model.versions.
    */
   insertVersion(model: ModelRecord, entry: VersionEntry, files: StagedVersion): Promise<void>
-  /** The version's stage, updatedAt or promotedBy changed. */
-  updateVersion(model: ModelRecord, entry: VersionEntry): Promise<void>
+  /**
+   * The version's stage, updatedAt or promotedBy changed. `shared`: it entered Staging with
+   * --no-archive, beside the holders already there (a database allows only one that did not).
+   */
+  updateVersion(model: ModelRecord, entry: VersionEntry, options?: {shared?: boolean}): Promise<void>
   /** model.aliases[alias] changed to `version`, or was deleted (null). */
   updateAlias(model: ModelRecord, alias: string, version: number | null): Promise<void>
   /** Appends to the history; its seq is one above the registry's last. */
   appendHistory(entry: Omit<HistoryEntry, 'seq'>): Promise<HistoryEntry>
+}
+
+export interface FollowOptions {
+  /** Poll interval in milliseconds, the fallback beside notifications. */
+  pollMs: number
+  onChange(): Promise<unknown>
+  /** The store became reachable (true) or not (false), with the reason. */
+  onStatus(up: boolean, error?: string): void
+}
+
+export interface Follower {
+  readonly up: boolean
+  close(): Promise<void>
 }
 
 /** A registered version's files, copied into the store but not yet part of the registry. */
@@ -91,6 +109,12 @@ export interface StagedVersion {
 export interface RegistryStore {
   /** The registry's file, for a folder store: what `serve --watch` follows with fs.watch. */
   readonly file?: string
+  /**
+   * For a database store: tells `onChange` when the registry may have changed (notifications,
+   * with a slow poll beside them), and whether the store can be reached. After every
+   * reconnection it calls `onChange` again: nothing is kept for a listener that was away.
+   */
+  follow?(options: FollowOptions): Promise<Follower>
   /** Changes whenever the registry does (a cheap check: a file's identity, a counter); "" when empty. */
   signature(): Promise<string>
   read<T>(fn: (tx: RegistryReadTx) => Promise<T>): Promise<T>

@@ -1,8 +1,11 @@
+import {createHash, randomBytes} from 'node:crypto'
 import {parseOption} from '../option-spec.js'
 import {registerRun} from '../registry/register.js'
+import type {Store} from '../store/store.js'
 import {resolveTrainOptions, type TrainOptions} from '../training/options.js'
 import {buildPlan, grid, readSweepFile, type SweepPlan, specFor} from './config.js'
 import {parseSweepMetric} from './metrics.js'
+import {claimRegistration, markRegistered, readSweep, reportOf, type SweepReport} from './record.js'
 import {runSweep, type SweepInput, type SweepResult} from './run.js'
 
 export interface SweepRequest {
@@ -19,11 +22,13 @@ export interface SweepRequest {
   parallel?: number
   registerBest?: boolean
   model?: string
+  /** Run only this share of the grid (see SweepInput.shard); every shard gives the same grid. */
+  shard?: {index: number; count: number}
+  /** The sweep's id [default: new for each sweep; for a sharded one, derived from the grid]. */
+  id?: string
 }
 
-export interface SweepOutcome extends SweepResult {
-  registered?: {model: string; version: number; runId: string}
-}
+export type SweepOutcome = SweepResult
 
 /** Reads and checks the whole sweep (every combination resolves) before a single run starts. */
 export async function planSweep(request: SweepRequest): Promise<{plan: SweepPlan; combos: number}> {
@@ -41,27 +46,66 @@ export async function planSweep(request: SweepRequest): Promise<{plan: SweepPlan
   return {plan, combos: combos.length}
 }
 
+/**
+ * `morpho sweep`: runs the grid (or this shard's share of it) as tracked runs, recording each
+ * in the store's sweep document, and with registerBest registers the best run once the whole
+ * grid has finished, whichever shard finishes it.
+ */
 export async function sweep(
   request: SweepRequest,
-  run: Omit<SweepInput, 'plan' | 'metric' | 'lowerIsBetter' | 'parallel'>,
+  run: Omit<SweepInput, 'plan' | 'metric' | 'lowerIsBetter' | 'parallel' | 'id' | 'shard'>,
 ): Promise<SweepOutcome> {
   const {plan} = await planSweep(request)
   const metric = parseSweepMetric(request.metric ?? plan.metric ?? 'val_acc')
   const lowerIsBetter = request.lowerIsBetter ?? plan.lowerIsBetter ?? metric.endsWith('loss')
+  const id = request.id ?? (request.shard ? gridId(plan, metric, lowerIsBetter) : newSweepId())
   const result = await runSweep({
     ...run,
     plan,
     metric,
     lowerIsBetter,
+    id,
+    shard: request.shard,
     parallel: request.parallel ?? plan.parallel ?? 1,
   })
-  if (!request.registerBest || !result.best?.runId) return result
-  const registered = await registerRun(run.store, result.best.runId, {
-    model: request.model,
-    tags: {sweep: result.id},
-    reason: `best of ${result.id} by ${metric}`,
+  if (!request.registerBest || run.signal?.aborted) return result
+  const registered = await registerBestOnce(run.store, id, request.model)
+  return registered ? {...result, ...registered} : result
+}
+
+/** Registers the sweep's best run if the grid is complete and no one has yet; else undefined. */
+export async function registerBestOnce(store: Store, id: string, model?: string): Promise<SweepReport | undefined> {
+  const claimed = await claimRegistration(store, id)
+  if (!claimed?.best?.runId) return undefined
+  const registered = await registerRun(store, claimed.best.runId, {
+    model,
+    tags: {sweep: id},
+    reason: `best of ${id} by ${claimed.metric}`,
   })
-  return {...result, registered: {model: registered.model, version: registered.version, runId: result.best.runId}}
+  return markRegistered(store, id, {model: registered.model, version: registered.version, runId: claimed.best.runId})
+}
+
+/** `morpho sweep report ID` / `morpho sweeps show ID`: the grid ranked from the store. */
+export async function sweepReport(
+  store: Store,
+  id: string,
+  options: {registerBest?: boolean; model?: string} = {},
+): Promise<SweepReport & {plan: SweepPlan; createdAt: string}> {
+  const doc = await readSweep(store, id)
+  const report = (options.registerBest && (await registerBestOnce(store, id, options.model))) || reportOf(doc)
+  return {...report, plan: doc.plan, createdAt: doc.createdAt}
+}
+
+function newSweepId(): string {
+  return `sweep-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`
+}
+
+/** Every shard of one grid finds the same id without being told it. */
+function gridId(plan: SweepPlan, metric: string, lowerIsBetter: boolean): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([plan.axes, plan.fixed, metric, lowerIsBetter]))
+    .digest('hex')
+  return `sweep-${hash.slice(0, 12)}`
 }
 
 function addBase(plan: SweepPlan, base: Partial<Record<keyof TrainOptions, unknown>>): void {

@@ -1,29 +1,18 @@
 import {spawn} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
 import type {Store} from '../store/store.js'
 import type {TrainSummary} from '../training/types.js'
 import {grid, type SweepPlan, type SweepValue} from './config.js'
 import type {SweepMetric} from './metrics.js'
+import {recordRuns, type SweepReport, type SweepRun} from './record.js'
 
-export interface SweepRun {
-  index: number
-  params: Record<string, SweepValue>
-  status: 'completed' | 'failed'
-  runId?: string
-  summary?: TrainSummary
-  value?: number
-  seconds: number
-  error?: {code: string; message: string}
-}
+export type {SweepRun} from './record.js'
 
-export interface SweepResult {
-  id: string
-  metric: SweepMetric
-  lowerIsBetter: boolean
-  /** Completed runs ranked best first, then failed runs in grid order. */
-  runs: SweepRun[]
-  best?: SweepRun
+/** A sweep as one process ran it: the whole grid's ranking as the store now has it. */
+export interface SweepResult extends SweepReport {
+  /** Where the sweep's document is: its file, or "sweep <id> in <store>". */
   file: string
+  /** This process's share of the grid, when sharded. */
+  shard?: {index: number; count: number; ran: number}
 }
 
 export interface SweepInput {
@@ -32,6 +21,10 @@ export interface SweepInput {
   metric: SweepMetric
   lowerIsBetter: boolean
   parallel: number
+  /** The sweep's id; every shard of one sweep gives the same. */
+  id: string
+  /** Run only this share of the grid: the combinations whose index is `index` modulo `count`. */
+  shard?: {index: number; count: number}
   /** How to start `morpho` again (see runtime.ts). */
   self: {file: string; args: string[]}
   /** Extra `train` flags for every run (e.g. --backend). */
@@ -41,17 +34,30 @@ export interface SweepInput {
   signal?: AbortSignal
 }
 
-/** Runs every combination as its own `morpho train` process, `parallel` at a time. */
+/**
+ * Runs this process's combinations, each as its own `morpho train` process, `parallel` at a
+ * time, recording every finished run in the store's sweep document as it lands.
+ */
 export async function runSweep(input: SweepInput): Promise<SweepResult> {
   const combos = grid(input.plan.axes)
-  const id = `sweep-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`
+  const header = {
+    id: input.id,
+    plan: input.plan,
+    metric: input.metric,
+    lowerIsBetter: input.lowerIsBetter,
+    total: combos.length,
+  }
+  const shard = input.shard
+  const mine = combos.map((_, i) => i).filter((i) => !shard || i % shard.count === shard.index)
   const fixedArgs = input.plan.fixed.flatMap((f) => flagArgs(f.flag, f.value))
-  const runs: SweepRun[] = []
+  // Recorded before the first run, so a report shows the sweep from its start.
+  let report = await recordRuns(input.store, header, [])
   let next = 0
+  let ran = 0
   const worker = async () => {
-    while (next < combos.length && !input.signal?.aborted) {
-      const index = next++
-      const params = combos[index]
+    while (next < mine.length && !input.signal?.aborted) {
+      const index = mine[next++]!
+      const params = combos[index]!
       input.onStart?.({index, total: combos.length, params})
       const args = [
         ...input.self.args,
@@ -70,28 +76,18 @@ export async function runSweep(input: SweepInput): Promise<SweepResult> {
         {index, params, metric: input.metric},
         input.signal,
       )
-      runs.push(run)
+      if (shard) run.shard = `${shard.index}/${shard.count}`
+      ran++
+      report = await recordRuns(input.store, header, [run])
       input.onDone?.(run, combos.length)
     }
   }
-  await Promise.all(Array.from({length: Math.max(1, Math.min(input.parallel, combos.length))}, worker))
-
-  const sign = input.lowerIsBetter ? 1 : -1
-  const completed = runs
-    .filter((r) => r.status === 'completed' && r.value !== undefined && Number.isFinite(r.value))
-    // Ties keep grid order, so the simpler (earlier) combination wins.
-    .sort((a, b) => sign * (a.value! - b.value!) || a.index - b.index)
-  const rest = runs.filter((r) => !completed.includes(r)).sort((a, b) => a.index - b.index)
-  const result: SweepResult = {
-    id,
-    metric: input.metric,
-    lowerIsBetter: input.lowerIsBetter,
-    runs: [...completed, ...rest],
-    best: completed[0],
-    file: input.store.sweeps.describe(id),
+  await Promise.all(Array.from({length: Math.max(1, Math.min(input.parallel, mine.length))}, worker))
+  return {
+    ...report,
+    file: input.store.sweeps.describe(input.id),
+    ...(shard ? {shard: {...shard, ran}} : {}),
   }
-  await input.store.sweeps.update(id, async () => ({doc: {...result, plan: input.plan}, result: undefined}))
-  return result
 }
 
 function flagArgs(flag: string, value: SweepValue | undefined): string[] {

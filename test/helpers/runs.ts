@@ -10,6 +10,7 @@ import {
 } from '../../src/model/model-file.js'
 import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {StorePaths} from '../../src/store/paths.js'
+import {PostgresStore} from '../../src/store/postgres/postgres-store.js'
 import type {Store} from '../../src/store/store.js'
 import {RUN_SCHEMA_VERSION, type RunEvent, type RunRecord, type RunStatus} from '../../src/tracking/types.js'
 import type {EpochMetrics, TrainSummary} from '../../src/training/types.js'
@@ -132,9 +133,13 @@ export async function makeRun(where: string | Store, options: MakeRunOptions = {
 
 /**
  * Flips one byte of a registered version's file (default weights.bin): what a tampered or
- * bit-rotted copy looks like.
+ * bit-rotted copy looks like, in a folder store's files or a database store's rows.
  */
 export async function tamper(where: Store | StorePaths, model: string, version: number, file = 'weights.bin') {
+  if (where instanceof PostgresStore) {
+    const {tamperInDatabase} = await import('./stores.js')
+    return tamperInDatabase(where.connectionString(), model, version, file)
+  }
   if (!(where instanceof StorePaths) && !(where instanceof FolderStore))
     throw new Error(`tamper: a ${where.kind} store`)
   const paths = where instanceof StorePaths ? where : (where as FolderStore).paths

@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import {basename, join} from 'node:path'
 import {isMorphoError, MorphoError, notFound} from '../../errors.js'
 import {folderHint} from '../../registry/manifest.js'
-import {getModel, type HistoryEntry, type RegistryDocument} from '../../registry/schema.js'
+import {getModel, type HistoryEntry, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from '../../registry/schema.js'
 import {newestRunFirst, newRunId, parseJsonl, parseRunRecord} from '../../tracking/runs.js'
 import type {RunEvent, RunRecord} from '../../tracking/types.js'
 import type {EpochMetrics} from '../../training/types.js'
@@ -66,6 +66,12 @@ export class FolderStore implements Store {
       writable: await writable(this.paths.home),
       registry: await exists(this.paths.registryFile),
     }
+  }
+
+  async init(): Promise<{schemaVersion: number; created: boolean}> {
+    const created = !(await exists(this.paths.home))
+    await mkdir(this.paths.home, {recursive: true})
+    return {schemaVersion: REGISTRY_SCHEMA_VERSION, created}
   }
 
   async close(): Promise<void> {}
@@ -180,13 +186,17 @@ export class FolderRegistry implements RegistryStore {
           return full
         },
       }
-      const result = await fn(tx)
-      if (doc.history.length === before) return result
-      lock.assertHeld()
+      const undoAll = async () => {
+        for (const step of undo.reverse()) await step().catch(() => undefined)
+      }
+      let result: T
       try {
+        result = await fn(tx)
+        if (doc.history.length === before) return result
+        lock.assertHeld()
         await db.write()
       } catch (err) {
-        for (const step of undo.reverse()) await step().catch(() => undefined)
+        await undoAll()
         throw err
       }
       return result
