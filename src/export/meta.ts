@@ -34,7 +34,7 @@ export function liveSeeds(loaded: LoadedModel): SavedSeed[] {
 }
 
 /** Key/value pairs an export carries (ONNX metadata_props, TF.js userDefinedMetadata). */
-export function describe(loaded: LoadedModel, meta: ExportMeta): Record<string, string> {
+export function exportProps(loaded: LoadedModel, meta: ExportMeta): Record<string, string> {
   return {
     model_name: meta.model,
     model_version: meta.version === null ? '' : String(meta.version),

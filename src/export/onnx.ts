@@ -1,6 +1,6 @@
 import {servedLayers, type Weight} from '../model/predictor.js'
 import type {LoadedModel} from '../model/serialize.js'
-import {describe, type ExportMeta, INPUT_NAME, PREDICTIONS_NAME, PROBABILITIES_NAME} from './meta.js'
+import {type ExportMeta, exportProps, INPUT_NAME, PREDICTIONS_NAME, PROBABILITIES_NAME} from './meta.js'
 import {
   ATTR_INT,
   encodeOnnx,
@@ -88,7 +88,7 @@ export function buildOnnx(loaded: LoadedModel, meta: ExportMeta): Promise<Uint8A
     attribute: [intAttr('axis', 0)],
   })
 
-  const props = describe(loaded, meta)
+  const props = exportProps(loaded, meta)
   const model: OnnxModel = {
     irVersion: ONNX_IR_VERSION,
     producerName: 'morpho',

@@ -2,7 +2,7 @@ import type {LayersModel, SymbolicTensor, Tensor} from '@tensorflow/tfjs'
 import {servedLayers, type Weight} from '../model/predictor.js'
 import type {LoadedModel} from '../model/serialize.js'
 import type {Tf} from '../tf/backend.js'
-import {describe, type ExportMeta, INPUT_NAME, PROBABILITIES_NAME} from './meta.js'
+import {type ExportMeta, exportProps, INPUT_NAME, PROBABILITIES_NAME} from './meta.js'
 
 /**
  * A saved model as a standard TF.js LayersModel (model.json + weights.bin) that
@@ -114,9 +114,9 @@ export async function buildTfjs(tf: Tf, loaded: LoadedModel, meta: ExportMeta): 
   }
 }
 
-/** describe() with the lists as JSON values rather than strings: TF.js keeps any JSON here. */
+/** exportProps() with the lists as JSON values rather than strings: TF.js keeps any JSON here. */
 function userMetadata(loaded: LoadedModel, meta: ExportMeta): Record<string, unknown> {
-  const props: Record<string, unknown> = describe(loaded, meta)
+  const props: Record<string, unknown> = exportProps(loaded, meta)
   for (const key of ['classes', 'feature_names', 'live_seeds']) props[key] = JSON.parse(props[key] as string)
   return {morpho: props}
 }
