@@ -112,6 +112,20 @@ describe('morpho predict --model-file refuses', () => {
     expect(parseJson<Envelope>(width.stdout).error.message).toBe('data[0] has 2 features; model spirals v1 takes 3')
   })
 
+  it('an ONNX file where ONNX Runtime is not installed: exit 1, saying how to install it', async () => {
+    const preload = join(import.meta.dirname, '..', 'helpers', 'without-onnxruntime.cjs')
+    const file = join(home.path, 'no-runtime.onnx')
+    expect((await exportCli(home.path, 'spirals@1', 'onnx', file)).code).toBe(0)
+    const res = await runCli(['predict', '--model-file', file, '--data', '[[1,2,3]]', '--json'], {
+      env: {NODE_OPTIONS: `--require ${preload}`},
+    })
+    expect(res.code).toBe(1)
+    const {error} = parseJson<Envelope>(res.stdout)
+    expect(error.code).toBe('BACKEND_UNAVAILABLE')
+    expect(error.message).toMatch(/^ONNX Runtime \(onnxruntime-node\) is not installed/)
+    expect(error.hint).toContain('npm install onnxruntime-node --onnxruntime-node-install=skip')
+  })
+
   it('--model-file with --url or --version (exit 2)', async () => {
     const res = await runCli([
       'predict',
