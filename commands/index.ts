@@ -8,6 +8,7 @@ import Export from './export.js'
 import Health from './health.js'
 import Help from './help.js'
 import History from './history.js'
+import Import from './import.js'
 import List from './list.js'
 import Predict from './predict.js'
 import Production from './production.js'
@@ -47,6 +48,7 @@ export const COMMANDS = {
   'alias:set': AliasSet,
   'alias:delete': AliasDelete,
   export: Export,
+  import: Import,
   autocomplete: Autocomplete,
   __complete: Complete,
   ui: Ui,

@@ -79,7 +79,21 @@ export interface HistoryEntry {
   alias?: string
   reason: string
   rule: Rule
+  /** A version registered by `morpho import`: the archive and the version it was exported from. */
+  source?: ImportSource
   actor: Actor
+}
+
+/** Where an imported version came from (`morpho export --format archive` in another store). */
+export interface ImportSource {
+  /** The archive's file name, and the sha256 of its bytes. */
+  archive: string
+  sha256: string
+  /** The model and version it was in the store it was exported from. */
+  model: string
+  version: number
+  exportedAt: string
+  exportedBy: {morpho: string; host: string}
 }
 
 export interface RegistryDocument {
