@@ -1,4 +1,5 @@
 import {basename, resolve} from 'node:path'
+import {MorphoError} from '../errors.js'
 import {type VersionView, view} from '../registry/queries.js'
 import type {ImportSource, VersionEntry} from '../registry/schema.js'
 import {record} from '../registry/tx.js'
@@ -12,7 +13,8 @@ import {readArchive} from './archive.js'
  * verified first (every sha256, the manifest the entry names, nothing extra); only then are
  * the files staged and, in one registry write, numbered and recorded. The version keeps its
  * run id, metrics, params, tags and description, starts in stage None, and its history entry
- * says where it came from.
+ * says where it came from. A model that already holds the same files (an import run twice)
+ * is a CONFLICT: a retried job does not register a second copy.
  */
 
 export interface ImportOptions {
@@ -53,6 +55,17 @@ export async function importArchive(store: Store, options: ImportOptions): Promi
       if (!model) {
         model = {name, createdAt: tx.time, nextVersion: 1, aliases: {}, versions: []}
         await tx.insertModel(model)
+      }
+      const same = model.versions.find((v) => v.manifestSha256 === index.entry.manifestSha256)
+      if (same) {
+        throw new MorphoError(
+          'CONFLICT',
+          `${name} v${same.version} already holds this version (the same files, manifest sha256 ${same.manifestSha256.slice(0, 12)}…)`,
+          {
+            hint: `Nothing was imported. Use ${name} v${same.version}, or import under another name with --model.`,
+            details: {model: name, version: same.version, manifestSha256: same.manifestSha256},
+          },
+        )
       }
       const version = model.nextVersion
       const {promotedBy: _promoted, ...kept} = index.entry

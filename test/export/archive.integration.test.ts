@@ -109,6 +109,15 @@ describe('an archive imported into an empty store', () => {
     })
   })
 
+  it('twice into the same model is a conflict (exit 5) that changes nothing', async () => {
+    const before = await readFile(join(target, 'registry.json'))
+    const res = await runCli(['import', archive, '--json', '--home', target])
+    expect(res.code).toBe(5)
+    expect(parseJson<Envelope>(res.stdout).error.message).toMatch(/^spirals v1 already holds this version/)
+    expect((await readFile(join(target, 'registry.json'))).equals(before)).toBe(true)
+    expect(await readdir(join(target, 'models', 'spirals'))).toEqual(['1'])
+  })
+
   it('--model registers it under another name', async () => {
     const res = await runCli(['import', archive, '--model', 'spirals-prod', '--json', '--home', target])
     expect(res.code, res.stderr).toBe(0)
