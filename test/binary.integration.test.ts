@@ -74,7 +74,7 @@ describe('morpho as a single executable', () => {
     expect(list.stdout).toMatch(/"stage": "Production"/)
   })
 
-  it('exports the model to ONNX, TF.js and an archive from the executable alone', async () => {
+  it('exports the model to ONNX, TF.js and an archive, and imports the archive, from the executable alone', async () => {
     for (const [format, out] of [
       ['onnx', 'spirals.onnx'],
       ['tfjs', 'web'],
@@ -84,6 +84,9 @@ describe('morpho as a single executable', () => {
       expect(res.code, res.stderr).toBe(0)
       expect(parseJson<{files: {sha256: string}[]}>(res.stdout).files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/)
     }
+    const imported = await run(['import', 'spirals-v1.tgz', '--home', 'other-store', '--json'])
+    expect(imported.code, imported.stderr).toBe(0)
+    expect(parseJson<{model: string; version: number}>(imported.stdout)).toMatchObject({model: 'spirals', version: 1})
     // The TF.js export runs on the embedded TF.js (ONNX Runtime is not part of the executable).
     const predict = await run(['predict', '--model-file', 'web', '--data', '[[0.1, 0.2, 0.3]]', '--json'])
     expect(predict.code, predict.stderr).toBe(0)
