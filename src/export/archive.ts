@@ -11,6 +11,7 @@ import {
   sha256,
   type VersionEntry,
 } from '../registry/index.js'
+import {isSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
 import {writeSynced} from './output.js'
 import type {ExportSource} from './source.js'
@@ -139,6 +140,12 @@ export async function readArchive(file: string): Promise<ReadArchive> {
     )
   }
   if (!Array.isArray(index.files)) throw bad(`${ARCHIVE_INDEX} lists no files`)
+  // Names that become paths and lookups in the store they are imported into.
+  if (typeof index.model !== 'string' || !isSafeId(index.model))
+    throw bad(`its model name ${JSON.stringify(index.model)} is not a valid name`)
+  if (typeof index.entry?.runId !== 'string' || !isSafeId(index.entry.runId)) {
+    throw bad(`its run id ${JSON.stringify(index.entry?.runId)} is not a valid run id`)
+  }
   const listed = new Set<string>([ARCHIVE_INDEX])
   for (const f of index.files) {
     const bytes = entries.get(f?.path)

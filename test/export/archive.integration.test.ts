@@ -149,6 +149,16 @@ describe('a bad archive is refused and registers nothing', () => {
       /entry name "..\/..\/escaped.txt" is not a plain relative path/,
     ],
     [
+      'a model name that climbs out of the store',
+      async (file) => {
+        const entries = await entriesOf(archive)
+        const index = JSON.parse(entries.get('morpho-archive.json')!.toString())
+        entries.set('morpho-archive.json', Buffer.from(JSON.stringify({...index, model: '../../evil'})))
+        await packEntries(file, join(work.path, 'climbing'), entries)
+      },
+      /its model name "..\/..\/evil" is not a valid name/,
+    ],
+    [
       'a newer archive format',
       async (file) => {
         const entries = await entriesOf(archive)
