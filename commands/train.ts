@@ -4,7 +4,14 @@ import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
 import type {TrainOutcome} from '../src/pipeline/train-and-register.js'
-import {DEFAULT_REGISTER_AT, DEFAULT_STAGE_AT, parseFraction, parseThreshold} from '../src/registry/thresholds.js'
+import {
+  DEFAULT_REGISTER_AT,
+  DEFAULT_STAGE_AT,
+  GATE_METRICS,
+  type GateMetric,
+  parseFraction,
+  parseThreshold,
+} from '../src/registry/thresholds.js'
 import type {SweepOutcome} from '../src/sweep/index.js'
 import {resolveTrainOptions} from '../src/training/options.js'
 
@@ -28,13 +35,19 @@ export default class Train extends MorphoCommand {
       options: [...BACKEND_CHOICES],
     }),
     'register-at': Flags.string({
-      description: 'Register the model when val_acc reaches this (off: never).',
+      description: 'Register the model when its --gate-metric reaches this (off: never).',
       default: DEFAULT_REGISTER_AT.toFixed(2),
       helpGroup: 'REGISTRY',
     }),
     'stage-at': Flags.string({
-      description: 'Promote it to Staging when val_acc reaches this (off: register only).',
+      description: 'Promote it to Staging when its --gate-metric reaches this (off: register only).',
       default: DEFAULT_STAGE_AT.toFixed(2),
+      helpGroup: 'REGISTRY',
+    }),
+    'gate-metric': Flags.string({
+      description: 'The metric --register-at and --stage-at compare: val_acc, or test_acc on the held-out test set.',
+      options: [...GATE_METRICS],
+      default: 'val_acc',
       helpGroup: 'REGISTRY',
     }),
     'no-register': Flags.boolean({description: 'Do not register or promote automatically.', helpGroup: 'REGISTRY'}),
@@ -53,7 +66,10 @@ export default class Train extends MorphoCommand {
       default: '127.0.0.1',
       helpGroup: 'MONITORING',
     }),
-    'min-val-acc': Flags.string({description: 'Exit 3 when the final val_acc is below this (for CI gates).'}),
+    'min-val-acc': Flags.string({
+      description:
+        "Exit 3, registering and promoting nothing, when the saved model's val_acc is below this (for CI gates).",
+    }),
     quiet: Flags.boolean({char: 'q', description: 'No progress lines.'}),
     'sweep-config': Flags.string({
       char: 's',
@@ -112,7 +128,7 @@ export default class Train extends MorphoCommand {
           observers: flags.quiet ? [] : [progressObserver()],
           signal: abort.signal,
         },
-        {registerAt, stageAt, model: flags.model},
+        {registerAt, stageAt, model: flags.model, gateMetric: flags['gate-metric'] as GateMetric, minValAcc},
         flags['metrics-port'] === undefined
           ? undefined
           : {
@@ -122,13 +138,14 @@ export default class Train extends MorphoCommand {
             },
       )
       this.present(outcome)
-      if (minValAcc !== undefined && outcome.run.summary.val_acc < minValAcc) {
+      const {gate, run} = outcome
+      if (gate && !gate.passed) {
         throw new MorphoError(
           'THRESHOLD_NOT_MET',
-          `val_acc ${outcome.run.summary.val_acc.toFixed(4)} is below --min-val-acc ${minValAcc}`,
+          `val_acc ${gate.value.toFixed(4)} is below --min-val-acc ${gate.threshold}: run ${run.runId} is saved; nothing was registered or promoted`,
           {
-            hint: `The run is saved as ${outcome.run.runId}.`,
-            details: {run: outcome.run.runId, val_acc: outcome.run.summary.val_acc},
+            hint: `Register it anyway with \`morpho register ${run.runId}\`.`,
+            details: {runId: run.runId, ...gate, saved: true, registered: false, promoted: false},
           },
         )
       }
@@ -142,12 +159,18 @@ export default class Train extends MorphoCommand {
   private present({run, registry}: TrainOutcome): void {
     const s = run.summary
     const p = this.paint
+    const f = (v: number) => v.toFixed(4)
+    const how = run.params.checkpoint === 'last' ? 'the last epoch' : 'lowest val_loss'
     this.log(`${p.bold(run.runId)}  ${run.problem}  ${run.backend.name}  ${run.seconds.toFixed(1)} s`)
     this.log(
-      `  val_acc ${p.bold(s.val_acc.toFixed(4))} (best ${s.best_val_acc.toFixed(4)} at epoch ${s.best_epoch})  val_loss ${s.val_loss.toFixed(4)} (best ${s.best_val_loss.toFixed(4)})`,
+      `  saved epoch ${s.selected_epoch} (${how}): val_acc ${p.bold(f(s.val_acc))}  val_loss ${f(s.val_loss)}   last epoch ${s.final_epoch}: val_acc ${f(s.final_val_acc)}  val_loss ${f(s.final_val_loss)}`,
     )
+    if (s.test_acc !== undefined) {
+      this.log(`  test: acc ${p.bold(f(s.test_acc))}  nll ${f(s.test_loss!)}  ece ${f(s.test_ece!)}`)
+    }
+    if (s.ended) this.log(`  ${s.ended}`)
     this.log(
-      `  seeds germinated ${s.seeds_germinated}/${s.seeds_total}, active ${s.seeds_active}  parameters ${s.parameters.toLocaleString('en-US')}`,
+      `  seeds germinated ${s.seeds_germinated}/${s.seeds_total}, active in the saved model ${s.seeds_active}  parameters ${s.parameters.toLocaleString('en-US')}`,
     )
     for (const line of registry.messages) this.log(`  ${line}`)
   }

@@ -41,8 +41,8 @@ describe('morpho train (built CLI)', () => {
   })
   afterAll(() => home.cleanup())
 
-  const readMetrics = async (id: string) =>
-    (await readFile(join(home.path, 'runs', id, 'metrics.jsonl'), 'utf8'))
+  const readMetrics = async (id: string, store = home.path) =>
+    (await readFile(join(store, 'runs', id, 'metrics.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as EpochMetrics)
@@ -142,6 +142,91 @@ describe('morpho train (built CLI)', () => {
     expect(versions[0]!.stage).toBe('None')
   })
 
+  it('a failed --min-val-acc registers and promotes nothing: registry.json is byte-identical, and the error says so', async () => {
+    const store = await tempDir()
+    const first = await runCli(['train', ...TINY, '--register-at', '0', '--model', 'gated', '--home', store.path])
+    expect(first.code, first.stderr).toBe(0)
+    const registry = join(store.path, 'registry.json')
+    const before = await readFile(registry)
+
+    const res = await runCli([
+      'train',
+      ...TINY,
+      ...['--register-at', '0', '--stage-at', '0', '--model', 'gated', '--min-val-acc', '1.0'],
+      ...['--json', '--quiet', '--home', store.path],
+    ])
+    expect(res.code).toBe(3)
+    const {error} = parseJson<{error: {code: string; message: string; hint: string; details: Record<string, unknown>}}>(
+      res.stdout,
+    )
+    const runId = error.details.runId as string
+    expect(error).toMatchObject({
+      code: 'THRESHOLD_NOT_MET',
+      message: expect.stringMatching(
+        new RegExp(
+          `^val_acc [0-9.]+ is below --min-val-acc 1: run ${runId} is saved; nothing was registered or promoted$`,
+        ),
+      ),
+      hint: `Register it anyway with \`morpho register ${runId}\`.`,
+    })
+    expect(error.details).toEqual({
+      runId,
+      metric: 'val_acc',
+      value: expect.any(Number),
+      threshold: 1,
+      passed: false,
+      saved: true,
+      registered: false,
+      promoted: false,
+    })
+    expect(await readFile(registry)).toEqual(before)
+    // The run itself is complete, with its model, and can still be registered by hand.
+    const record = JSON.parse(await readFile(join(store.path, 'runs', runId, 'run.json'), 'utf8')) as RunRecord
+    expect(record).toMatchObject({status: 'completed', model: 'model'})
+    await store.cleanup()
+  })
+
+  it('scores a held-out test set that feeds no decision, and registers on test_acc with --gate-metric', async () => {
+    const store = await tempDir()
+    const train = (extra: string[]) =>
+      runCli(['train', ...TINY, ...extra, '--model', 'scored', '--json', '--quiet', '--home', store.path])
+    const withTest = await train(['--register-at', '0', '--gate-metric', 'test_acc'])
+    const without = await train(['--no-register', '--test-samples', '0'])
+    expect(withTest.code, withTest.stderr).toBe(0)
+    expect(without.code, without.stderr).toBe(0)
+    const a = parseJson<Outcome>(withTest.stdout)
+    const b = parseJson<Outcome>(without.stdout)
+    // Fresh rows of the generator (as many as --samples), scored on the saved model.
+    expect(a.run.summary).toMatchObject({test_acc: expect.any(Number), test_loss: expect.any(Number)})
+    expect(b.run.summary!.test_acc).toBeUndefined()
+    // Every epoch, the selected checkpoint and the saved weights are the same without the test set.
+    const strip = (ms: EpochMetrics[]) => ms.map(({seconds: _s, ...m}) => m)
+    expect(strip(await readMetrics(a.run.runId, store.path))).toEqual(strip(await readMetrics(b.run.runId, store.path)))
+    expect(a.run.summary!.selected_epoch).toBe(b.run.summary!.selected_epoch)
+    const weights = (id: string) => readFile(join(store.path, 'runs', id, 'model', 'weights.bin'))
+    expect(await weights(a.run.runId)).toEqual(await weights(b.run.runId))
+    const record = JSON.parse(await readFile(join(store.path, 'runs', a.run.runId, 'run.json'), 'utf8')) as RunRecord
+    expect(record.data).toMatchObject({samples: 240, train: 192, val: 48, test: 240})
+
+    // The version records the test metrics and the rule that registered it.
+    expect(a.registry.messages[0]).toMatch(/^registered scored v1 \(test_acc [0-9.]+ >= 0\)$/)
+    const {versions} = parseJson<{versions: {metrics: Record<string, number>}[]}>(
+      (await runCli(['list', '--model', 'scored', '--json', '--home', store.path])).stdout,
+    )
+    expect(versions[0]!.metrics).toMatchObject({
+      test_acc: a.run.summary!.test_acc,
+      test_loss: a.run.summary!.test_loss,
+      test_ece: a.run.summary!.test_ece,
+      selected_epoch: a.run.summary!.selected_epoch,
+    })
+    const none = await train(['--gate-metric', 'test_acc', '--test-samples', '0'])
+    expect(none.code).toBe(2)
+    expect(parseJson<{error: {message: string}}>(none.stdout).error.message).toBe(
+      '--gate-metric test_acc needs a test set, and this run has none',
+    )
+    await store.cleanup()
+  })
+
   it("takes the original runner's flag names: --problem-type, --n-samples, --device", async () => {
     const res = await runCli([
       'train',
@@ -214,7 +299,21 @@ describe('morpho train (built CLI)', () => {
     const out = parseJson<Outcome>(res.stdout)
     expect(out.run.problem).toBe('my-points')
     const record = JSON.parse(await readFile(join(home.path, 'runs', out.run.runId, 'run.json'), 'utf8')) as RunRecord
-    expect(record.data).toMatchObject({kind: 'csv', samples: 120, features: 2, classes: 2, train: 96, val: 24})
+    // --test-frac 0.2 holds 24 rows out first; --train-frac 0.8 splits the other 96.
+    expect(record.data).toMatchObject({
+      kind: 'csv',
+      samples: 120,
+      features: 2,
+      classes: 2,
+      train: 76,
+      val: 20,
+      test: 24,
+    })
+    expect(record.summary).toMatchObject({
+      test_acc: expect.any(Number),
+      test_loss: expect.any(Number),
+      test_ece: expect.any(Number),
+    })
     expect(record.data.sha256).toMatch(/^[0-9a-f]{64}$/)
   })
 

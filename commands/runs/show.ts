@@ -27,7 +27,7 @@ export default class RunsShow extends MorphoCommand {
     if (r.summary) {
       const s = r.summary
       this.log(
-        `val_acc ${metric(s.val_acc)} (best ${metric(s.best_val_acc)} at epoch ${s.best_epoch})  val_loss ${metric(s.val_loss)}  seeds ${s.seeds_germinated}/${s.seeds_total} germinated  ${s.epochs} epochs  ${r.seconds?.toFixed(1) ?? '-'} s`,
+        `val_acc ${metric(s.val_acc)}  val_loss ${metric(s.val_loss)}${s.test_acc === undefined ? '' : `  test_acc ${metric(s.test_acc)}`}  (saved epoch ${s.selected_epoch ?? s.epochs} of ${s.epochs})  seeds ${s.seeds_germinated}/${s.seeds_total} germinated  ${r.seconds?.toFixed(1) ?? '-'} s`,
       )
     }
     if (r.error) this.log(p.red(`error: ${r.error.message}`))

@@ -33,6 +33,14 @@ export function eventLine(e: RunEvent, paint: ChalkInstance): string | undefined
       return e.from === 'dormant' ? undefined : paint.green(`epoch ${e.epoch}: ${e.seed} ${e.from} → ${e.to}`)
     case 'drift_warning':
       return paint.yellow(`epoch ${e.epoch}: ${e.seed} drift ${e.drift.toFixed(3)} is above --drift-warn`)
+    case 'phase_skipped':
+      return paint.cyan(`phase 2 (adaptation) skipped at epoch ${e.epoch}: ${e.reason}`)
+    case 'phase_ended':
+      return paint.cyan(`phase 2 (adaptation) ended after epoch ${e.epoch}: ${e.reason}`)
+    case 'early_stop':
+      return paint.cyan(
+        `early stop after epoch ${e.epoch}: no lower val_loss for ${e.patience} epochs (the best was at epoch ${e.best_epoch})`,
+      )
     default:
       return undefined
   }

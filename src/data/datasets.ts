@@ -26,14 +26,20 @@ export interface Dataset {
   problem: string
 }
 
-/** Generates a problem's data, deterministically from dataSeed. Validates params first. */
-export function generate(problem: string, params: DatasetParams, dataSeed: number): Dataset {
+/**
+ * Generates a problem's data, deterministically from dataSeed. Validates params first.
+ * `sample` names a draw: 'train' (the default) gives the rows a run trains and validates on;
+ * another name gives fresh rows from the same distribution (the same cluster centres, say),
+ * e.g. 'test' for a held-out test set that shares no draw with the training rows.
+ */
+export function generate(problem: string, params: DatasetParams, dataSeed: number, sample = 'train'): Dataset {
   validateDatasetParams(problem, params)
   // One stream per problem, so two problems with the same seed share no draws (not even padding).
   const root = new Rng(dataSeed).fork(problem)
-  const raw = GENERATORS[problem](params, root)
-  const x = padColumns(raw.points, raw.n, raw.dim, params.inputDim, root.fork('padding'))
-  const order = root.fork('shuffle').permutation(raw.n)
+  const rows = sample === 'train' ? root : root.fork(`sample:${sample}`)
+  const raw = GENERATORS[problem](params, rows, root)
+  const x = padColumns(raw.points, raw.n, raw.dim, params.inputDim, rows.fork('padding'))
+  const order = rows.fork('shuffle').permutation(raw.n)
   const shuffledX = new Float32Array(raw.n * params.inputDim)
   const labels = new Int32Array(raw.n)
   for (let i = 0; i < raw.n; i++) {
@@ -88,7 +94,8 @@ interface RawData {
   dim: number
 }
 
-const GENERATORS: Record<Problem, (params: DatasetParams, root: Rng) => RawData> = {
+/** `rows` draws the points; `shape` what defines the distribution itself (cluster centres). */
+const GENERATORS: Record<Problem, (params: DatasetParams, rows: Rng, shape: Rng) => RawData> = {
   spirals,
   moons: (params, root) => {
     const data = makeMoons(params.samples, params.moonNoise, root.fork('points'))
@@ -203,10 +210,10 @@ function cholesky2(a: number, b: number, c: number): [number, number, number] {
  * Gaussian blobs around `count` centres on a circle (2-D), a sphere (3-D), or a circle with
  * random N(0,1) extra coordinates (above 3-D), all scaled by clusterSep. Label = index mod 2.
  */
-function clusters(params: DatasetParams, root: Rng): RawData {
+function clusters(params: DatasetParams, root: Rng, shape: Rng): RawData {
   const {clusterCount: count, inputDim: dim} = params
   const sizes = groupSizes(count, params.clusterSize, params.samples)
-  const centreRng = root.fork('centres')
+  const centreRng = shape.fork('centres')
   const centres: number[][] = []
   for (let k = 0; k < count; k++) {
     const a = (2 * Math.PI * k) / count

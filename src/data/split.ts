@@ -39,6 +39,15 @@ export function splitSizes(n: number, trainFrac: number): {nTrain: number; nVal:
   return {nTrain, nVal: n - nTrain}
 }
 
+/**
+ * Holds out `nTest` random rows as a test set before anything else sees the data; the rest
+ * is what the train/validation split then divides.
+ */
+export function holdOut(ds: Dataset, nTest: number, rng: Rng): {rest: Dataset; test: Dataset} {
+  const order = rng.permutation(ds.n)
+  return {rest: take(ds, order.subarray(nTest)), test: take(ds, order.subarray(0, nTest))}
+}
+
 function take(ds: Dataset, rows: Uint32Array): Dataset {
   const f = ds.features
   const x = new Float32Array(rows.length * f)

@@ -120,6 +120,11 @@ export class MorphoNet {
     return [this.input, ...this.hidden, this.output].flatMap((d) => [d.kernel, d.bias])
   }
 
+  /** The backbone below the head: the input layer and the hidden blocks. */
+  get bodyVariables(): Variable[] {
+    return [this.input, ...this.hidden].flatMap((d) => [d.kernel, d.bias])
+  }
+
   get headVariables(): Variable[] {
     return [this.output.kernel, this.output.bias]
   }

@@ -2,22 +2,24 @@ import type {Store} from '../store/store.js'
 import type {RunRecord} from '../tracking/types.js'
 import {type RegisterResult, registerRun} from './register.js'
 import {type PromoteResult, promote} from './stages.js'
-import {DEFAULT_REGISTER_AT, DEFAULT_STAGE_AT} from './thresholds.js'
+import {DEFAULT_REGISTER_AT, DEFAULT_STAGE_AT, type GateMetric} from './thresholds.js'
 import {fmt} from './tx.js'
 
 /**
- * What `morpho train` does after a run: register the model when val_acc reaches one
- * threshold, promote it to Staging when it reaches another. Each version records the rule
- * (metric and threshold) that registered or promoted it.
+ * What `morpho train` does after a run: register the model when its gate metric (val_acc
+ * unless told otherwise) reaches one threshold, promote it to Staging when it reaches
+ * another. Each version records the rule (metric and threshold) that registered or promoted it.
  */
 
 export interface AutoRegisterOptions {
-  /** Register when val_acc >= this. null turns auto-registration off. Default DEFAULT_REGISTER_AT. */
+  /** Register when the metric >= this. null turns auto-registration off. Default DEFAULT_REGISTER_AT. */
   registerAt?: number | null
-  /** Promote to Staging when val_acc >= this (and the model was registered). null turns it off. Default DEFAULT_STAGE_AT. */
+  /** Promote to Staging when the metric >= this (and the model was registered). null turns it off. Default DEFAULT_STAGE_AT. */
   stageAt?: number | null
   /** Default: the run's problem. */
   model?: string
+  /** The summary metric both thresholds compare. Default val_acc. */
+  metric?: GateMetric
 }
 
 export interface AutoRegisterResult {
@@ -40,30 +42,31 @@ export async function autoRegister(
 ): Promise<AutoRegisterResult> {
   const registerAt = options.registerAt === undefined ? DEFAULT_REGISTER_AT : options.registerAt
   const stageAt = options.stageAt === undefined ? DEFAULT_STAGE_AT : options.stageAt
-  const valAcc = run.summary?.val_acc
+  const metric = options.metric ?? 'val_acc'
+  const value = run.summary?.[metric]
   const skip = (skipped: string): AutoRegisterResult => ({skipped, messages: [`not registered: ${skipped}`]})
 
   if (registerAt === null) return skip('auto-registration is off')
   if (run.status !== 'completed') return skip(`the run is ${run.status}`)
-  if (typeof valAcc !== 'number' || !Number.isFinite(valAcc)) return skip('the run has no val_acc')
-  if (valAcc < registerAt) return skip(`val_acc ${fmt(valAcc)} is below ${registerAt}`)
+  if (typeof value !== 'number' || !Number.isFinite(value)) return skip(`the run has no ${metric}`)
+  if (value < registerAt) return skip(`${metric} ${fmt(value)} is below ${registerAt}`)
 
   const registered = await registerRun(store, run.id, {
     model: options.model,
-    registeredBy: {rule: 'auto', metric: 'val_acc', threshold: registerAt},
+    registeredBy: {rule: 'auto', metric, threshold: registerAt},
   })
-  const messages = [`registered ${registered.model} v${registered.version} (val_acc ${fmt(valAcc)} >= ${registerAt})`]
-  if (stageAt === null || valAcc < stageAt) return {registered, messages}
+  const messages = [`registered ${registered.model} v${registered.version} (${metric} ${fmt(value)} >= ${registerAt})`]
+  if (stageAt === null || value < stageAt) return {registered, messages}
 
   const promoted = await promote(store, {
     model: registered.model,
     version: registered.version,
     stage: 'Staging',
-    promotedBy: {rule: 'auto', metric: 'val_acc', threshold: stageAt},
+    promotedBy: {rule: 'auto', metric, threshold: stageAt},
   })
   const archived = promoted.displaced.map((d) => `v${d.version}`)
   messages.push(
-    `promoted v${promoted.version} to Staging (val_acc ${fmt(valAcc)} >= ${stageAt})` +
+    `promoted v${promoted.version} to Staging (${metric} ${fmt(value)} >= ${stageAt})` +
       (archived.length > 0 ? `; archived ${archived.join(', ')}` : ''),
   )
   return {registered, promoted, messages}

@@ -8,6 +8,8 @@
  * refuses a newer schema instead of guessing.
  */
 
+import type {GateMetric} from './thresholds.js'
+
 export const REGISTRY_SCHEMA_VERSION = 1
 
 export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const
@@ -16,7 +18,7 @@ export type Stage = (typeof STAGES)[number]
 /** Why a version was registered, or why it entered its current stage. */
 export type Rule =
   | {rule: 'manual'}
-  | {rule: 'auto'; metric: 'val_acc'; threshold: number}
+  | {rule: 'auto'; metric: GateMetric; threshold: number}
   /** Moved out of its stage because version `by` took that stage (archive-on-promote, rollback). */
   | {rule: 'displaced'; by: number}
   /** Put back into Production by `morpho rollback`; `from` was Production before (if any). */

@@ -8,6 +8,10 @@ import {usageError} from '../errors.js'
 export const DEFAULT_REGISTER_AT = 0.7
 export const DEFAULT_STAGE_AT = 0.9
 
+/** The summary metrics the thresholds can compare: validation accuracy (the default) or test accuracy. */
+export const GATE_METRICS = ['val_acc', 'test_acc'] as const
+export type GateMetric = (typeof GATE_METRICS)[number]
+
 /** A threshold flag's value: a fraction from 0 to 1, or "off" (null). */
 export function parseThreshold(flag: string, raw: string): number | null {
   return raw.trim().toLowerCase() === 'off' ? null : parseFraction(flag, raw, ' or off')

@@ -7,6 +7,8 @@ export const SWEEP_METRICS = [
   'best_val_acc',
   'best_val_loss',
   'train_loss',
+  'test_acc',
+  'test_loss',
   'seeds_germinated',
   'parameters',
 ] as const

@@ -138,15 +138,21 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     })
     const summary = result.history.length ? result.summary : undefined
     if (result.stopped) throw await interrupted(`after ${result.history.length} epochs`, summary)
+    const checkpoint = result.checkpoint!
+    if (prepared.test) {
+      // Once, after training, on the model that is saved: nothing in training saw these rows.
+      const test = await trainer.scoreCheckpoint(checkpoint, prepared.test)
+      Object.assign(result.summary, {test_acc: test.acc, test_loss: test.loss, test_ece: test.ece})
+    }
     const model = encodeModel({
       architecture: trainer.net.arch,
-      seeds: trainer.net.savedSeeds(),
+      seeds: checkpoint.seeds,
       scaler: prepared.scaler,
       classes: prepared.classes,
       ...(prepared.features ? {features: prepared.features} : {}),
       problem: prepared.problem,
       runId: id,
-      weights: trainer.net.namedWeights(),
+      weights: checkpoint.weights,
     })
     await writer.saveModel(model.files)
     if (signal?.aborted)

@@ -40,6 +40,19 @@ export interface TrainOptions extends DatasetParams {
   accThreshold: number
   patience: number
   delta: number
+  /** CSV data: share of the rows held out for the test score. */
+  testFrac: number
+  /** Generated problems: fresh rows in the test set; absent: as many as the training data has. */
+  testSamples?: number
+  /** Which epoch's model is saved: the best by val_loss, or the last. */
+  checkpoint: 'best' | 'last'
+  /** Stop in phase 2 after this many epochs without a better val_loss; 0: never. */
+  earlyStop: number
+  controller: 'underfit' | 'plateau'
+  growGate: number
+  /** Epochs after a seed becomes active before the next may germinate; absent: patience. */
+  cooldown?: number
+  jointLrScale: number
 }
 
 export type TrainOptionSpec = OptionSpec<keyof TrainOptions>
@@ -93,6 +106,27 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     max: 1,
     exclusive: true,
     description: 'Share of rows used for training; the rest validates.',
+  },
+  {
+    key: 'testFrac',
+    flag: 'test-frac',
+    kind: 'float',
+    group: 'Data',
+    default: 0.2,
+    min: 0,
+    max: 0.9,
+    description:
+      'With --data: share of the rows held out as the test set, before the train/validation split (0: none).',
+  },
+  {
+    key: 'testSamples',
+    flag: 'test-samples',
+    kind: 'int',
+    group: 'Data',
+    min: 0,
+    max: 1_000_000,
+    description:
+      'Generated problems: fresh rows from the same generator, scored once after training (0: none) [default: as many as --samples gives].',
   },
   {
     key: 'dataSeed',
@@ -185,6 +219,27 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     description: 'Phase 2 learning rate of the output layer, as a multiple of --lr.',
   },
   {
+    key: 'checkpoint',
+    flag: 'checkpoint',
+    kind: 'string',
+    group: 'Training',
+    default: 'best',
+    choices: ['best', 'last'],
+    description:
+      "The model saved, registered and served: the epoch with the lowest val_loss (val_acc breaks ties), or the last epoch's.",
+  },
+  {
+    key: 'earlyStop',
+    flag: 'early-stop',
+    kind: 'int',
+    group: 'Training',
+    default: 0,
+    min: 0,
+    max: 100_000,
+    description:
+      'Stop after this many epochs without a lower val_loss, never during warm-up nor while a seed grows (0: never).',
+  },
+  {
     key: 'hiddenDim',
     flag: 'hidden-dim',
     kind: 'int',
@@ -259,10 +314,10 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     flag: 'acc-threshold',
     kind: 'float',
     group: 'Seeds',
-    default: 0.95,
+    default: 1,
     min: 0,
     max: 1,
-    description: 'Germinate only while val_acc is below this.',
+    description: 'Germinate only while val_acc is below this (1: no fixed gate; the original: 0.95).',
   },
   {
     key: 'patience',
@@ -282,6 +337,46 @@ export const OPTION_SPECS: TrainOptionSpec[] = [
     default: 5e-3,
     min: 0,
     description: 'Smallest val_loss improvement that resets the plateau counter (the original: 5e-4).',
+  },
+  {
+    key: 'controller',
+    flag: 'controller',
+    kind: 'string',
+    group: 'Seeds',
+    default: 'underfit',
+    choices: ['underfit', 'plateau'],
+    description:
+      "When a seed germinates. underfit: val_loss stalled while the network under-fits (train_loss high and close to val_loss), a cool-down after each germination, and no more once one did not lower val_loss. plateau: the original's rule, val_loss stalled while val_acc is below --acc-threshold.",
+  },
+  {
+    key: 'growGate',
+    flag: 'grow-gate',
+    kind: 'float',
+    group: 'Seeds',
+    default: 0.25,
+    min: 0,
+    max: 1,
+    description:
+      'underfit: germinate only while train_loss is at least this share of val_loss (a wider gap is over-fitting, which growth makes worse).',
+  },
+  {
+    key: 'cooldown',
+    flag: 'cooldown',
+    kind: 'int',
+    group: 'Seeds',
+    min: 0,
+    max: 100_000,
+    description: 'underfit: epochs after a seed becomes active before another may germinate [default: --patience].',
+  },
+  {
+    key: 'jointLrScale',
+    flag: 'joint-lr-scale',
+    kind: 'float',
+    group: 'Seeds',
+    default: 1,
+    min: 0,
+    description:
+      'After the first germination, train the backbone too, at this multiple of --lr, so it can use the new capacity (0: keep it frozen, as the original).',
   },
 ]
 

@@ -3,7 +3,7 @@ import {loadCsv} from '../data/csv.js'
 import {type Dataset, generate} from '../data/datasets.js'
 import {Rng} from '../data/rng.js'
 import {applyScaler, fitScaler, type Scaler} from '../data/scaler.js'
-import {splitDataset, splitSizes} from '../data/split.js'
+import {holdOut, splitDataset, splitSizes} from '../data/split.js'
 import {invalidData, usageError} from '../errors.js'
 import type {TrainOptions} from './options.js'
 import type {PreparedData} from './trainer.js'
@@ -15,11 +15,21 @@ export interface DataSource {
   /** For csv: the absolute path and the sha256 of the file. */
   path?: string
   sha256?: string
+  /** Rows generated or read (for csv, the test rows included; generated test rows are extra). */
   samples: number
   features: number
   classes: number
   train: number
   val: number
+  /** Rows in the held-out test set (0: none; absent in runs recorded before there was one). */
+  test?: number
+}
+
+/** Rows that only score the final model: standardised like the rest, with class indices. */
+export interface TestSet {
+  x: Float32Array
+  y: Int32Array
+  n: number
 }
 
 export interface Prepared {
@@ -32,6 +42,8 @@ export interface Prepared {
   problem: string
   /** Feature names from a CSV header row, when the file has one. */
   features?: string[]
+  /** Never given to the trainer: it scores the saved model once, after training. */
+  test?: TestSet
 }
 
 /** Fewest rows each side of the split may have: one validation row makes val_acc 0 or 1. */
@@ -41,6 +53,10 @@ export const MIN_SPLIT_ROWS = 2
  * Generates or loads the data, splits it with the run's seed, and standardises it with a
  * scaler fitted on the training split only (the original fitted on everything first).
  * Aborting `signal` stops a CSV file being read.
+ *
+ * The test set comes from the data seed, not the run's seed, so runs with different seeds
+ * are scored on the same rows: for a generated problem, fresh rows of the same generator;
+ * for a CSV file, --test-frac of its rows, held out before the train/validation split.
  */
 export async function prepareData(
   options: TrainOptions,
@@ -51,6 +67,7 @@ export async function prepareData(
   let source: Pick<DataSource, 'kind' | 'path' | 'sha256'>
   let problem: string
   let features: string[] | undefined
+  let test: Dataset | undefined
   if (options.data) {
     const limits = {bytes: options.maxDataBytes, lineBytes: options.maxLineBytes, rows: options.maxRows}
     const csv = await loadCsv(resolve(cwd, options.data), limits, signal)
@@ -58,10 +75,18 @@ export async function prepareData(
     features = csv.header?.slice(0, csv.features)
     source = {kind: 'csv', path: csv.path, sha256: csv.sha256}
     problem = csvProblemName(csv.path)
+    if (options.testFrac > 0) {
+      const nTest = Math.floor(options.testFrac * csv.n + 1e-7)
+      checkTestRows(nTest, `--test-frac ${options.testFrac} of ${csv.path}'s ${csv.n} rows`, '--test-frac 0')
+      const held = holdOut(csv, nTest, new Rng(options.dataSeed).fork('test'))
+      dataset = held.rest
+      test = held.test
+    }
   } else {
     dataset = generate(options.problem, options, options.dataSeed)
     source = {kind: 'generated'}
     problem = options.problem
+    test = generateTest(options)
   }
   if (dataset.classes.length < 2) {
     throw invalidData(`The data has only one class (label ${dataset.classes[0]}); a classifier needs at least 2`, {
@@ -87,16 +112,61 @@ export async function prepareData(
     classes: dataset.classes,
     problem,
     ...(features ? {features} : {}),
+    ...(test ? {test: testSet(test, dataset.classes, scaler)} : {}),
     source: {
       ...source,
       problem,
-      samples: dataset.n,
+      samples: dataset.n + (options.data ? (test?.n ?? 0) : 0),
       features: dataset.features,
       classes: dataset.classes.length,
       train: train.n,
       val: val.n,
+      test: test?.n ?? 0,
     },
   }
+}
+
+/** Fresh rows from the problem's generator: the same distribution, another draw. */
+function generateTest(options: TrainOptions): Dataset | undefined {
+  const n = options.testSamples
+  if (n === 0) return undefined
+  if (n === undefined) return generate(options.problem, options, options.dataSeed, 'test')
+  const groups =
+    options.problem === 'clusters' ? options.clusterCount : options.problem === 'spheres' ? options.sphereCount : 1
+  checkTestRows(n < groups ? 0 : n, `--test-samples ${n}`, '--test-samples 0')
+  return generate(
+    options.problem,
+    {...options, samples: n, clusterSize: undefined, sphereSize: undefined},
+    options.dataSeed,
+    'test',
+  )
+}
+
+/** A test set of one row scores 0 or 1: it needs as many rows as each side of the split. */
+function checkTestRows(n: number, what: string, off: string): void {
+  if (n >= MIN_SPLIT_ROWS) return
+  const flag = off.split(' ')[0]!.slice(2)
+  throw usageError(`${what} gives ${n} test rows; a test set needs at least ${MIN_SPLIT_ROWS}`, {
+    hint: `Give more rows, or ${off} for no test set.`,
+    details: {flag, rows: n},
+  })
+}
+
+/** Standardised with the training scaler, labels as the training classes' indices. */
+function testSet(ds: Dataset, classes: number[], scaler: Scaler): TestSet {
+  const index = new Map(classes.map((value, i) => [value, i]))
+  const y = new Int32Array(ds.n)
+  for (let i = 0; i < ds.n; i++) {
+    const label = ds.classes[ds.y[i]!]!
+    const k = index.get(label)
+    if (k === undefined) {
+      throw invalidData(`The test rows have label ${label}, which the training rows never have`, {
+        hint: 'Use more data or a smaller --test-frac, so every class is in the training rows.',
+      })
+    }
+    y[i] = k
+  }
+  return {x: applyScaler(ds.x, ds.n, scaler), y, n: ds.n}
 }
 
 /** Refuses data too small to leave MIN_SPLIT_ROWS rows on each side of the split. */

@@ -1,24 +1,42 @@
 import type {Optimizer, Scalar, Tensor2D, Variable} from '@tensorflow/tfjs'
 import type {Rng} from '../data/rng.js'
 import {MorphoError} from '../errors.js'
-import {MorphoNet, type SeedModule} from '../model/network.js'
+import type {SavedSeed} from '../model/model-file.js'
+import {MorphoNet, type NamedWeights, type SeedModule} from '../model/network.js'
 import type {Transition} from '../model/seeds.js'
 import type {Tf} from '../tf/backend.js'
-import {PlateauController, weakestSeed} from './controller.js'
+import {
+  type GrowthController,
+  type GrowthSignals,
+  PlateauGrowth,
+  UnderfitController,
+  weakestSeed,
+} from './controller.js'
+import {type Scores, ScoringSet, score} from './evaluate.js'
 import {MAX_STEP_WORK} from './limits.js'
 import type {TrainOptions} from './options.js'
 import type {EpochMetrics, GerminationEffect, Phase, SeedCounts, TrainingEvent, TrainSummary} from './types.js'
 
 /**
- * The training loop as a plain part: it takes prepared data and options,
- * reports epochs and events through callbacks, and returns the network and its history.
- * It does no file I/O.
+ * The training loop as a plain part: it takes prepared data and options, reports epochs and
+ * events through callbacks, and returns the network, its history and the checkpoint it
+ * selected. It does no file I/O, and never sees the test set.
+ *
+ * Each epoch: one pass of optimiser steps over the shuffled training rows (forward,
+ * backward, update), then the validation score, then the controller's decision, then the
+ * checkpoint.
  *
  * Phase 1 (warm-up) trains the whole backbone. Phase 2 (adaptation) freezes the backbone
  * but keeps training the output layer at a smaller rate, so validation loss moves and the
  * controller sees a real plateau (the original trained nothing there and germinated on an
  * artificial one). A germinated seed first trains in the shadow on the task loss (its own
- * Adam, the network still computing with alpha 0), then blends in and stays active.
+ * Adam, the network still computing with alpha 0), then blends in and stays active; from the
+ * first germination on the backbone trains again at --joint-lr-scale × --lr, so it can use
+ * the new capacity. Phase 2 is skipped, or ends early, when the controller says growth can
+ * do nothing more; --early-stop ends it when val_loss stops improving.
+ *
+ * The checkpoint is the epoch with the lowest val_loss (val_acc breaks ties), seed states
+ * included, or the last epoch with --checkpoint last.
  */
 
 export interface PreparedData {
@@ -39,16 +57,30 @@ export interface LoopCallbacks {
   shouldStop?(): boolean
 }
 
+/** The network as it was at the end of one epoch: what is saved, registered and served. */
+export interface Checkpoint {
+  epoch: number
+  phase: Phase
+  train_loss: number
+  val_loss: number
+  val_acc: number
+  seeds: SavedSeed[]
+  /** Copies of every weight, by saved name; dormant seeds have none. */
+  weights: NamedWeights
+}
+
 export interface LoopResult {
+  /** The network as trained to the last epoch. */
   net: MorphoNet
   history: EpochMetrics[]
   summary: TrainSummary
+  /** Absent only when no epoch finished. */
+  checkpoint?: Checkpoint
   stopped: boolean
 }
 
 /** Rows of the training set used to measure seed health and drift. */
 const PROBE_ROWS = 512
-const EVAL_CHUNK = 2048
 /**
  * Longest stretch of tensor work between two turns of the event loop. A signal handler (and
  * so Ctrl-C) runs only on a turn; the limits (limits.ts) keep each pass shorter than a second.
@@ -62,15 +94,16 @@ export class Trainer {
   private readonly options: TrainOptions
   private readonly shuffleRng: Rng
   private readonly germRng: Rng
-  private readonly controller: PlateauController
+  private readonly controller: GrowthController
   private readonly order: Uint32Array
   private readonly batchX: Float32Array
   private readonly batchY: Float32Array
   private backboneOpt?: Optimizer
   private headOpt?: Optimizer
+  /** Phase 2's optimiser for the backbone below the head, once a seed has germinated. */
+  private jointOpt?: Optimizer
   private readonly seedOpts = new Map<SeedModule, Optimizer>()
-  private readonly valX: Tensor2D
-  private readonly valY: Tensor2D
+  private readonly val: ScoringSet
   private readonly probeX: Tensor2D
   private pendingEvents: TrainingEvent[] = []
   /** Seeds whose drift is above --drift-warn: warned once per crossing, not every epoch. */
@@ -96,17 +129,21 @@ export class Trainer {
       rng.fork('init'),
       {blendSteps: options.blendSteps, progressThresh: options.progressThresh},
     )
-    this.controller = new PlateauController({
-      patience: options.patience,
-      delta: options.delta,
-      accThreshold: options.accThreshold,
-    })
+    const config = {patience: options.patience, delta: options.delta, accThreshold: options.accThreshold}
+    this.controller =
+      options.controller === 'plateau'
+        ? new PlateauGrowth(config)
+        : new UnderfitController({
+            ...config,
+            growGate: options.growGate,
+            cooldown: options.cooldown ?? options.patience,
+            chanceLoss: Math.log(data.classes),
+          })
     this.order = new Uint32Array(data.nTrain).map((_, i) => i)
     const b = Math.min(options.batchSize, data.nTrain)
     this.batchX = new Float32Array(b * data.features)
     this.batchY = new Float32Array(b * data.classes)
-    this.valX = tf.tensor2d(data.valX, [data.nVal, data.features])
-    this.valY = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(data.valY, 'int32'), data.classes), 'float32')) as Tensor2D
+    this.val = new ScoringSet(tf, data.valX, data.valY, data.nVal, data.features)
     const probe = Math.min(PROBE_ROWS, data.nTrain)
     this.probeX = tf.tensor2d(data.trainX.subarray(0, probe * data.features), [probe, data.features])
   }
@@ -121,11 +158,22 @@ export class Trainer {
 
   /** The learning rate of the backbone (phase 1) or the output layer (phase 2) in an epoch. */
   lrFor(epoch: number): number {
-    const {lr, lrStep, lrGamma, warmUpEpochs, adaptationLrScale} = this.options
-    const warm = epoch <= warmUpEpochs
-    const inPhase = warm ? epoch - 1 : epoch - warmUpEpochs - 1
-    const decay = lrStep > 0 ? lrGamma ** Math.floor(inPhase / lrStep) : 1
-    return (warm ? lr : lr * adaptationLrScale) * decay
+    const {lr, warmUpEpochs, adaptationLrScale} = this.options
+    return (epoch <= warmUpEpochs ? lr : lr * adaptationLrScale) * this.decay(epoch)
+  }
+
+  /** The backbone's phase-2 rate: 0 until the first germination, then --joint-lr-scale × --lr (decayed). */
+  jointLr(epoch: number): number {
+    const {lr, jointLrScale} = this.options
+    if (jointLrScale === 0 || this.net.seeds.every((s) => s.life.state === 'dormant')) return 0
+    return lr * jointLrScale * this.decay(epoch)
+  }
+
+  /** --lr-step decay, restarting with each phase. */
+  private decay(epoch: number): number {
+    const {lrStep, lrGamma, warmUpEpochs} = this.options
+    const inPhase = epoch <= warmUpEpochs ? epoch - 1 : epoch - warmUpEpochs - 1
+    return lrStep > 0 ? lrGamma ** Math.floor(inPhase / lrStep) : 1
   }
 
   /** Lets the event loop turn (signals, scrapes, output) once BREATHE_MS of work has passed. */
@@ -203,10 +251,16 @@ export class Trainer {
     this.headOpt ??= tf.train.adam(lr)
     setLr(this.headOpt, lr)
     const live = net.seeds.filter((s) => s.life.state === 'blending' || s.life.state === 'active')
-    const liveVars: Variable[] = [...net.headVariables, ...live.flatMap((s) => MorphoNet.seedVariables(s))]
+    const body = this.jointLr(epoch) > 0 ? net.bodyVariables : []
+    const liveVars: Variable[] = [...net.headVariables, ...body, ...live.flatMap((s) => MorphoNet.seedVariables(s))]
     const value = tf.tidy(() => {
       const {value, grads} = tf.variableGrads(() => this.lossOf(x, y), liveVars)
       this.headOpt!.applyGradients(pick(grads, net.headVariables))
+      if (body.length > 0) {
+        this.jointOpt ??= tf.train.adam(this.jointLr(epoch))
+        setLr(this.jointOpt, this.jointLr(epoch))
+        this.jointOpt.applyGradients(pick(grads, body))
+      }
       for (const seed of live) this.seedOptimizer(seed).applyGradients(pick(grads, MorphoNet.seedVariables(seed)))
       return value.dataSync()[0]
     })
@@ -237,29 +291,20 @@ export class Trainer {
     this.pendingEvents.push({type: 'seed_state', epoch, seed: seed.life.id, ...transition, time: now()})
   }
 
-  /** Validation loss and accuracy; NaN for both when `shouldStop` stopped it part-way. */
-  async evaluate(shouldStop?: () => boolean): Promise<{loss: number; acc: number}> {
-    const {tf, data} = this
-    let lossSum = 0
-    let correct = 0
-    // Rows per pass such that a pass is no more work than a training step is allowed.
-    const chunk = Math.max(1, Math.min(EVAL_CHUNK, Math.floor(MAX_STEP_WORK / this.net.parameterCount())))
-    for (let start = 0; start < data.nVal; start += chunk) {
-      await this.breathe()
-      if (shouldStop?.()) return {loss: Number.NaN, acc: Number.NaN}
-      const rows = Math.min(chunk, data.nVal - start)
-      const [l, c] = tf.tidy(() => {
-        const x = tf.slice(this.valX, [start, 0], [rows, data.features])
-        const y = tf.slice(this.valY, [start, 0], [rows, data.classes])
-        const logits = this.net.forward(x)
-        const loss = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits))))
-        const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'))
-        return [loss.dataSync()[0], hits.dataSync()[0]]
-      })
-      lossSum += l
-      correct += c
+  /** The validation score of the network as it is now; NaN throughout when `shouldStop` stopped it part-way. */
+  evaluate(shouldStop?: () => boolean): Promise<Scores> {
+    return score(this.tf, this.net, this.val, this.scoring(shouldStop))
+  }
+
+  /** Passes no more work than a training step is allowed, with a turn of the event loop between. */
+  private scoring(shouldStop?: () => boolean) {
+    return {
+      chunk: Math.floor(MAX_STEP_WORK / this.net.parameterCount()),
+      between: async () => {
+        await this.breathe()
+        return shouldStop?.() === true
+      },
     }
-    return {loss: lossSum / data.nVal, acc: correct / data.nVal}
   }
 
   /** Mean per-feature variance of each layer's block output over the probe rows. */
@@ -310,83 +355,86 @@ export class Trainer {
     const history: EpochMetrics[] = []
     const germinations: {seed: string; epoch: number; accPre: number}[] = []
     let bestAcc = -1
-    let bestLoss = Number.POSITIVE_INFINITY
-    let bestEpoch = 0
+    let best: Checkpoint | undefined
+    let lastGermination = 0
     let stopped = false
+    let ended: string | undefined
     const emit = async (event: TrainingEvent) => callbacks.onEvent?.(event)
+    const {warmUpEpochs, earlyStop} = this.options
 
     for (let epoch = 1; epoch <= this.totalEpochs; epoch++) {
       const started = performance.now()
       const phase = this.phaseOf(epoch)
       if (phase !== this.phase) {
+        const last = history.at(-1)
+        const why = phase === 'adaptation' && last ? this.controller.cannotStart(this.signals(last, best!)) : undefined
+        if (why) {
+          ended = `phase 2 skipped: ${why}`
+          await emit({type: 'phase_skipped', epoch, phase: 'adaptation', reason: why, time: now()})
+          break
+        }
         await emit({type: 'phase', epoch, from: this.phase ?? 'init', to: phase, time: now()})
         this.phase = phase
       }
+
+      // Forward, backward and optimiser steps over every batch.
       const train = await this.trainEpoch(epoch, callbacks.shouldStop)
       for (const event of this.pendingEvents.splice(0)) await emit(event)
+
+      // Evaluation, then the checkpoint: the network exactly as it was scored.
       const val = train.stopped ? undefined : await this.evaluate(callbacks.shouldStop)
       if (!val || callbacks.shouldStop?.()) {
         stopped = true
         break
       }
-      if (val.acc > bestAcc) {
-        bestAcc = val.acc
-        bestEpoch = epoch
-      }
-      bestLoss = Math.min(bestLoss, val.loss)
+      bestAcc = Math.max(bestAcc, val.acc)
+      const improved = !best || val.loss < best.val_loss || (val.loss === best.val_loss && val.acc > best.val_acc)
+      if (improved) best = this.checkpoint(epoch, phase, train.loss, val)
 
+      // The controller's decision, on the epoch as it ended.
       let plateau = 0
+      let done: string | undefined
       if (phase === 'adaptation') {
-        const decision = this.controller.step(val.loss, val.acc)
+        const signals: GrowthSignals = {
+          epoch,
+          trainLoss: train.loss,
+          valLoss: val.loss,
+          valAcc: val.acc,
+          bestValLoss: best!.val_loss,
+          bestEpoch: best!.epoch,
+          dormant: this.net.seeds.filter((s) => s.life.state === 'dormant').length,
+          growing: this.growing(),
+        }
+        const decision = this.controller.step(signals)
         plateau = decision.plateau
-        if (decision.germinate) {
-          const grown = this.germinate(epoch)
-          if (grown) {
-            this.controller.germinated()
-            germinations.push({seed: grown.seed.life.id, epoch, accPre: val.acc})
-            await emit({
-              type: 'germination',
-              epoch,
-              seed: grown.seed.life.id,
-              health: grown.health,
-              val_loss: val.loss,
-              val_acc: val.acc,
-              plateau,
-              time: now(),
-            })
-            await emit({
-              type: 'seed_state',
-              epoch,
-              seed: grown.seed.life.id,
-              from: 'dormant',
-              to: 'training',
-              time: now(),
-            })
-          }
+        done = decision.done
+        const grown = decision.germinate ? this.germinate(epoch) : undefined
+        if (grown) {
+          this.controller.germinated(signals)
+          lastGermination = epoch
+          germinations.push({seed: grown.seed.life.id, epoch, accPre: val.acc})
+          await emit({
+            type: 'germination',
+            epoch,
+            seed: grown.seed.life.id,
+            health: grown.health,
+            val_loss: val.loss,
+            val_acc: val.acc,
+            plateau,
+            time: now(),
+          })
+          await emit({
+            type: 'seed_state',
+            epoch,
+            seed: grown.seed.life.id,
+            from: 'dormant',
+            to: 'training',
+            time: now(),
+          })
         }
       }
 
-      const seedStates: EpochMetrics['seed_states'] = []
-      for (const s of this.net.seeds) {
-        const live = s.life.state === 'blending' || s.life.state === 'active'
-        if (live) await this.breathe()
-        const drift = live ? this.seedDrift(s) : undefined
-        seedStates.push({
-          id: s.life.id,
-          state: s.life.state,
-          alpha: s.life.alpha,
-          ...(drift === undefined ? {} : {drift}),
-        })
-      }
-      for (const s of seedStates) {
-        const warn = this.options.driftWarn
-        const above = warn > 0 && s.drift !== undefined && s.drift > warn
-        if (above && !this.drifting.has(s.id)) {
-          await emit({type: 'drift_warning', epoch, seed: s.id, drift: s.drift!, time: now()})
-        }
-        if (above) this.drifting.add(s.id)
-        else this.drifting.delete(s.id)
-      }
+      const seedStates = await this.seedStates(epoch, emit)
       const metrics: EpochMetrics = {
         epoch,
         phase,
@@ -402,19 +450,121 @@ export class Trainer {
       }
       history.push(metrics)
       await callbacks.onEpoch?.(metrics)
+
+      if (phase === 'adaptation' && !this.growing()) {
+        // Never during warm-up, nor before a seed that germinated has had its chance.
+        const since = epoch - Math.max(best!.epoch, warmUpEpochs, lastGermination)
+        if (earlyStop > 0 && since >= earlyStop && epoch < this.totalEpochs) {
+          ended = `early stop: no lower val_loss for ${since} epochs (best at epoch ${best!.epoch})`
+          await emit({type: 'early_stop', epoch, patience: earlyStop, best_epoch: best!.epoch, time: now()})
+          break
+        }
+        if (done && epoch < this.totalEpochs) {
+          ended = `phase 2 ended: ${done}`
+          await emit({type: 'phase_ended', epoch, phase: 'adaptation', reason: done, time: now()})
+          break
+        }
+      }
       // Let signals, metric scrapes and output flush between epochs.
       await new Promise((r) => setImmediate(r))
     }
 
-    return {net: this.net, history, summary: summarise(this.net, history, germinations, bestEpoch, bestLoss), stopped}
+    const last = history.at(-1)
+    const checkpoint =
+      this.options.checkpoint === 'last' && last
+        ? this.checkpoint(last.epoch, last.phase, last.train_loss, {loss: last.val_loss, acc: last.val_acc})
+        : best
+    return {
+      net: this.net,
+      history,
+      summary: summarise(this.net, history, germinations, checkpoint, best, ended),
+      checkpoint,
+      stopped,
+    }
+  }
+
+  /**
+   * Scores a checkpoint on rows the loop never saw (the test set), through a network rebuilt
+   * from its saved weights and seed states: the model exactly as it is saved and served.
+   */
+  async scoreCheckpoint(checkpoint: Checkpoint, rows: {x: Float32Array; y: Int32Array; n: number}): Promise<Scores> {
+    const {tf, options} = this
+    const weights = new Map(checkpoint.weights.map((w) => [w.spec.name, {shape: w.spec.shape, values: w.values}]))
+    const net = MorphoNet.fromWeights(tf, this.net.arch, checkpoint.seeds, weights, {
+      blendSteps: options.blendSteps,
+      progressThresh: options.progressThresh,
+    })
+    const set = new ScoringSet(tf, rows.x, rows.y, rows.n, this.data.features)
+    try {
+      return await score(tf, net, set, this.scoring())
+    } finally {
+      set.dispose()
+      net.dispose()
+    }
+  }
+
+  /** Signals for the controller from a finished epoch's metrics. */
+  private signals(m: EpochMetrics, best: Checkpoint): GrowthSignals {
+    return {
+      epoch: m.epoch,
+      trainLoss: m.train_loss,
+      valLoss: m.val_loss,
+      valAcc: m.val_acc,
+      bestValLoss: best.val_loss,
+      bestEpoch: best.epoch,
+      dormant: m.seeds.dormant,
+      growing: m.seeds.training + m.seeds.blending > 0,
+    }
+  }
+
+  private growing(): boolean {
+    return this.net.seeds.some((s) => s.life.state === 'training' || s.life.state === 'blending')
+  }
+
+  /** A copy of the network as it is now. */
+  private checkpoint(epoch: number, phase: Phase, trainLoss: number, val: {loss: number; acc: number}): Checkpoint {
+    const weights = this.net.namedWeights().map((w) => ({spec: w.spec, values: w.values.slice()}))
+    return {
+      epoch,
+      phase,
+      train_loss: trainLoss,
+      val_loss: val.loss,
+      val_acc: val.acc,
+      seeds: this.net.savedSeeds(),
+      weights,
+    }
+  }
+
+  /** Each seed's state, alpha and drift; a drift above --drift-warn is warned once per crossing. */
+  private async seedStates(
+    epoch: number,
+    emit: (e: TrainingEvent) => Promise<void>,
+  ): Promise<EpochMetrics['seed_states']> {
+    const states: EpochMetrics['seed_states'] = []
+    for (const s of this.net.seeds) {
+      const live = s.life.state === 'blending' || s.life.state === 'active'
+      if (live) await this.breathe()
+      const drift = live ? this.seedDrift(s) : undefined
+      states.push({id: s.life.id, state: s.life.state, alpha: s.life.alpha, ...(drift === undefined ? {} : {drift})})
+    }
+    for (const s of states) {
+      const warn = this.options.driftWarn
+      const above = warn > 0 && s.drift !== undefined && s.drift > warn
+      if (above && !this.drifting.has(s.id)) {
+        await emit({type: 'drift_warning', epoch, seed: s.id, drift: s.drift!, time: now()})
+      }
+      if (above) this.drifting.add(s.id)
+      else this.drifting.delete(s.id)
+    }
+    return states
   }
 
   dispose(): void {
-    this.valX.dispose()
-    this.valY.dispose()
+    this.val.dispose()
     this.probeX.dispose()
     this.backboneOpt?.dispose()
     this.headOpt?.dispose()
+    this.jointOpt?.dispose()
     for (const opt of this.seedOpts.values()) opt.dispose()
   }
 }
@@ -440,23 +590,31 @@ function summarise(
   net: MorphoNet,
   history: EpochMetrics[],
   germinations: {seed: string; epoch: number; accPre: number}[],
-  bestEpoch: number,
-  bestLoss: number,
+  selected: Checkpoint | undefined,
+  best: Checkpoint | undefined,
+  ended: string | undefined,
 ): TrainSummary {
   const last = history.at(-1)
   const counts = countSeeds(net)
   const summary: TrainSummary = {
-    val_acc: last?.val_acc ?? 0,
-    val_loss: last?.val_loss ?? Number.NaN,
-    train_loss: last?.train_loss ?? Number.NaN,
+    val_acc: selected?.val_acc ?? 0,
+    val_loss: selected?.val_loss ?? Number.NaN,
+    train_loss: selected?.train_loss ?? Number.NaN,
+    selected_epoch: selected?.epoch ?? 0,
+    final_epoch: last?.epoch ?? 0,
+    final_val_acc: last?.val_acc ?? 0,
+    final_val_loss: last?.val_loss ?? Number.NaN,
+    final_train_loss: last?.train_loss ?? Number.NaN,
     best_val_acc: last?.best_val_acc ?? 0,
-    best_val_loss: bestLoss,
-    best_epoch: bestEpoch,
+    best_val_loss: best?.val_loss ?? Number.NaN,
+    best_epoch: best?.epoch ?? 0,
     epochs: history.length,
+    adaptation_epochs: history.filter((m) => m.phase === 'adaptation').length,
     seeds_total: net.seeds.length,
     seeds_germinated: net.seeds.length - counts.dormant,
-    seeds_active: counts.active,
-    parameters: net.parameterCount(),
+    seeds_active: selected ? selected.seeds.filter((s) => s.state === 'active').length : counts.active,
+    parameters: selected ? selected.weights.reduce((n, w) => n + w.values.length, 0) : net.parameterCount(),
+    ...(ended ? {ended} : {}),
   }
   if (germinations.length === 0) return summary
   // Each germination's own dip and recovery; the top-level fields are those of the deepest dip.

@@ -57,6 +57,8 @@ export interface RunSummary {
   val_acc: number | null
   val_loss: number | null
   best_val_acc: number | null
+  /** The saved model's accuracy on the held-out test set (null: the run has none). */
+  test_acc: number | null
   epochs: number | null
   seeds_germinated: number | null
   seeds_total: number | null
@@ -217,6 +219,7 @@ function summarize(id: string, r: RunRecord, versions: RunSummary['versions']): 
     val_acc: num(s.val_acc),
     val_loss: num(s.val_loss),
     best_val_acc: num(s.best_val_acc),
+    test_acc: num(s.test_acc),
     epochs: num(s.epochs),
     seeds_germinated: num(s.seeds_germinated),
     seeds_total: num(s.seeds_total),

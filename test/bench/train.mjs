@@ -11,51 +11,15 @@
 import {execFile} from 'node:child_process'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
+import {bin, morpho, pool, root} from './cli.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const bin = join(root, 'bin', 'run.js')
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
 const jobs = Number(argv[argv.indexOf('--jobs') + 1]) || (quick ? 2 : 1)
 const problems = ['spirals', 'moons', 'complex-moons', 'clusters', 'spheres']
 const spiralSeeds = quick ? [1] : [1, 2, 3]
 const quickFlags = quick ? ['--warm-up-epochs', '10', '--adaptation-epochs', '10'] : []
-
-function morpho(args, home, env = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [bin, ...args, '--home', home, '--json', '--quiet'],
-      {env: {...process.env, NODE_ENV: 'production', ...env}, maxBuffer: 1 << 26},
-      (err, stdout, stderr) => {
-        if (err) {
-          let reason = stderr || stdout
-          try {
-            reason = JSON.parse(stdout).error.message
-          } catch {}
-          return reject(Object.assign(new Error(`morpho ${args.join(' ')} failed (${err.code}): ${reason}`), {reason}))
-        }
-        resolve(JSON.parse(stdout))
-      },
-    )
-  })
-}
-
-async function pool(tasks, width) {
-  const results = new Array(tasks.length)
-  let next = 0
-  await Promise.all(
-    Array.from({length: width}, async () => {
-      while (next < tasks.length) {
-        const i = next++
-        results[i] = await tasks[i]()
-      }
-    }),
-  )
-  return results
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const f4 = (x) => (x === undefined ? '-' : x.toFixed(4))

@@ -18,6 +18,8 @@ const tiny = (over: Record<string, unknown> = {}) =>
     accThreshold: 1,
     progressThresh: 0.02,
     blendSteps: 3,
+    // The original's rule: these tests walk the phases and the seed lifecycle on a fixed schedule.
+    controller: 'plateau',
     ...over,
   })
 
@@ -50,7 +52,10 @@ describe('Trainer', () => {
       'warm_up',
       'adaptation',
     ])
-    expect(result.summary.val_acc).toBe(epochs.at(-1)!.val_acc)
+    // The summary's val_acc is the saved checkpoint's; the last epoch's is beside it.
+    const selected = epochs.find((m) => m.epoch === result.summary.selected_epoch)!
+    expect(result.summary.val_acc).toBe(selected.val_acc)
+    expect(result.summary.final_val_acc).toBe(epochs.at(-1)!.val_acc)
     expect(result.summary.epochs).toBe(6)
     expect(result.summary.val_acc).toBeGreaterThanOrEqual(0)
     expect(Number.isFinite(result.summary.val_loss)).toBe(true)
@@ -58,7 +63,8 @@ describe('Trainer', () => {
   })
 
   it('trains something in phase 2: the validation loss moves while the backbone is frozen', async () => {
-    const {result, epochs} = await train({seedsPerLayer: 0, adaptationEpochs: 5})
+    // No germination (patience beyond the run), so phase 2 trains only the output layer.
+    const {result, epochs} = await train({patience: 100, adaptationEpochs: 5})
     const adapt = epochs.filter((m) => m.phase === 'adaptation').map((m) => m.val_loss)
     expect(new Set(adapt).size).toBeGreaterThan(1)
     expect(epochs.filter((m) => m.phase === 'adaptation').every((m) => m.train_loss > 0)).toBe(true)
@@ -138,6 +144,85 @@ describe('Trainer', () => {
     expect(result.history.length).toBeLessThan(3)
     trainer.dispose()
     trainer.net.dispose()
+  })
+
+  it('saves the epoch with the lowest val_loss, seed states included, and its weights score the same again', async () => {
+    // A high rate on tiny data: val_loss is lowest early, then rises as the network over-fits.
+    const {trainer, result, epochs} = await train({hiddenDim: 16, warmUpEpochs: 12, lr: 0.1, patience: 100})
+    const best = epochs.reduce((a, b) =>
+      b.val_loss < a.val_loss || (b.val_loss === a.val_loss && b.val_acc > a.val_acc) ? b : a,
+    )
+    const s = result.summary
+    expect(s.selected_epoch).toBe(best.epoch)
+    expect(s.selected_epoch).toBeLessThan(s.final_epoch)
+    expect([s.val_loss, s.val_acc, s.train_loss]).toEqual([best.val_loss, best.val_acc, best.train_loss])
+    expect([s.best_epoch, s.best_val_loss]).toEqual([best.epoch, best.val_loss])
+    expect([s.final_val_loss, s.final_val_acc]).toEqual([epochs.at(-1)!.val_loss, epochs.at(-1)!.val_acc])
+    const checkpoint = result.checkpoint!
+    expect(checkpoint.seeds.map((x) => x.state)).toEqual(best.seed_states.map((x) => x.state))
+    // Rebuilt from the saved weights, the checkpoint scores the validation rows as it did then.
+    const data = blobs(64, 3)
+    const again = await trainer.scoreCheckpoint(checkpoint, {x: data.valX, y: data.valY, n: data.nVal})
+    expect(Math.abs(again.loss - best.val_loss)).toBeLessThan(1e-6)
+    expect(again.acc).toBe(best.val_acc)
+    result.net.dispose()
+  })
+
+  it('keeps the last epoch with --checkpoint last', async () => {
+    const {result, epochs} = await train({hiddenDim: 16, warmUpEpochs: 12, lr: 0.1, patience: 100, checkpoint: 'last'})
+    expect(result.summary.selected_epoch).toBe(epochs.at(-1)!.epoch)
+    expect(result.summary.val_loss).toBe(epochs.at(-1)!.val_loss)
+    expect(result.summary.best_epoch).toBeLessThan(result.summary.selected_epoch)
+    result.net.dispose()
+  })
+
+  it('skips phase 2 when no seed can germinate, and says so', async () => {
+    const {result, events, epochs} = await train({seedsPerLayer: 0})
+    expect(epochs.map((m) => m.phase)).toEqual(['warm_up', 'warm_up'])
+    const skipped = events.find((e) => e.type === 'phase_skipped') as Extract<TrainingEvent, {type: 'phase_skipped'}>
+    expect(skipped).toMatchObject({epoch: 3, phase: 'adaptation', reason: 'the network has no seeds'})
+    expect(events.some((e) => e.type === 'phase' && e.to === 'adaptation')).toBe(false)
+    expect(result.summary).toMatchObject({adaptation_epochs: 0, ended: 'phase 2 skipped: the network has no seeds'})
+    result.net.dispose()
+  })
+
+  it('stops early in phase 2 only, after --early-stop epochs without a lower val_loss', async () => {
+    // val_loss is lowest at epoch 4 of a 12-epoch warm-up; warm-up still runs to its end.
+    const {result, events, epochs} = await train({
+      hiddenDim: 16,
+      warmUpEpochs: 12,
+      adaptationEpochs: 20,
+      lr: 0.1,
+      patience: 100,
+      earlyStop: 3,
+    })
+    const stop = events.find((e) => e.type === 'early_stop') as Extract<TrainingEvent, {type: 'early_stop'}>
+    expect(stop).toMatchObject({epoch: 15, patience: 3, best_epoch: result.summary.best_epoch})
+    expect(epochs.at(-1)!.epoch).toBe(15)
+    expect(result.summary.ended).toMatch(/^early stop: /)
+    result.net.dispose()
+  })
+
+  it('trains the backbone again after the first germination, at --joint-lr-scale × --lr (0: frozen)', async () => {
+    const backboneAfter = async (jointLrScale: number) => {
+      const trainer = new Trainer(tf, blobs(64, 3), tiny({adaptationEpochs: 6, delta: 10, jointLrScale}), new Rng(3))
+      const first = trainer.net.hidden[0]!.kernel
+      let atGermination: Float32Array | undefined
+      await trainer.run({
+        onEvent: (e) => {
+          if (e.type === 'germination') atGermination = first.dataSync().slice() as Float32Array
+        },
+      })
+      const moved = atGermination ? Math.max(...first.dataSync().map((v, i) => Math.abs(v - atGermination![i]!))) : 0
+      trainer.dispose()
+      trainer.net.dispose()
+      return {germinated: atGermination !== undefined, moved}
+    }
+    const joint = await backboneAfter(0.1)
+    const frozen = await backboneAfter(0)
+    expect(joint.germinated && frozen.germinated).toBe(true)
+    expect(joint.moved).toBeGreaterThan(0)
+    expect(frozen.moved).toBe(0)
   })
 
   it('uses the learning-rate schedule per phase', () => {

@@ -142,6 +142,7 @@ describe('the web page API, on a store with two real runs and a registered model
         'seeds_germinated',
         'seeds_total',
         'status',
+        'test_acc',
         'val_acc',
         'val_loss',
         'versions',

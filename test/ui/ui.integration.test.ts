@@ -109,6 +109,18 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     expect(await s.page.locator('.seed-text').textContent()).toMatch(/dormant epochs 1–\d+, training/)
     // The text alternative of each chart is there for screen readers.
     expect(await s.page.locator('#chart-loss-desc').textContent()).toMatch(/^train_loss .* over 14 epochs/)
+    // The header says which epoch was saved and how the saved model scored on the test set.
+    const {record} = (await (await fetch(`${s.url}api/runs/${ids[0]}`)).json()) as {
+      record: {summary: {selected_epoch: number; test_acc: number; test_loss: number}}
+    }
+    const term = (name: string) => s.page.locator('dl.summary div', {has: s.page.locator('dt', {hasText: name})})
+    expect(await term('saved epoch').locator('dd').textContent()).toBe(String(record.summary.selected_epoch))
+    expect(await term('test').locator('dd').textContent()).toMatch(
+      new RegExp(
+        `^acc ${record.summary.test_acc.toFixed(4)}, NLL ${record.summary.test_loss.toFixed(4)}, ECE 0\\.\\d{4} \\(240 rows\\)$`,
+      ),
+    )
+    await s.page.getByText(`The saved model is epoch ${record.summary.selected_epoch}'s.`).waitFor()
 
     await s.page.locator('canvas.boundary').waitFor()
     const [class0, class1] = await waitForInk(s.page, 'canvas.boundary', [BLUE, VERMILLION], 10)
@@ -242,7 +254,10 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
       expect(await exited).toBe(0)
       await s.page.locator('.badge.status-completed').waitFor({timeout: 10_000})
       expect(await s.page.getByText('still training: this page follows it').count()).toBe(0)
-      expect(await epochsShown()).toBe(120)
+      // Every epoch the run recorded (phase 2 is skipped once the network fits its data).
+      const {record} = (await (await fetch(`${s.url}api/runs/${id}`)).json()) as {record: {summary: {epochs: number}}}
+      expect(await epochsShown()).toBe(record.summary.epochs)
+      expect(record.summary.epochs).toBeGreaterThan(first)
       await s.page.locator('canvas.boundary').waitFor()
     } finally {
       if (train.exitCode === null) train.kill('SIGKILL')

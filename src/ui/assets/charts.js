@@ -32,7 +32,8 @@ export function chartsAvailable() {
 /**
  * A line chart over epochs (or any whole-number x) that follows its container's width.
  *   series:  [{label, values, color, dash?, width?, stepped?}]
- *   markers: [{at, label?, color?, nudge?}]   vertical lines (germinations), labelled at the top;
+ *   markers: [{at, label?, color?, ink?, nudge?}]   vertical lines (germinations, the saved epoch),
+ *            labelled at the top; `ink` names a colour property (--chart-saved) instead of a colour;
  *                                            nudge shifts a line by CSS pixels so equal epochs stay visible
  *   phase:   {at}                    first adaptation epoch: the warm-up before it is shaded
  */
@@ -160,8 +161,9 @@ function markerPlugin(markers, phase) {
           markers.forEach((m, i) => {
             const at = u.valToPos(m.at, 'x', true) + (m.nudge ?? 0) * px
             if (at < bbox.left || at > bbox.left + bbox.width) return
-            ctx.strokeStyle = m.color ?? marker
-            ctx.fillStyle = m.color ?? marker
+            const colour = m.ink ? ink(m.ink) : (m.color ?? marker)
+            ctx.strokeStyle = colour
+            ctx.fillStyle = colour
             ctx.lineWidth = 1.5 * px
             ctx.setLineDash([4 * px, 3 * px])
             line(ctx, at, bbox.top + 16 * px, at, bbox.top + bbox.height)

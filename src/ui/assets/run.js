@@ -91,11 +91,23 @@ function fillHeader(badges, summary, r) {
     ...(r.status === 'running' ? [h('span', {class: 'muted'}, 'still training: this page follows it')] : []),
   )
   const data = r.data
+  // The saved model is the selected epoch's (runs from before selection saved the last one).
+  const saved = s.selected_epoch ?? s.epochs
   const items = [
     ['val_acc', num(s.val_acc)],
-    ['best val_acc', s.best_val_acc === undefined ? '–' : `${num(s.best_val_acc)} (epoch ${s.best_epoch})`],
     ['val_loss', num(s.val_loss)],
+    ...(s.test_acc === undefined
+      ? []
+      : [
+          ['test', `acc ${num(s.test_acc)}, NLL ${num(s.test_loss)}, ECE ${num(s.test_ece)} (${int(data?.test)} rows)`],
+        ]),
+    ['saved epoch', saved === undefined ? '–' : String(saved)],
+    ...(s.final_epoch === undefined || s.final_epoch === saved
+      ? []
+      : [['last epoch', `${s.final_epoch}: val_acc ${num(s.final_val_acc)}, val_loss ${num(s.final_val_loss)}`]]),
+    ['best val_acc', s.best_val_acc === undefined ? '–' : num(s.best_val_acc)],
     ['epochs', int(s.epochs)],
+    ...(s.ended ? [['ended', s.ended]] : []),
     [
       'seeds',
       s.seeds_total === undefined
@@ -117,7 +129,7 @@ function fillHeader(badges, summary, r) {
   summary.replaceChildren(...pairs(items).children)
 }
 
-function fillCurves(body, {metrics, events}, charts) {
+function fillCurves(body, {metrics, events, record}, charts) {
   clear(body)
   if (metrics.length === 0) {
     body.append(h('p', {}, 'No epoch has finished yet.'))
@@ -125,7 +137,11 @@ function fillCurves(body, {metrics, events}, charts) {
   }
   const x = metrics.map((m) => m.epoch)
   const germinations = events.filter((e) => e.type === 'germination')
-  const markers = germinations.map((e) => ({at: e.epoch, label: `⊕ ${e.seed}`}))
+  const saved = record.status === 'completed' ? record.summary?.selected_epoch : undefined
+  const markers = [
+    ...germinations.map((e) => ({at: e.epoch, label: `⊕ ${e.seed}`})),
+    ...(saved === undefined ? [] : [{at: saved, label: '✓ saved', ink: '--chart-saved'}]),
+  ]
   const phaseAt = metrics.find((m) => m.phase === 'adaptation')?.epoch
   const phase = phaseAt !== undefined && phaseAt > x[0] ? {at: phaseAt} : undefined
   const first = metrics[0]
@@ -143,7 +159,16 @@ function fillCurves(body, {metrics, events}, charts) {
   const lossBox = h('div', {class: 'chart', id: 'chart-loss'})
   const accBox = h('div', {class: 'chart', id: 'chart-acc'})
   body.append(
-    h('p', {class: 'muted'}, phaseText, ' ', germText, ' Shaded: warm-up. Dashed purple lines: germinations.'),
+    h(
+      'p',
+      {class: 'muted'},
+      phaseText,
+      ' ',
+      germText,
+      saved === undefined ? '' : ` The saved model is epoch ${saved}'s.`,
+      ' Shaded: warm-up. Dashed purple lines: germinations',
+      saved === undefined ? '.' : '; the green one: the saved epoch.',
+    ),
     h(
       'div',
       {class: 'charts-2'},
@@ -377,6 +402,11 @@ function describe(e) {
       return `${e.seed}: ${e.from} → ${e.to}`
     case 'drift_warning':
       return `${e.seed}: drift ${num(e.drift)}`
+    case 'phase_skipped':
+    case 'phase_ended':
+      return e.reason
+    case 'early_stop':
+      return `no lower val_loss for ${e.patience} epochs (best at epoch ${e.best_epoch})`
     case 'status':
       return `${e.status}${e.message ? `: ${e.message}` : ''}`
     default:

@@ -9,6 +9,7 @@ const COLUMNS = [
   {key: 'problem', label: 'Problem', value: (r) => r.problem},
   {key: 'status', label: 'Status', value: (r) => r.status, cell: (r) => statusBadge(r.status)},
   {key: 'val_acc', label: 'val_acc', numeric: true, value: (r) => r.val_acc, cell: (r) => num(r.val_acc)},
+  {key: 'test_acc', label: 'test_acc', numeric: true, value: (r) => r.test_acc, cell: (r) => num(r.test_acc)},
   {
     key: 'seeds_germinated',
     label: 'Seeds germinated',

@@ -15,6 +15,9 @@ export const GROWING = {
   lr: 0.01,
   progressThresh: 0.1,
   shadowLr: 0.05,
+  // The original's rule, on a fixed schedule: seeds grow within these few epochs.
+  controller: 'plateau',
+  accThreshold: 0.95,
 } as const
 
 /** The same as `morpho train` flags. */
