@@ -146,10 +146,16 @@ describe('size limits and signals (built CLI)', () => {
     const res = await runCli(['train', '--data', file, '--json', '--home', home.path])
     expect(res.code).toBe(6)
     const {error} = parseJson<ErrorOut>(res.stdout)
+    // The test rows (--test-frac 0.2) come off first, and need at least 2 rows too.
     expect(error.message).toBe(
+      `${file} has 2 data rows, too few to split: --test-frac 0.2 holds out 0 test rows and --train-frac 0.8 leaves 1 training and 1 validation rows, and each part needs at least 2`,
+    )
+    expect(error.hint).toBe('Use 10 rows or more, or a --train-frac nearer 0.5 (or --test-frac 0: no test set).')
+    const noTest = await runCli(['train', '--data', file, '--test-frac', '0', '--json', '--home', home.path])
+    expect(parseJson<ErrorOut>(noTest.stdout).error.message).toBe(
       `${file} has 2 data rows, too few to split: --train-frac 0.8 leaves 1 training and 1 validation rows, and each side needs at least 2`,
     )
-    expect(error.hint).toBe('Use 6 rows or more, or a --train-frac nearer 0.5.')
+    expect(parseJson<ErrorOut>(noTest.stdout).error.hint).toBe('Use 6 rows or more, or a --train-frac nearer 0.5.')
     expect(await runsMade()).toEqual([])
   })
 

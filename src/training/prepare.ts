@@ -75,9 +75,9 @@ export async function prepareData(
     features = csv.header?.slice(0, csv.features)
     source = {kind: 'csv', path: csv.path, sha256: csv.sha256}
     problem = csvProblemName(csv.path)
-    if (options.testFrac > 0) {
-      const nTest = Math.floor(options.testFrac * csv.n + 1e-7)
-      checkTestRows(nTest, `--test-frac ${options.testFrac} of ${csv.path}'s ${csv.n} rows`, '--test-frac 0')
+    checkSplittable(csv.n, options, csv.path)
+    const {nTest} = splitOf(csv.n, options, true)
+    if (nTest > 0) {
       const held = holdOut(csv, nTest, new Rng(options.dataSeed).fork('test'))
       dataset = held.rest
       test = held.test
@@ -87,13 +87,13 @@ export async function prepareData(
     source = {kind: 'generated'}
     problem = options.problem
     test = generateTest(options)
+    checkSplittable(dataset.n, options, undefined)
   }
   if (dataset.classes.length < 2) {
     throw invalidData(`The data has only one class (label ${dataset.classes[0]}); a classifier needs at least 2`, {
       hint: 'Check the label column, or the --cluster-count / --sphere-count flags.',
     })
   }
-  checkSplittable(dataset.n, options, source.kind === 'csv' ? (source.path ?? options.data) : undefined)
   const {train, val} = splitDataset(dataset, options.trainFrac, new Rng(options.seed).fork('split'))
   const scaler = fitScaler(train.x, train.n, train.features)
   const data: PreparedData = {
@@ -133,23 +133,18 @@ function generateTest(options: TrainOptions): Dataset | undefined {
   if (n === undefined) return generate(options.problem, options, options.dataSeed, 'test')
   const groups =
     options.problem === 'clusters' ? options.clusterCount : options.problem === 'spheres' ? options.sphereCount : 1
-  checkTestRows(n < groups ? 0 : n, `--test-samples ${n}`, '--test-samples 0')
+  if (n < Math.max(MIN_SPLIT_ROWS, groups)) {
+    throw usageError(
+      `--test-samples ${n} is too few: a test set needs at least ${Math.max(MIN_SPLIT_ROWS, groups)} rows`,
+      {hint: 'Give more, or --test-samples 0 for no test set.', details: {flag: 'test-samples', value: n}},
+    )
+  }
   return generate(
     options.problem,
     {...options, samples: n, clusterSize: undefined, sphereSize: undefined},
     options.dataSeed,
     'test',
   )
-}
-
-/** A test set of one row scores 0 or 1: it needs as many rows as each side of the split. */
-function checkTestRows(n: number, what: string, off: string): void {
-  if (n >= MIN_SPLIT_ROWS) return
-  const flag = off.split(' ')[0]!.slice(2)
-  throw usageError(`${what} gives ${n} test rows; a test set needs at least ${MIN_SPLIT_ROWS}`, {
-    hint: `Give more rows, or ${off} for no test set.`,
-    details: {flag, rows: n},
-  })
 }
 
 /** Standardised with the training scaler, labels as the training classes' indices. */
@@ -169,24 +164,41 @@ function testSet(ds: Dataset, classes: number[], scaler: Scaler): TestSet {
   return {x: applyScaler(ds.x, ds.n, scaler), y, n: ds.n}
 }
 
-/** Refuses data too small to leave MIN_SPLIT_ROWS rows on each side of the split. */
+/**
+ * The rows of each split: a CSV file's test rows (--test-frac) come off first, then
+ * --train-frac divides the rest. Generated problems draw their test rows apart.
+ */
+function splitOf(n: number, options: TrainOptions, csv: boolean): {nTest: number; nTrain: number; nVal: number} {
+  const nTest = csv && options.testFrac > 0 ? Math.floor(options.testFrac * n + 1e-7) : 0
+  return {nTest, ...splitSizes(n - nTest, options.trainFrac)}
+}
+
+/** Refuses data too small to leave MIN_SPLIT_ROWS rows in each split. */
 function checkSplittable(n: number, options: TrainOptions, csv: string | undefined): void {
-  const {nTrain, nVal} = splitSizes(n, options.trainFrac)
-  if (nTrain >= MIN_SPLIT_ROWS && nVal >= MIN_SPLIT_ROWS) return
+  const testing = csv !== undefined && options.testFrac > 0
+  const fits = (rows: number) => {
+    const s = splitOf(rows, options, csv !== undefined)
+    return s.nTrain >= MIN_SPLIT_ROWS && s.nVal >= MIN_SPLIT_ROWS && (!testing || s.nTest >= MIN_SPLIT_ROWS)
+  }
+  if (fits(n)) return
+  const {nTest, nTrain, nVal} = splitOf(n, options, csv !== undefined)
   let needed = n + 1
-  while (!fits(needed, options.trainFrac)) needed++
+  while (!fits(needed)) needed++
   const what = csv === undefined ? `${n} generated rows are` : `${csv} has ${n} data rows,`
-  const message = `${what} too few to split: --train-frac ${options.trainFrac} leaves ${nTrain} training and ${nVal} validation rows, and each side needs at least ${MIN_SPLIT_ROWS}`
-  const details = {rows: n, train: nTrain, val: nVal, trainFrac: options.trainFrac, needed}
-  const hint = `Use ${needed} rows or more${csv === undefined ? ' (--samples)' : ''}, or a --train-frac nearer 0.5.`
+  const held = testing ? `--test-frac ${options.testFrac} holds out ${nTest} test rows and ` : ''
+  const message = `${what} too few to split: ${held}--train-frac ${options.trainFrac} leaves ${nTrain} training and ${nVal} validation rows, and each ${testing ? 'part' : 'side'} needs at least ${MIN_SPLIT_ROWS}`
+  const details = {
+    rows: n,
+    ...(testing ? {test: nTest} : {}),
+    train: nTrain,
+    val: nVal,
+    trainFrac: options.trainFrac,
+    needed,
+  }
+  const hint = `Use ${needed} rows or more${csv === undefined ? ' (--samples)' : ''}, or a --train-frac nearer 0.5${testing ? ' (or --test-frac 0: no test set)' : ''}.`
   throw csv === undefined
     ? usageError(message, {hint, details: {flag: 'samples', ...details}})
     : invalidData(message, {hint, details: {path: csv, ...details}})
-}
-
-function fits(n: number, trainFrac: number): boolean {
-  const {nTrain, nVal} = splitSizes(n, trainFrac)
-  return nTrain >= MIN_SPLIT_ROWS && nVal >= MIN_SPLIT_ROWS
 }
 
 /** A CSV run is filed under its file name: data/iris-2.csv → iris-2. */

@@ -21,7 +21,8 @@ import {extract} from './helpers/promql.js'
 const TINY = ['--samples', '240', '--hidden-dim', '8', '--num-layers', '2', '--batch-size', '32']
 const SHORT = [...TINY, '--warm-up-epochs', '3', '--adaptation-epochs', '3']
 // Minutes at ~10 ms an epoch: the run is scraped while it trains, and stopped once checked.
-const LONG = [...TINY, '--warm-up-epochs', '3', '--adaptation-epochs', '20000']
+// The epochs are warm-up: phase 2 ends early once growth can do nothing, and warm-up never does.
+const LONG = [...TINY, '--warm-up-epochs', '20000', '--adaptation-epochs', '3']
 
 const SERVE_JOB = 'inference-server'
 const TRAIN_JOB = 'morpho-training'
