@@ -354,10 +354,11 @@ describe('morpho train (built CLI)', () => {
   })
 
   it('draws a live progress line on a terminal, and plain lines on one that reports no width', async () => {
-    // `script` gives the command a pseudo-terminal; stty sets (or not) its width.
+    // `script` gives the command a pseudo-terminal; stty sets (or not) its width. CI and TERM are
+    // set as a terminal has them: a CI runner's CI=true or TERM=dumb turns the live line off.
     const onTerminal = (setup: string) =>
       new Promise<{code: number; out: string}>((resolve) => {
-        const command = `${setup}NODE_ENV=production MORPHO_BACKEND=wasm ${process.execPath} ${BIN} train ${TINY.join(' ')} --home ${home.path} --no-register`
+        const command = `${setup}env -u CI TERM=xterm-256color NODE_ENV=production MORPHO_BACKEND=wasm ${process.execPath} ${BIN} train ${TINY.join(' ')} --home ${home.path} --no-register`
         execFile('script', ['-qec', command, '/dev/null'], {timeout: 60_000}, (error, stdout) =>
           // Colours are on at a terminal: leave them out of what is matched.
           resolve({

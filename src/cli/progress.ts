@@ -15,7 +15,7 @@ export function progressObserver(
 ): TrainingObserver {
   const paint = paintFor(stream)
   // A terminal that reports no width (some pseudo-terminals) gets plain lines: the spinner's
-  // redraw divides by the width.
+  // redraw divides by the width. The decision is made here, once (ora's own would differ on CI=).
   const live = Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && process.env.TERM !== 'dumb' && !process.env.CI
   let total = 0
   let spinner: Ora | undefined
@@ -37,7 +37,7 @@ export function progressObserver(
       startedAt = clock()
       const head = `run ${info.runId}: ${info.problem} on ${info.backend}, ${total} epochs, ${info.seeds.length} seeds`
       stream.write(`${paint.bold(head)}\n`)
-      if (live) spinner = ora({stream, text: 'preparing', discardStdin: false}).start()
+      if (live) spinner = ora({stream, text: 'preparing', discardStdin: false, isEnabled: true}).start()
     },
     epoch(m) {
       last = epochLine(m, total, paint)
@@ -47,6 +47,8 @@ export function progressObserver(
       }
       ends.push((clock() - startedAt) / 1000)
       spinner.text = `${last}  ${paint.dim(timing(ends, total))}`
+      // Drawn now, not at the spinner's next frame: a fast run's epochs all end between frames.
+      spinner.render()
     },
     event(e) {
       const line = eventLine(e, paint)
