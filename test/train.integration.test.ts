@@ -4,22 +4,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunRecord} from '../src/tracking/types.js'
 import type {EpochMetrics} from '../src/training/types.js'
-import {BIN, parseJson, runCli, spawnCli, tempDir} from './helpers/cli.js'
-
-const TINY = [
-  '--samples',
-  '240',
-  '--hidden-dim',
-  '8',
-  '--num-layers',
-  '2',
-  '--warm-up-epochs',
-  '3',
-  '--adaptation-epochs',
-  '3',
-  '--batch-size',
-  '32',
-]
+import {BIN, parseJson, runCli, spawnCli, TINY, tempDir} from './helpers/cli.js'
 
 interface Outcome {
   run: {

@@ -8,7 +8,8 @@ import {fmt} from './tx.js'
 /**
  * What `morpho train` does after a run: register the model when its gate metric (val_acc
  * unless told otherwise) reaches one threshold, promote it to Staging when it reaches
- * another. Each version records the rule (metric and threshold) that registered or promoted it.
+ * another — unless the version in Staging already has that metric at least as high (it
+ * stays). Each version records the rule (metric and threshold) that registered or promoted it.
  */
 
 export interface AutoRegisterOptions {
@@ -27,6 +28,8 @@ export interface AutoRegisterResult {
   promoted?: PromoteResult
   /** Why nothing was registered. */
   skipped?: string
+  /** Why the registered version was not promoted to Staging: a holder at least as good stays. */
+  notStaged?: string
   /** One line per thing that happened, for the train command to print. */
   messages: string[]
 }
@@ -63,7 +66,14 @@ export async function autoRegister(
     version: registered.version,
     stage: 'Staging',
     promotedBy: {rule: 'auto', metric, threshold: stageAt},
+    // Concurrent trainings: the best of them holds Staging, not the last to finish.
+    onlyIfBetter: metric,
   })
+  if (promoted.kept) {
+    const notStaged = `v${promoted.kept.version} holds Staging with ${metric} ${fmt(promoted.kept.value)} >= ${fmt(value)}`
+    messages.push(`not promoted to Staging: ${notStaged}`)
+    return {registered, notStaged, messages}
+  }
   const archived = promoted.displaced.map((d) => `v${d.version}`)
   messages.push(
     `promoted v${promoted.version} to Staging (${metric} ${fmt(value)} >= ${stageAt})` +

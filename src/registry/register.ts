@@ -1,4 +1,5 @@
-import {invalidData} from '../errors.js'
+import {integrityError, invalidData} from '../errors.js'
+import {whyUnservable} from '../model/check.js'
 import {assertSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
 import type {RunRecord} from '../tracking/types.js'
@@ -39,6 +40,14 @@ export async function registerRun(store: Store, runId: string, options: Register
     throw invalidData(`run ${run.id} has no saved model (model/model.json is missing)`, {
       hint: 'Only runs that saved their model can be registered; train again to get one.',
       details: {runId: run.id},
+    })
+  }
+  // A model that cannot load would be an outage at the next `serve`: refuse it before anything is copied.
+  const problem = whyUnservable(saved, `runs/${run.id}/model`)
+  if (problem !== undefined) {
+    throw integrityError(`Refusing to register run ${run.id}: its model does not load: ${problem}`, {
+      hint: "Nothing was registered. The run's model files are damaged; train again for a model that loads.",
+      details: {runId: run.id, problem},
     })
   }
   // Refuse an unreadable registry before copying anything into the store.

@@ -1,4 +1,5 @@
-import {notFound, usageError} from '../errors.js'
+import {integrityError, notFound, usageError} from '../errors.js'
+import {whyUnservable} from '../model/check.js'
 import type {Store} from '../store/store.js'
 import {pickBest, type VersionView, verifiedFiles, view} from './queries.js'
 import type {HistoryEntry, Rule, Stage, VersionEntry} from './schema.js'
@@ -26,6 +27,13 @@ export interface PromoteOptions {
   reason?: string
   /** Default: manual. */
   promotedBy?: Extract<Rule, {rule: 'manual'} | {rule: 'auto'}>
+  /**
+   * Promote only if the version's value of this metric (higher is better) beats every current
+   * holder of the stage; otherwise nothing is written and `kept` names the holder. Decided in
+   * the same write as the promotion, so of concurrent trainings the best one ends up there,
+   * not the last one to finish.
+   */
+  onlyIfBetter?: string
 }
 
 export interface Displaced {
@@ -39,10 +47,15 @@ export interface PromoteResult {
   version: number
   from: Stage
   to: Stage
-  /** True when the version already was in that stage: nothing changed, nothing was written. */
+  /**
+   * True when nothing changed and nothing was written: the version already was in that stage,
+   * or (`kept`) a holder of the stage is at least as good by `onlyIfBetter`'s metric.
+   */
   noop: boolean
   displaced: Displaced[]
   entry: VersionView
+  /** The holder that stays, when `onlyIfBetter` declined the promotion (`to` is then the version's own stage). */
+  kept?: {version: number; metric: string; value: number}
 }
 
 /** Moves one version to a stage and the previous holders out of it, in one locked write. */
@@ -91,7 +104,22 @@ export async function promote(store: Store, options: PromoteOptions): Promise<Pr
         entry: view(store, model, entry),
       }
     }
-    if (to !== 'Archived') await verifiedFiles(store, model.name, entry)
+    if (options.onlyIfBetter !== undefined) {
+      const kept = betterHolder(model.versions, entry, to, options.onlyIfBetter)
+      if (kept) {
+        return {
+          model: model.name,
+          version: entry.version,
+          from,
+          to: from,
+          noop: true,
+          displaced: [],
+          entry: view(store, model, entry),
+          kept,
+        }
+      }
+    }
+    if (to !== 'Archived') await assertPromotable(store, model.name, entry, to)
 
     await record(tx, {
       model: model.name,
@@ -137,6 +165,40 @@ export async function promote(store: Store, options: PromoteOptions): Promise<Pr
   })
 }
 
+/** A holder of `stage` whose `metric` is at least `entry`'s (a holder without it never is). */
+function betterHolder(
+  versions: readonly VersionEntry[],
+  entry: VersionEntry,
+  stage: Stage,
+  metric: string,
+): {version: number; metric: string; value: number} | undefined {
+  const mine = entry.metrics[metric]
+  const own = typeof mine === 'number' && Number.isFinite(mine) ? mine : Number.NEGATIVE_INFINITY
+  for (const other of versions) {
+    if (other === entry || other.stage !== stage) continue
+    const value = other.metrics[metric]
+    if (typeof value === 'number' && Number.isFinite(value) && value >= own) {
+      return {version: other.version, metric, value}
+    }
+  }
+  return undefined
+}
+
+/**
+ * A version may go to Staging or Production only if its files match their manifest and its
+ * model loads and predicts: a server following that stage would otherwise fail to start (a
+ * version registered before registration checked this, say).
+ */
+async function assertPromotable(store: Store, model: string, entry: VersionEntry, to: Stage): Promise<void> {
+  const {files} = await verifiedFiles(store, model, entry)
+  const problem = whyUnservable(files, entry.path)
+  if (problem === undefined) return
+  throw integrityError(`Refusing to promote ${model} v${entry.version} to ${to}: its model does not load: ${problem}`, {
+    hint: 'Its files match their checksums, so the model itself is broken: promote another version (it can still be archived).',
+    details: {model, version: entry.version, problem},
+  })
+}
+
 export interface RollbackResult {
   model: string
   /** The version now in Production. */
@@ -166,7 +228,7 @@ export async function rollback(store: Store, options: {model?: string; reason?: 
       const candidate = findVersion(model, version)
       if (!candidate) continue
       try {
-        await verifiedFiles(store, model.name, candidate)
+        await assertPromotable(store, model.name, candidate, 'Production')
         target = candidate
         break
       } catch (err) {

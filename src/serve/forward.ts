@@ -1,3 +1,4 @@
+import {testPrediction} from '../model/check.js'
 import {createJsPredictor, createTfPredictor, type Predictor} from '../model/predictor.js'
 import type {LoadedModel} from '../model/serialize.js'
 import type {Tf} from '../tf/backend.js'
@@ -90,24 +91,10 @@ function combine(js: Predictor, tf: Predictor, choice: PredictorChoice): Forward
  * (a weight read in the wrong layout would pass the first two checks and fail the third).
  */
 function selfTest(loaded: LoadedModel, js: Predictor, tf: Predictor | undefined): void {
-  const d = loaded.file.architecture.inputDim
   const k = loaded.file.architecture.numClasses
-  const zero = new Float32Array(d)
-  const check = (p: Predictor): Float32Array => {
-    const out = p.predictProba(zero, 1)
-    let sum = 0
-    for (let j = 0; j < k; j++) {
-      if (!Number.isFinite(out[j]!)) throw new Error(`test prediction (${p.kind}) gave a non-finite probability`)
-      sum += out[j]!
-    }
-    if (out.length !== k || Math.abs(sum - 1) > 1e-3) {
-      throw new Error(`test prediction (${p.kind}) gave probabilities summing to ${sum}, not 1`)
-    }
-    return out
-  }
-  const a = check(js)
+  const a = testPrediction(js)
   if (!tf) return
-  const b = check(tf)
+  const b = testPrediction(tf)
   for (let j = 0; j < k; j++) {
     if (Math.abs(a[j]! - b[j]!) > 1e-3) {
       throw new Error(`test prediction differs between TF.js (${b[j]}) and JavaScript (${a[j]}) at class ${j}`)

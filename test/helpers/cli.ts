@@ -6,6 +6,12 @@ import {join, resolve} from 'node:path'
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(ROOT, 'bin', 'run.js')
 
+/** Training flags for a run well under a second: 240 rows, a 2 × 8 network, 6 epochs. */
+export const TINY = [
+  ...['--samples', '240', '--hidden-dim', '8', '--num-layers', '2'],
+  ...['--warm-up-epochs', '3', '--adaptation-epochs', '3', '--batch-size', '32'],
+]
+
 export interface CliResult {
   code: number
   stdout: string

@@ -8,6 +8,8 @@ import {
   type ModelFile,
   WEIGHTS_FILE,
 } from '../../src/model/model-file.js'
+import {type VersionEntry, withManifest} from '../../src/registry/index.js'
+import {record, setStage} from '../../src/registry/tx.js'
 import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {StorePaths} from '../../src/store/paths.js'
 import {PostgresStore} from '../../src/store/postgres/postgres-store.js'
@@ -17,6 +19,8 @@ import type {EpochMetrics, TrainSummary} from '../../src/training/types.js'
 
 export interface MakeRunOptions {
   id?: string
+  /** Changes the saved model's files before the run is written (to damage them, say). */
+  modelFiles?: (files: Map<string, Uint8Array>) => void
   problem?: string
   /** val_acc in the summary; null leaves it out (a run whose summary lacks val_acc). */
   valAcc?: number | null
@@ -106,11 +110,21 @@ export async function makeRun(where: string | Store, options: MakeRunOptions = {
   ]
   let files: Map<string, Uint8Array> | undefined
   if (withModel) {
+    // A model that loads and predicts, as registering requires: the backbone of the
+    // architecture below and the adapter of its one active seed.
     const shapes: [string, number[]][] = [
       ['input/kernel', [2, 8]],
       ['input/bias', [8]],
+      ['hidden1/kernel', [8, 8]],
+      ['hidden1/bias', [8]],
+      ['hidden2/kernel', [8, 8]],
+      ['hidden2/bias', [8]],
       ['output/kernel', [8, 2]],
       ['output/bias', [2]],
+      ['L0_S0/w1', [8, 32]],
+      ['L0_S0/b1', [32]],
+      ['L0_S0/w2', [32, 8]],
+      ['L0_S0/b2', [8]],
     ]
     const count = shapes.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0)
     const weights = new Float32Array(count).map((_, i) => Math.sin(i + (options.seed ?? 42)))
@@ -133,6 +147,7 @@ export async function makeRun(where: string | Store, options: MakeRunOptions = {
       [WEIGHTS_FILE, new Uint8Array(weights.buffer)],
     ])
   }
+  if (files) options.modelFiles?.(files)
   await store.runs.put({record, metrics, events, model: files})
   return record
 }
@@ -154,4 +169,88 @@ export async function tamper(where: Store | StorePaths, model: string, version: 
   bytes[0] = (bytes[0] ?? 0) ^ 0xff
   await chmod(path, 0o644) // registered files are read-only; a tamperer would do the same
   await writeFile(path, bytes)
+}
+
+/** Weights of the same size, every value NaN. */
+export function nanWeights(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(new Float32Array(bytes.byteLength / 4).fill(Number.NaN).buffer)
+}
+
+/**
+ * Adds `files` as the model's next version without the checks registering makes, the way a
+ * morpho from before registration loaded the model could let a broken one in: through the
+ * store's own transaction, with a manifest that matches. Returns the version number.
+ */
+export async function plantVersion(
+  store: Store,
+  options: {model: string; runId: string; files: Map<string, Uint8Array>},
+): Promise<number> {
+  const {model: name, runId} = options
+  const {files, manifestSha256} = withManifest(options.files, {model: name, runId, createdAt: new Date().toISOString()})
+  const staged = await store.registry.stageVersion(name, files)
+  const rule = {rule: 'manual'} as const
+  try {
+    return await store.registry.write(async (tx) => {
+      let model = await tx.model(name)
+      if (!model) {
+        model = {name, createdAt: tx.time, nextVersion: 1, aliases: {}, versions: []}
+        await tx.insertModel(model)
+      }
+      const version = model.nextVersion
+      const entry: VersionEntry = {
+        version,
+        stage: 'None',
+        runId,
+        createdAt: tx.time,
+        updatedAt: tx.time,
+        description: null,
+        tags: {},
+        metrics: {val_acc: 0.5},
+        params: {problem: name, backend: 'cpu', seed: 42},
+        path: `models/${name}/${version}`,
+        manifestSha256,
+        registeredBy: rule,
+      }
+      model.versions.push(entry)
+      model.nextVersion = version + 1
+      await tx.insertVersion(model, entry, staged)
+      await record(tx, {model: name, version, action: 'register', from: null, to: 'None', reason: 'planted', rule})
+      return version
+    })
+  } finally {
+    await staged.discard()
+  }
+}
+
+/** Puts a version in Production without the checks `promote` makes (for a planted broken version). */
+export async function promoteUnchecked(store: Store, model: string, version: number): Promise<void> {
+  const rule = {rule: 'manual'} as const
+  await store.registry.write(async (tx) => {
+    const m = (await tx.model(model))!
+    for (const other of m.versions) {
+      if (other.stage !== 'Production') continue
+      const by = {rule: 'displaced', by: version} as const
+      await record(tx, {
+        model,
+        version: other.version,
+        action: 'transition',
+        from: 'Production',
+        to: 'Archived',
+        reason: 'planted',
+        rule: by,
+      })
+      await setStage(tx, m, other, 'Archived', by)
+    }
+    const entry = m.versions.find((v) => v.version === version)!
+    await record(tx, {
+      model,
+      version,
+      action: 'transition',
+      from: entry.stage,
+      to: 'Production',
+      reason: 'planted',
+      rule,
+    })
+    await setStage(tx, m, entry, 'Production', rule)
+  })
 }

@@ -1,6 +1,5 @@
-import {cp, readFile, writeFile} from 'node:fs/promises'
 import {type ClientRequest, request as httpRequest} from 'node:http'
-import {join} from 'node:path'
+import {WEIGHTS_FILE} from '../../src/model/model-file.js'
 import {promote, registerRun} from '../../src/registry/index.js'
 import {createLogger, memoryLogger} from '../../src/serve/log.js'
 import {type ServeOptions, type Serving, startServing} from '../../src/serve/serve.js'
@@ -10,6 +9,7 @@ import type {Store} from '../../src/store/store.js'
 import {trainRun} from '../../src/tracking/tracked-run.js'
 import {resolveTrainOptions} from '../../src/training/options.js'
 import {tempDir} from '../helpers/cli.js'
+import {nanWeights, plantVersion} from '../helpers/runs.js'
 
 /** The tiny training the integration tests use too: well under a second on wasm. */
 export const TINY = {
@@ -94,16 +94,14 @@ export async function call<T = Record<string, unknown>>(
 }
 
 /**
- * Registers a copy of the store's run whose weights are all NaN: its files match their manifest
- * (registration hashed them), so only loading it and predicting can tell it is broken.
+ * A version whose weights are all NaN, in the registry the way a morpho from before
+ * registration and promotion loaded the model could leave one (see plantVersion): its files
+ * match their manifest, so only loading it and predicting can tell it is broken.
  */
 export async function registerBroken(store: TrainedStore): Promise<number> {
-  const id = `${store.runId}-nan`
-  await cp(store.paths.runDir(store.runId), store.paths.runDir(id), {recursive: true})
-  const weights = join(store.paths.runModelDir(id), 'weights.bin')
-  const size = (await readFile(weights)).byteLength
-  await writeFile(weights, new Uint8Array(new Float32Array(size / 4).fill(Number.NaN).buffer))
-  return (await registerRun(store.store, id)).version
+  const files = (await store.store.runs.modelFiles(store.runId))!
+  files.set(WEIGHTS_FILE, nanWeights(files.get(WEIGHTS_FILE)!))
+  return plantVersion(store.store, {model: 'spirals', runId: store.runId, files})
 }
 
 /**

@@ -4,7 +4,7 @@ import {promote, registerRun} from '../../src/registry/index.js'
 import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {loadTf} from '../../src/tf/backend.js'
 import {tempDir} from '../helpers/cli.js'
-import {tamper} from '../helpers/runs.js'
+import {promoteUnchecked, tamper} from '../helpers/runs.js'
 import {parseExposition} from '../monitoring/helpers/exposition.js'
 import {call, registerBroken, startTestServer, type TrainedStore, trainedStore} from './helpers.js'
 
@@ -182,7 +182,7 @@ describe('reloading a served model', () => {
       await until('the watcher to load v3', async () => (server.holder.current?.version === 3 ? true : undefined))
       expect(server.log.lines.some((l) => /^info reloaded spirals v1 → v3 \(Production, watch, /.test(l))).toBe(true)
 
-      await promote(store.store, {stage: 'Production', version: broken})
+      await promoteUnchecked(store.store, 'spirals', broken)
       await until('the failed reload', async () =>
         (await reloads(server.url))['failure/watch'] === 1 ? true : undefined,
       )

@@ -1,5 +1,17 @@
 import {randomBytes} from 'node:crypto'
-import {access, constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
+import {
+  access,
+  constants,
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {basename, join} from 'node:path'
 import {isMorphoError, MorphoError, notFound} from '../../errors.js'
@@ -126,6 +138,9 @@ class FolderStaged implements StagedVersion {
   async discard(): Promise<void> {
     await rm(this.dir, {recursive: true, force: true})
     await removeDeadCopies(this.modelDir)
+    // A registration refused before its first version leaves no empty models/<name>/ behind.
+    // rmdir removes only an empty folder: a version, or another writer's copy, keeps it.
+    await rmdir(this.modelDir).catch(() => undefined)
   }
 }
 
@@ -209,7 +224,7 @@ export class FolderRegistry implements RegistryStore {
    */
   async stageVersion(model: string, files: ModelFiles): Promise<StagedVersion> {
     const modelDir = this.paths.modelDir(model)
-    await mkdir(modelDir, {recursive: true})
+    await makeDirs(modelDir)
     const dir = join(modelDir, `.incoming.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`)
     const staged = new FolderStaged(dir, modelDir)
     try {
