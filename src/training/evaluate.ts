@@ -29,6 +29,8 @@ export interface ScoreOptions {
   chunk?: number
   /** Awaited before each pass; true stops the scoring (every score is then NaN). */
   between?: () => Promise<boolean>
+  /** The network's logits for some rows, if not net.forward (the training step's own, same values). */
+  forward?: (x: Tensor2D) => Tensor2D
 }
 
 /** Standardised rows with class indices, kept on the backend for repeated scoring. */
@@ -53,13 +55,14 @@ export class ScoringSet {
 export async function score(tf: Tf, net: MorphoNet, set: ScoringSet, options: ScoreOptions = {}): Promise<Scores> {
   const classes = net.arch.numClasses
   const chunk = Math.max(1, Math.min(CHUNK, options.chunk ?? CHUNK))
+  const forward = options.forward ?? ((x: Tensor2D) => net.forward(x))
   let nll = 0
   let correct = 0
   const bins = Array.from({length: ECE_BINS}, () => ({rows: 0, hits: 0, confidence: 0}))
   for (let start = 0; start < set.n; start += chunk) {
     if (await options.between?.()) return {loss: Number.NaN, acc: Number.NaN, ece: Number.NaN}
     const rows = Math.min(chunk, set.n - start)
-    const logp = tf.tidy(() => tf.logSoftmax(net.forward(tf.slice(set.x, [start, 0], [rows, set.features]))))
+    const logp = tf.tidy(() => tf.logSoftmax(forward(tf.slice(set.x, [start, 0], [rows, set.features]))))
     const values = logp.dataSync() as Float32Array
     logp.dispose()
     for (let r = 0; r < rows; r++) {

@@ -1,4 +1,4 @@
-import type {Optimizer, Scalar, Tensor2D, Variable} from '@tensorflow/tfjs'
+import type {Tensor2D} from '@tensorflow/tfjs'
 import type {Rng} from '../data/rng.js'
 import {MorphoError} from '../errors.js'
 import type {SavedSeed} from '../model/model-file.js'
@@ -15,6 +15,7 @@ import {
 import {type Scores, ScoringSet, score} from './evaluate.js'
 import {MAX_STEP_WORK} from './limits.js'
 import type {TrainOptions} from './options.js'
+import {type Batch, createStepper, type StepGroup, type StepOptimizer, type Stepper} from './step.js'
 import type {EpochMetrics, GerminationEffect, Phase, SeedCounts, TrainingEvent, TrainSummary} from './types.js'
 
 /**
@@ -98,11 +99,13 @@ export class Trainer {
   private readonly order: Uint32Array
   private readonly batchX: Float32Array
   private readonly batchY: Float32Array
-  private backboneOpt?: Optimizer
-  private headOpt?: Optimizer
+  /** Forward, backward and Adam updates of one batch (step.ts). */
+  readonly stepper: Stepper
+  private backboneOpt?: StepOptimizer
+  private headOpt?: StepOptimizer
   /** Phase 2's optimiser for the backbone below the head, once a seed has germinated. */
-  private jointOpt?: Optimizer
-  private readonly seedOpts = new Map<SeedModule, Optimizer>()
+  private jointOpt?: StepOptimizer
+  private readonly seedOpts = new Map<SeedModule, StepOptimizer>()
   private readonly val: ScoringSet
   private readonly probeX: Tensor2D
   private pendingEvents: TrainingEvent[] = []
@@ -129,6 +132,7 @@ export class Trainer {
       rng.fork('init'),
       {blendSteps: options.blendSteps, progressThresh: options.progressThresh},
     )
+    this.stepper = createStepper(tf, this.net)
     const config = {patience: options.patience, delta: options.delta, accThreshold: options.accThreshold}
     this.controller =
       options.controller === 'plateau'
@@ -185,7 +189,7 @@ export class Trainer {
 
   /** One pass over the training data; returns the mean training loss. */
   async trainEpoch(epoch: number, shouldStop?: () => boolean): Promise<{loss: number; stopped: boolean}> {
-    const {tf, data} = this
+    const {data} = this
     const phase = this.phaseOf(epoch)
     const lr = this.lrFor(epoch)
     this.shuffleRng.shuffleInPlace(this.order)
@@ -197,12 +201,9 @@ export class Trainer {
       if (shouldStop?.()) return {loss: seen ? lossSum / seen : Number.NaN, stopped: true}
       const rows = Math.min(batchSize, data.nTrain - start)
       this.fillBatch(start, rows)
-      const x = tf.tensor2d(this.batchX.subarray(0, rows * data.features), [rows, data.features])
-      const y = tf.tensor2d(this.batchY.subarray(0, rows * data.classes), [rows, data.classes])
+      const batch: Batch = {x: this.batchX, y: this.batchY, rows}
       const loss =
-        phase === 'warm_up' ? this.warmUpStep(x, y, lr) : await this.adaptationStep(x, y, lr, epoch, shouldStop)
-      x.dispose()
-      y.dispose()
+        phase === 'warm_up' ? this.warmUpStep(batch, lr) : await this.adaptationStep(batch, lr, epoch, shouldStop)
       if (!Number.isFinite(loss)) {
         throw new MorphoError('DIVERGED', `Training diverged at epoch ${epoch}: the loss became ${loss}`, {
           hint: 'Lower --lr (or --shadow-lr), or standardise the data.',
@@ -225,62 +226,41 @@ export class Trainer {
     }
   }
 
-  private lossOf(x: Tensor2D, y: Tensor2D, shadow?: SeedModule): Scalar {
-    const logits = this.net.forward(x, {shadow, training: true})
-    return this.tf.losses.softmaxCrossEntropy(y, logits) as Scalar
+  private warmUpStep(batch: Batch, lr: number): number {
+    this.backboneOpt ??= this.stepper.adam()
+    return this.stepper.step(batch, [{vars: this.net.backboneVariables, opt: this.backboneOpt, lr}])
   }
 
-  private warmUpStep(x: Tensor2D, y: Tensor2D, lr: number): number {
-    const {tf} = this
-    this.backboneOpt ??= tf.train.adam(lr)
-    setLr(this.backboneOpt, lr)
-    return tf.tidy(() => {
-      const cost = this.backboneOpt!.minimize(() => this.lossOf(x, y), true, this.net.backboneVariables)
-      return cost!.dataSync()[0]
-    })
-  }
-
-  private async adaptationStep(
-    x: Tensor2D,
-    y: Tensor2D,
-    lr: number,
-    epoch: number,
-    shouldStop?: () => boolean,
-  ): Promise<number> {
-    const {tf, net} = this
-    this.headOpt ??= tf.train.adam(lr)
-    setLr(this.headOpt, lr)
-    const live = net.seeds.filter((s) => s.life.state === 'blending' || s.life.state === 'active')
-    const body = this.jointLr(epoch) > 0 ? net.bodyVariables : []
-    const liveVars: Variable[] = [...net.headVariables, ...body, ...live.flatMap((s) => MorphoNet.seedVariables(s))]
-    const value = tf.tidy(() => {
-      const {value, grads} = tf.variableGrads(() => this.lossOf(x, y), liveVars)
-      this.headOpt!.applyGradients(pick(grads, net.headVariables))
-      if (body.length > 0) {
-        this.jointOpt ??= tf.train.adam(this.jointLr(epoch))
-        setLr(this.jointOpt, this.jointLr(epoch))
-        this.jointOpt.applyGradients(pick(grads, body))
-      }
-      for (const seed of live) this.seedOptimizer(seed).applyGradients(pick(grads, MorphoNet.seedVariables(seed)))
-      return value.dataSync()[0]
-    })
+  private async adaptationStep(batch: Batch, lr: number, epoch: number, shouldStop?: () => boolean): Promise<number> {
+    const {net, stepper} = this
+    this.headOpt ??= stepper.adam()
+    const groups: StepGroup[] = [{vars: net.headVariables, opt: this.headOpt, lr}]
+    const jointLr = this.jointLr(epoch)
+    if (jointLr > 0) {
+      this.jointOpt ??= stepper.adam()
+      groups.push({vars: net.bodyVariables, opt: this.jointOpt, lr: jointLr})
+    }
+    for (const seed of net.seeds) {
+      if (seed.life.state !== 'blending' && seed.life.state !== 'active') continue
+      groups.push({vars: MorphoNet.seedVariables(seed), opt: this.seedOptimizer(seed), lr: this.options.shadowLr})
+    }
+    const value = stepper.step(batch, groups)
     for (const seed of net.seeds) {
       if (seed.life.state !== 'training') continue
       // Each seed in the shadow is one more pass through the network: let a signal in between.
       await this.breathe()
       if (shouldStop?.()) return value
-      tf.tidy(() => {
-        this.seedOptimizer(seed).minimize(() => this.lossOf(x, y, seed), false, MorphoNet.seedVariables(seed))
-      })
+      const vars = MorphoNet.seedVariables(seed)
+      stepper.step(batch, [{vars, opt: this.seedOptimizer(seed), lr: this.options.shadowLr}], seed)
     }
     for (const seed of net.seeds) this.record(seed, seed.life.afterStep(), epoch)
     return value
   }
 
-  private seedOptimizer(seed: SeedModule): Optimizer {
+  private seedOptimizer(seed: SeedModule): StepOptimizer {
     let opt = this.seedOpts.get(seed)
     if (!opt) {
-      opt = this.tf.train.adam(this.options.shadowLr)
+      opt = this.stepper.adam()
       this.seedOpts.set(seed, opt)
     }
     return opt
@@ -293,7 +273,8 @@ export class Trainer {
 
   /** The validation score of the network as it is now; NaN throughout when `shouldStop` stopped it part-way. */
   evaluate(shouldStop?: () => boolean): Promise<Scores> {
-    return score(this.tf, this.net, this.val, this.scoring(shouldStop))
+    const forward = (x: Tensor2D) => this.stepper.logits(x)
+    return score(this.tf, this.net, this.val, {...this.scoring(shouldStop), forward})
   }
 
   /** Passes no more work than a training step is allowed, with a turn of the event loop between. */
@@ -567,17 +548,6 @@ export class Trainer {
     this.jointOpt?.dispose()
     for (const opt of this.seedOpts.values()) opt.dispose()
   }
-}
-
-function setLr(opt: Optimizer, lr: number): void {
-  // Adam reads learningRate on every update, so a schedule can change it in place.
-  ;(opt as unknown as {learningRate: number}).learningRate = lr
-}
-
-function pick(grads: Record<string, unknown>, vars: Variable[]): Record<string, never> {
-  const out: Record<string, unknown> = {}
-  for (const v of vars) out[v.name] = grads[v.name]
-  return out as Record<string, never>
 }
 
 export function countSeeds(net: MorphoNet): SeedCounts {

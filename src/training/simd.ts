@@ -1,0 +1,646 @@
+/**
+ * The training step's arithmetic as WebAssembly SIMD functions over the wasm backend's own
+ * memory: a matrix product, a transpose, a column sum, the ReLU gradient mask and Adam's
+ * update. The module is a few kilobytes, assembled here when first used rather than shipped.
+ *
+ * Each function computes exactly what the backend's kernel for it computes, because it does
+ * the same float32 operations in the same order:
+ * - gemm: XNNPACK's matrix product (what the backend's _FusedMatMul and BatchMatMul run)
+ *   accumulates every output as bias (or 0) + a₀b₀ + a₁b₁ + … in k order, one rounding per
+ *   multiply and per add, and so does this one, four or eight outputs at a time. What it does
+ *   not do is pack the right operand into a new buffer first, which XNNPACK does on every
+ *   call whose right operand is new, and in training every one is (the weights change each
+ *   step, the gradients are new). That packing was as long as the product itself.
+ * - colsum: the backend's Sum over the rows, each column added up from 0 in row order.
+ * - mask: the ReLU's gradient, dy · step(x), as the tape computes it (dy where x > 0, else dy·0).
+ * - adam: tf.train.adam's update, element by element:
+ *     m ← m·β1 + g·(1−β1)            v ← v·β2 + (g·g)·(1−β2)
+ *     w ← ((m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε))·(−lr) + w
+ *   one pass instead of fifteen kernel calls per variable.
+ * test/training/step.test.ts holds the gradients and weights of a whole step to the reference.
+ */
+
+export interface AdamConstants {
+  beta1: number
+  oneMinusBeta1: number
+  beta2: number
+  oneMinusBeta2: number
+  /** 1 − β1ᵗ and 1 − β2ᵗ, as TF.js keeps them: float32 products updated every step. */
+  correction1: number
+  correction2: number
+  epsilon: number
+  negLr: number
+}
+
+/** Every pointer is a byte offset in the memory the kernels were made for. */
+export interface SimdKernels {
+  /**
+   * out (m×n, row-major) = A·B (+ bias), then relu 1: max(x, 0) as the backend's Relu kernel
+   * (NaN stays NaN), or 2: as XNNPACK's fused clamp (NaN becomes 0). Element (i, k) of A is at
+   * a + i·aRow + k·aCol bytes, so a transposed A is just other strides; B is k×n row-major.
+   */
+  gemm(
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bias: number | undefined,
+    out: number,
+    m: number,
+    k: number,
+    n: number,
+    relu: 0 | 1 | 2,
+  ): void
+  /** dst (cols×rows) = srcᵀ, bits copied. */
+  transpose(src: number, dst: number, rows: number, cols: number): void
+  /** dst[j] = Σ_r src[r][j], from 0 in row order. */
+  colsum(src: number, dst: number, rows: number, cols: number): void
+  /** g[i] = a[i] > 0 ? g[i] : g[i]·0. */
+  mask(g: number, a: number, n: number): void
+  adam(w: number, m: number, v: number, g: number, n: number, c: AdamConstants): void
+}
+
+const I32 = 0x7f
+const F32 = 0x7d
+const V128 = 0x7b
+
+// Opcodes (core and fixed-width SIMD as standardised).
+const op = {
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  else: 0x05,
+  br: 0x0c,
+  brIf: 0x0d,
+  end: 0x0b,
+  get: 0x20,
+  set: 0x21,
+  i32load: 0x28,
+  f32load: 0x2a,
+  i32store: 0x36,
+  f32store: 0x38,
+  i32const: 0x41,
+  f32const: 0x43,
+  i32eqz: 0x45,
+  i32eq: 0x46,
+  i32ltu: 0x49,
+  i32gtu: 0x4b,
+  i32leu: 0x4d,
+  i32geu: 0x4f,
+  f32lt: 0x5d,
+  f32gt: 0x5e,
+  select: 0x1b,
+  i32add: 0x6a,
+  i32sub: 0x6b,
+  i32mul: 0x6c,
+  i32and: 0x71,
+  i32shl: 0x74,
+  f32sqrt: 0x91,
+  f32add: 0x92,
+  f32mul: 0x94,
+  f32div: 0x95,
+  f32max: 0x97,
+} as const
+const simd = {
+  load: 0x00,
+  loadSplat: 0x09,
+  store: 0x0b,
+  splat: 0x13,
+  gt: 0x44,
+  bitselect: 0x52,
+  sqrt: 0xe3,
+  add: 0xe4,
+  mul: 0xe6,
+  div: 0xe7,
+  max: 0xe9,
+  pmax: 0xeb,
+} as const
+
+function uleb(n: number): number[] {
+  const out: number[] = []
+  do {
+    let byte = n & 0x7f
+    n >>>= 7
+    if (n !== 0) byte |= 0x80
+    out.push(byte)
+  } while (n !== 0)
+  return out
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = []
+  for (;;) {
+    const byte = n & 0x7f
+    n >>= 7
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte)
+      return out
+    }
+    out.push(byte | 0x80)
+  }
+}
+
+const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')]
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()]
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body]
+
+/** One function being written: its parameters, the locals it asks for, and its code. */
+class Fn {
+  readonly params: number[]
+  private readonly locals: number[] = []
+  readonly code: number[] = []
+
+  constructor(params: number[]) {
+    this.params = params
+  }
+
+  local(type: number): number {
+    this.locals.push(type)
+    return this.params.length + this.locals.length - 1
+  }
+
+  e(...bytes: number[]): this {
+    this.code.push(...bytes)
+    return this
+  }
+
+  get(i: number) {
+    return this.e(op.get, ...uleb(i))
+  }
+
+  set(i: number) {
+    return this.e(op.set, ...uleb(i))
+  }
+
+  tee(i: number) {
+    return this.e(0x22, ...uleb(i))
+  }
+
+  i32(n: number) {
+    return this.e(op.i32const, ...sleb(n))
+  }
+
+  v(o: number, ...imm: number[]) {
+    return this.e(0xfd, ...uleb(o), ...imm)
+  }
+
+  /** local += n (an i32 local, n a local or a constant). */
+  bump(local: number, by: {local: number} | number) {
+    this.get(local)
+    if (typeof by === 'number') this.i32(by)
+    else this.get(by.local)
+    return this.e(op.i32add).set(local)
+  }
+
+  /** while (cond) body: cond pushes an i32, tested before every pass. */
+  while(cond: () => void, body: () => void) {
+    this.e(op.block, 0x40, op.loop, 0x40)
+    cond()
+    this.e(op.i32eqz, op.brIf, 1)
+    body()
+    return this.e(op.br, 0, op.end, op.end)
+  }
+
+  when(cond: () => void, then: () => void) {
+    cond()
+    this.e(op.if, 0x40)
+    then()
+    return this.e(op.end)
+  }
+
+  body(): number[] {
+    const groups: number[][] = []
+    for (const t of this.locals) {
+      const last = groups.at(-1)
+      if (last && last[1] === t) last[0]!++
+      else groups.push([1, t])
+    }
+    return [...vec(groups), ...this.code, op.end]
+  }
+}
+
+/**
+ * gemm(a, aRow, aCol, b, bias, hasBias, out, m, k, n, relu): tiles of 4 rows × 8, 4 or 1
+ * columns, then the rows left over one at a time. Accumulators stay in locals over all of k.
+ */
+function gemmFn(): Fn {
+  const P = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]
+  const f = new Fn(P)
+  const [A, AROW, ACOL, B, BIAS, HAS_BIAS, OUT, M, K, N, RELU] = P.map((_, i) => i)
+  const i0 = f.local(I32)
+  const j0 = f.local(I32)
+  const kk = f.local(I32)
+  const pb = f.local(I32)
+  const ldb = f.local(I32) // bytes per row of B and of out
+  const pa = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)]
+  const accV = Array.from({length: 8}, () => f.local(V128))
+  const bV = [f.local(V128), f.local(V128)]
+  const aV = f.local(V128)
+  const zeroV = f.local(V128)
+  const accS = Array.from({length: 4}, () => f.local(F32))
+  const bS = f.local(F32)
+  const aS = f.local(F32)
+
+  f.get(N).i32(2).e(op.i32shl).set(ldb)
+  f.v(0x0c, ...new Array(16).fill(0)).set(zeroV) // v128.const 0
+
+  /** One tile at rows i0.., columns j0..: `rows` of 1 or 4; `lanes` 8, 4 (vectors) or 1 (scalar). */
+  const tile = (rows: number, lanes: 8 | 4 | 1) => {
+    const nv = lanes === 8 ? 2 : 1
+    const scalar = lanes === 1
+    const acc = (r: number, q: number) => (scalar ? accS[r]! : accV[r * nv + q]!)
+    // Accumulators start from the bias (or zero).
+    for (let q = 0; q < nv; q++) {
+      f.get(HAS_BIAS).e(op.if, scalar ? F32 : V128)
+      f.get(BIAS).get(j0).i32(2).e(op.i32shl, op.i32add)
+      if (scalar) f.e(op.f32load, 2, 0)
+      else f.v(simd.load, 0, ...uleb(16 * q))
+      f.e(op.else)
+      if (scalar) f.e(op.f32const, 0, 0, 0, 0)
+      else f.get(zeroV)
+      f.e(op.end)
+      for (let r = 0; r < rows; r++) {
+        if (r === rows - 1) f.set(acc(r, q))
+        else f.tee(acc(r, q))
+      }
+    }
+    // Row pointers into A, and the column pointer into B.
+    for (let r = 0; r < rows; r++) {
+      f.get(A).get(i0).i32(r).e(op.i32add).get(AROW).e(op.i32mul, op.i32add).set(pa[r]!)
+    }
+    f.get(B).get(j0).i32(2).e(op.i32shl, op.i32add).set(pb)
+    f.get(K).set(kk)
+    f.while(
+      () => f.get(kk),
+      () => {
+        for (let q = 0; q < nv; q++) {
+          f.get(pb)
+          if (scalar) f.e(op.f32load, 2, 0).set(bS)
+          else f.v(simd.load, 0, ...uleb(16 * q)).set(bV[q]!)
+        }
+        for (let r = 0; r < rows; r++) {
+          f.get(pa[r]!)
+          if (scalar) f.e(op.f32load, 2, 0).set(aS)
+          else f.v(simd.loadSplat, 2, 0).set(aV)
+          for (let q = 0; q < nv; q++) {
+            f.get(acc(r, q))
+            if (scalar) f.get(aS).get(bS).e(op.f32mul, op.f32add)
+            else f.get(aV).get(bV[q]!).v(simd.mul).v(simd.add)
+            f.set(acc(r, q))
+          }
+          f.bump(pa[r]!, {local: ACOL})
+        }
+        f.bump(pb, {local: ldb})
+        f.get(kk).i32(1).e(op.i32sub).set(kk)
+      },
+    )
+    // ReLU 1: max(x, 0), NaN kept; 2: pmax(0, x) = 0 < x ? x : 0, NaN to 0 (XNNPACK's clamp).
+    for (const [mode, ops] of [
+      [1, scalar ? [op.f32max] : [0xfd, ...uleb(simd.max)]],
+      [2, scalar ? [] : [0xfd, ...uleb(simd.pmax)]],
+    ] as const) {
+      f.when(
+        () => f.get(RELU).i32(mode).e(op.i32eq),
+        () => {
+          for (let r = 0; r < rows; r++) {
+            for (let q = 0; q < nv; q++) {
+              if (mode === 2 && scalar) {
+                // select(x, 0, 0 < x)
+                f.get(acc(r, q))
+                  .e(op.f32const, 0, 0, 0, 0)
+                  .e(op.f32const, 0, 0, 0, 0)
+                  .get(acc(r, q))
+                  .e(op.f32lt, op.select)
+              } else if (mode === 2) {
+                f.get(zeroV)
+                  .get(acc(r, q))
+                  .e(...ops)
+              } else {
+                f.get(acc(r, q))
+                if (scalar) f.e(op.f32const, 0, 0, 0, 0)
+                else f.get(zeroV)
+                f.e(...ops)
+              }
+              f.set(acc(r, q))
+            }
+          }
+        },
+      )
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let q = 0; q < nv; q++) {
+        // out + (i0 + r)·ldb + j0·4 + 16q
+        f.get(OUT).get(i0).i32(r).e(op.i32add).get(ldb).e(op.i32mul, op.i32add)
+        f.get(j0).i32(2).e(op.i32shl, op.i32add)
+        f.get(acc(r, q))
+        if (scalar) f.e(op.f32store, 2, 0)
+        else f.v(simd.store, 0, ...uleb(16 * q))
+      }
+    }
+    f.bump(j0, lanes)
+  }
+
+  /** All columns for the rows at i0. */
+  const columns = (rows: number) => {
+    f.i32(0).set(j0)
+    const left = (width: number) => () => f.get(j0).i32(width).e(op.i32add).get(N).e(op.i32leu)
+    f.while(left(8), () => tile(rows, 8))
+    f.when(left(4), () => tile(rows, 4))
+    f.while(left(1), () => tile(rows, 1))
+  }
+
+  f.i32(0).set(i0)
+  f.while(
+    () => f.get(i0).i32(4).e(op.i32add).get(M).e(op.i32leu),
+    () => {
+      columns(4)
+      f.bump(i0, 4)
+    },
+  )
+  f.while(
+    () => f.get(i0).get(M).e(op.i32ltu),
+    () => {
+      columns(1)
+      f.bump(i0, 1)
+    },
+  )
+  return f
+}
+
+function transposeFn(): Fn {
+  const f = new Fn([I32, I32, I32, I32])
+  const [SRC, DST, ROWS, COLS] = [0, 1, 2, 3]
+  const r = f.local(I32)
+  const c = f.local(I32)
+  const ps = f.local(I32)
+  const pd = f.local(I32)
+  const rowBytes = f.local(I32)
+  f.get(ROWS).i32(2).e(op.i32shl).set(rowBytes)
+  f.get(SRC).set(ps)
+  f.i32(0).set(r)
+  f.while(
+    () => f.get(r).get(ROWS).e(op.i32ltu),
+    () => {
+      // dst column r: dst + r·4, then one row (rows·4 bytes) further per element.
+      f.get(DST).get(r).i32(2).e(op.i32shl, op.i32add).set(pd)
+      f.i32(0).set(c)
+      f.while(
+        () => f.get(c).get(COLS).e(op.i32ltu),
+        () => {
+          f.get(pd).get(ps).e(op.i32load, 2, 0, op.i32store, 2, 0)
+          f.bump(ps, 4).bump(pd, {local: rowBytes}).bump(c, 1)
+        },
+      )
+      f.bump(r, 1)
+    },
+  )
+  return f
+}
+
+function colsumFn(): Fn {
+  const f = new Fn([I32, I32, I32, I32])
+  const [SRC, DST, ROWS, COLS] = [0, 1, 2, 3]
+  const j = f.local(I32)
+  const r = f.local(I32)
+  const p = f.local(I32)
+  const rowBytes = f.local(I32)
+  const accV = f.local(V128)
+  const accS = f.local(F32)
+  f.get(COLS).i32(2).e(op.i32shl).set(rowBytes)
+  f.i32(0).set(j)
+  const column = (lanes: 4 | 1) => {
+    f.get(SRC).get(j).i32(2).e(op.i32shl, op.i32add).set(p)
+    if (lanes === 4) f.v(0x0c, ...new Array(16).fill(0)).set(accV)
+    else f.e(op.f32const, 0, 0, 0, 0).set(accS)
+    f.i32(0).set(r)
+    f.while(
+      () => f.get(r).get(ROWS).e(op.i32ltu),
+      () => {
+        if (lanes === 4) f.get(accV).get(p).v(simd.load, 0, 0).v(simd.add).set(accV)
+        else f.get(accS).get(p).e(op.f32load, 2, 0, op.f32add).set(accS)
+        f.bump(p, {local: rowBytes}).bump(r, 1)
+      },
+    )
+    f.get(DST).get(j).i32(2).e(op.i32shl, op.i32add)
+    if (lanes === 4) f.get(accV).v(simd.store, 0, 0)
+    else f.get(accS).e(op.f32store, 2, 0)
+    f.bump(j, lanes)
+  }
+  f.while(
+    () => f.get(j).i32(4).e(op.i32add).get(COLS).e(op.i32leu),
+    () => column(4),
+  )
+  f.while(
+    () => f.get(j).get(COLS).e(op.i32ltu),
+    () => column(1),
+  )
+  return f
+}
+
+function maskFn(): Fn {
+  const f = new Fn([I32, I32, I32])
+  const [G, A, N] = [0, 1, 2]
+  const i = f.local(I32)
+  const end = f.local(I32)
+  const g = f.local(V128)
+  const zero = f.local(V128)
+  f.v(0x0c, ...new Array(16).fill(0)).set(zero)
+  f.get(N).i32(2).e(op.i32shl).set(end)
+  f.i32(0).set(i)
+  f.while(
+    () => f.get(i).i32(16).e(op.i32add).get(end).e(op.i32leu),
+    () => {
+      f.get(G).get(i).e(op.i32add)
+      f.get(G).get(i).e(op.i32add).v(simd.load, 0, 0).set(g)
+      // bitselect(g, g·0, a > 0)
+      f.get(g).get(g).get(zero).v(simd.mul)
+      f.get(A).get(i).e(op.i32add).v(simd.load, 0, 0).get(zero).v(simd.gt)
+      f.v(simd.bitselect).v(simd.store, 0, 0)
+      f.bump(i, 16)
+    },
+  )
+  f.while(
+    () => f.get(i).get(end).e(op.i32ltu),
+    () => {
+      f.when(
+        () => f.get(A).get(i).e(op.i32add, op.f32load, 2, 0, op.f32const, 0, 0, 0, 0, op.f32gt, op.i32eqz),
+        () => {
+          f.get(G).get(i).e(op.i32add)
+          f.get(G).get(i).e(op.i32add, op.f32load, 2, 0, op.f32const, 0, 0, 0, 0, op.f32mul, op.f32store, 2, 0)
+        },
+      )
+      f.bump(i, 4)
+    },
+  )
+  return f
+}
+
+function adamFn(): Fn {
+  const P = [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32]
+  const f = new Fn(P)
+  const [W, M, V, G, N] = [0, 1, 2, 3, 4]
+  const C = 5 // beta1, 1−beta1, beta2, 1−beta2, corr1, corr2, eps, −lr
+  const i = f.local(I32)
+  const end = f.local(I32)
+  const splat = Array.from({length: 8}, () => f.local(V128))
+  const tv = [f.local(V128), f.local(V128), f.local(V128)]
+  const ts = [f.local(F32), f.local(F32), f.local(F32)]
+  for (let k = 0; k < 8; k++)
+    f.get(C + k)
+      .v(simd.splat)
+      .set(splat[k]!)
+  f.get(N).i32(-4).e(op.i32and).i32(2).e(op.i32shl).set(end)
+  f.i32(0).set(i)
+  const addr = (base: number) => f.get(base).get(i).e(op.i32add)
+  const pass = (vector: boolean) => {
+    const load = () => (vector ? f.v(simd.load, 0, 0) : f.e(op.f32load, 2, 0))
+    const store = () => (vector ? f.v(simd.store, 0, 0) : f.e(op.f32store, 2, 0))
+    const k = (n: number) => f.get(vector ? splat[n]! : C + n)
+    const mul = () => (vector ? f.v(simd.mul) : f.e(op.f32mul))
+    const add = () => (vector ? f.v(simd.add) : f.e(op.f32add))
+    const div = () => (vector ? f.v(simd.div) : f.e(op.f32div))
+    const sqrt = () => (vector ? f.v(simd.sqrt) : f.e(op.f32sqrt))
+    const [g, m, v] = (vector ? tv : ts) as [number, number, number]
+    addr(G)
+    load()
+    f.set(g)
+    // m' = m·β1 + g·(1−β1)
+    addr(M)
+    load()
+    k(0)
+    mul()
+    f.get(g)
+    k(1)
+    mul()
+    add()
+    f.set(m)
+    addr(M).get(m)
+    store()
+    // v' = v·β2 + (g·g)·(1−β2)
+    addr(V)
+    load()
+    k(2)
+    mul()
+    f.get(g).get(g)
+    mul()
+    k(3)
+    mul()
+    add()
+    f.set(v)
+    addr(V).get(v)
+    store()
+    // w' = ((m'/c1) / (√(v'/c2) + ε))·(−lr) + w, the address of w first for the store
+    addr(W).get(m)
+    k(4)
+    div()
+    f.get(v)
+    k(5)
+    div()
+    sqrt()
+    k(6)
+    add()
+    div()
+    k(7)
+    mul()
+    addr(W)
+    load()
+    add()
+    store()
+  }
+  f.while(
+    () => f.get(i).get(end).e(op.i32ltu),
+    () => {
+      pass(true)
+      f.bump(i, 16)
+    },
+  )
+  f.get(N).i32(2).e(op.i32shl).set(end)
+  f.while(
+    () => f.get(i).get(end).e(op.i32ltu),
+    () => {
+      pass(false)
+      f.bump(i, 4)
+    },
+  )
+  return f
+}
+
+const FUNCTIONS: [string, () => Fn][] = [
+  ['gemm', gemmFn],
+  ['transpose', transposeFn],
+  ['colsum', colsumFn],
+  ['mask', maskFn],
+  ['adam', adamFn],
+]
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const fns = FUNCTIONS.map(([, make]) => make())
+  const types = section(1, vec(fns.map((fn) => [0x60, ...vec(fn.params.map((p) => [p])), 0])))
+  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]))
+  const funcs = section(3, vec(fns.map((_, i) => uleb(i))))
+  const exports = section(7, vec(FUNCTIONS.map(([n], i) => [...name(n), 0x00, ...uleb(i)])))
+  const code = section(
+    10,
+    vec(
+      fns.map((fn) => {
+        const body = fn.body()
+        return [...uleb(body.length), ...body]
+      }),
+    ),
+  )
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...types,
+    ...imports,
+    ...funcs,
+    ...exports,
+    ...code,
+  ])
+}
+
+let compiled: WebAssembly.Module | undefined
+
+/** The kernels over `memory`, or undefined where this runtime has no WebAssembly SIMD. */
+export function simdKernels(memory: WebAssembly.Memory): SimdKernels | undefined {
+  try {
+    if (!compiled) {
+      const bytes = moduleBytes()
+      if (!WebAssembly.validate(bytes)) return undefined
+      compiled = new WebAssembly.Module(bytes)
+    }
+    const x = new WebAssembly.Instance(compiled, {env: {memory}}).exports as Record<string, (...a: number[]) => void>
+    const {gemm, transpose, colsum, mask, adam} = x as Record<string, (...a: number[]) => void>
+    return {
+      gemm: (a, aRow, aCol, b, bias, out, m, k, n, relu) =>
+        gemm!(a, aRow, aCol, b, bias ?? 0, bias === undefined ? 0 : 1, out, m, k, n, relu),
+      transpose: (src, dst, rows, cols) => transpose!(src, dst, rows, cols),
+      colsum: (src, dst, rows, cols) => colsum!(src, dst, rows, cols),
+      mask: (g, a, n) => mask!(g, a, n),
+      adam: (w, m, v, g, n, c) =>
+        adam!(
+          w,
+          m,
+          v,
+          g,
+          n,
+          c.beta1,
+          c.oneMinusBeta1,
+          c.beta2,
+          c.oneMinusBeta2,
+          c.correction1,
+          c.correction2,
+          c.epsilon,
+          c.negLr,
+        ),
+    }
+  } catch {
+    return undefined
+  }
+}
