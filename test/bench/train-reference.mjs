@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The training benchmark's reference: the same network as morpho's default architecture
-// (3 → 64, 8 × (64 → 64), → 2, ReLU, He-uniform) built with plain TF.js layers and trained
+// (3 → H, 8 × (H → H), → 2, ReLU, He-uniform; H 64 unless --hidden) built with plain TF.js layers and trained
 // with model.fit (Adam, batch 64, softmax cross-entropy, a validation pass every epoch) on as
 // many rows as a default morpho run trains and validates on. Prints {"backend", "seconds"}:
 // the median seconds of epochs 2 to N (the first pays for compilation and allocation).
 //
-//   node test/bench/train-reference.mjs [--backend wasm] [--epochs 6]
+//   node test/bench/train-reference.mjs [--backend wasm] [--hidden 64] [--epochs 6]
 // Run by bench/train.mjs; needs a build (it loads TF.js the way morpho does).
 
 import {dirname, join} from 'node:path'
@@ -16,6 +16,7 @@ const argv = process.argv.slice(2)
 const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback)
 const backend = option('backend', 'wasm')
 const epochs = Number(option('epochs', 6))
+const hidden = Number(option('hidden', 64))
 
 const {loadTf} = await import(join(root, 'dist', 'src', 'tf', 'backend.js'))
 const {tf, backend: loaded} = await loadTf(backend)
@@ -30,8 +31,9 @@ const [x, y] = rows(1600)
 const [vx, vy] = rows(400)
 
 const model = tf.sequential()
-model.add(tf.layers.dense({inputShape: [3], units: 64, activation: 'relu', kernelInitializer: 'heUniform'}))
-for (let i = 0; i < 8; i++) model.add(tf.layers.dense({units: 64, activation: 'relu', kernelInitializer: 'heUniform'}))
+model.add(tf.layers.dense({inputShape: [3], units: hidden, activation: 'relu', kernelInitializer: 'heUniform'}))
+for (let i = 0; i < 8; i++)
+  model.add(tf.layers.dense({units: hidden, activation: 'relu', kernelInitializer: 'heUniform'}))
 model.add(tf.layers.dense({units: 2, kernelInitializer: 'heUniform'}))
 model.compile({
   optimizer: tf.train.adam(3e-3),

@@ -1,49 +1,30 @@
 #!/usr/bin/env node
-// Training benchmark: seconds per epoch of the default architecture on each TF.js backend
-// that loads here, beside the same network trained with plain TF.js layers (model.fit) in the
-// same run, reported as a ratio; and the val_acc the defaults reach on each problem, with seeds and
+// Training benchmark: seconds per epoch on the wasm and cpu backends beside PyTorch and plain
+// TF.js model.fit on the same network, and a whole default run beside PyTorch, as ratios
+// (train-speed.mjs); then the val_acc the defaults reach on each problem, with seeds and
 // without (--seeds-per-layer 0), plus spirals over several --seed values.
 // Runs the built CLI (npm run build first); prints Markdown tables.
 //
 //   node test/bench/train.mjs            full run (several minutes)
 //   node test/bench/train.mjs --quick    a smoke-sized run for `npm run bench`
 //   node test/bench/train.mjs --jobs 2   training processes at once for the accuracy part
+//   node test/bench/train.mjs --speed    the speed tables only
 import {execFile} from 'node:child_process'
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {bin, morpho, pool, root} from './cli.mjs'
+import {bin, morpho, pool} from './cli.mjs'
+import {speedTables} from './train-speed.mjs'
 
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
+const speedOnly = argv.includes('--speed')
 const jobs = Number(argv[argv.indexOf('--jobs') + 1]) || (quick ? 2 : 1)
 const problems = ['spirals', 'moons', 'complex-moons', 'clusters', 'spheres']
 const spiralSeeds = quick ? [1] : [1, 2, 3]
 const quickFlags = quick ? ['--warm-up-epochs', '10', '--adaptation-epochs', '10'] : []
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const f4 = (x) => (x === undefined ? '-' : x.toFixed(4))
-
-async function epochSeconds(home, backend) {
-  // A short run of the default architecture; the first epoch (JIT, allocation) is left out.
-  const out = await morpho(['train', '--warm-up-epochs', '6', '--adaptation-epochs', '0', '--no-register'], home, {
-    MORPHO_BACKEND: backend,
-  })
-  const lines = (await readFile(join(home, 'runs', out.run.runId, 'metrics.jsonl'), 'utf8')).trim().split('\n')
-  return {backend: out.run.backend.name, seconds: median(lines.slice(1).map((l) => JSON.parse(l).seconds))}
-}
-
-/** The plain TF.js reference on one backend, in its own process: {backend, seconds}. */
-function reference(backend) {
-  return new Promise((resolve, reject) =>
-    execFile(
-      process.execPath,
-      [join(root, 'test', 'bench', 'train-reference.mjs'), '--backend', backend],
-      {env: {...process.env, NODE_ENV: 'production'}},
-      (err, stdout, stderr) => (err ? reject(Object.assign(err, {reason: stderr})) : resolve(JSON.parse(stdout))),
-    ),
-  )
-}
 
 async function main() {
   const home = await mkdtemp(join(tmpdir(), 'morpho-bench-train-'))
@@ -60,39 +41,15 @@ async function main() {
     console.log(`# morpho training benchmark${quick ? ' (quick)' : ''}\n`)
     console.log(`node ${process.versions.node}, morpho ${doctor.morpho}, auto backend: ${doctor.backend.name}\n`)
 
-    console.log('## Seconds per warm-up epoch, default architecture (median of epochs 2-6)\n')
     console.log(
-      'Reference: the same network built with plain TF.js layers and trained with `model.fit` (Adam, batch 64, a validation pass per epoch) on the same number of rows, same backend, run right after morpho in this run (test/bench/train-reference.mjs).\n',
+      await speedTables(home, {
+        rounds: quick ? 1 : 5,
+        epochs: quick ? 4 : 6,
+        backends: quick ? ['wasm'] : ['wasm', 'cpu'],
+        hiddens: [64, 128],
+      }),
     )
-    console.log(
-      '| backend | morpho s/epoch | plain TF.js s/epoch | morpho ÷ plain | vs wasm |\n|---|---:|---:|---:|---:|',
-    )
-    const timings = []
-    for (const backend of ['tensorflow', 'wasm', 'cpu']) {
-      try {
-        const t = await epochSeconds(home, backend)
-        t.reference = (await reference(backend)).seconds
-        timings.push(t)
-      } catch (err) {
-        timings.push({
-          backend,
-          error: String(err.reason ?? err.message)
-            .split('\n')[0]
-            .slice(0, 160),
-        })
-      }
-    }
-    const wasm = timings.find((t) => t.backend === 'wasm' && t.seconds)
-    for (const t of timings) {
-      if (!t.seconds) {
-        console.log(`| ${t.backend} | unavailable (${t.error}) | – | – | – |`)
-        continue
-      }
-      const vsWasm = wasm ? (t.seconds / wasm.seconds).toFixed(2) : '-'
-      console.log(
-        `| ${t.backend} | ${t.seconds.toFixed(3)} | ${t.reference.toFixed(3)} | ${(t.seconds / t.reference).toFixed(2)} | ${vsWasm} |`,
-      )
-    }
+    if (speedOnly) return
 
     const tasks = []
     for (const problem of problems) {
