@@ -145,7 +145,7 @@ describe('serving replicas following a PostgreSQL store', () => {
     expect(promoted.code, promoted.stderr).toBe(0)
     for (const r of replicas) {
       await until('v3 after the restart', async () => ((await health(r)).model_version === '3' ? true : undefined))
-      expect((await health(r)).store?.up).toBe(true)
+      await until('the store reported up', async () => ((await health(r)).store?.up === true ? true : undefined))
       expect(await storeUpMetric(r)).toBe('1')
     }
     for (const l of loads) await l.stop()

@@ -413,8 +413,17 @@ export class PostgresRegistry implements RegistryStore {
         backoff = Math.min(backoff * 2, 5000)
       }
     }
+    let connecting = false
     const connect = async (): Promise<void> => {
-      if (closed) return
+      if (closed || connecting) return
+      connecting = true
+      try {
+        await listen()
+      } finally {
+        connecting = false
+      }
+    }
+    const listen = async (): Promise<void> => {
       const c = new pg.Client({
         connectionString: this.store.connectionString(),
         connectionTimeoutMillis: 5000,
@@ -457,6 +466,12 @@ export class PostgresRegistry implements RegistryStore {
       probe().then(
         (now) => {
           if (client) status(true)
+          else if (!connecting) {
+            // The database answers again: listen now rather than at the end of the backoff.
+            if (reconnectTimer) clearTimeout(reconnectTimer)
+            reconnectTimer = undefined
+            void connect()
+          }
           if (last !== undefined && now !== last) void fire()
           last = now
         },
