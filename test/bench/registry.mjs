@@ -16,6 +16,7 @@ const BIN = join(ROOT, 'bin', 'run.js')
 const {registerRun, readRegistry} = await import(join(ROOT, 'dist/src/registry/index.js'))
 const {serializeRegistry, parseRegistry} = await import(join(ROOT, 'dist/src/store/folder/registry-file.js'))
 const {FolderStore} = await import(join(ROOT, 'dist/src/store/folder/folder-store.js'))
+const {cloneVersions} = await import('./versions.mjs')
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`)
@@ -33,46 +34,14 @@ const t0 = performance.now()
 const runId = 'bench-run-1'
 await writeRun(home, runId)
 const first = await registerRun(paths, runId, {model: MODEL})
-const template = first.entry
 const doc = await readRegistry(paths)
 const model = doc.models[MODEL]
 // Every version is a real folder with the registered files (copies of the first one), and a
 // registry entry with its own metrics; a deterministic spread of val_acc with ties and gaps.
-let rng = 12345
-const random = () => {
-  rng = (rng * 1103515245 + 12345) % 2 ** 31
-  return rng / 2 ** 31
-}
-const started = Date.parse(template.createdAt)
+cloneVersions(doc, MODEL, VERSIONS, {withoutValAccEvery: 97})
 for (let v = 2; v <= VERSIONS; v++) {
   await cp(first.entry.dir, join(home, 'models', MODEL, String(v)), {recursive: true})
-  const time = new Date(started + v * 1000).toISOString()
-  const metrics = {...template.metrics, val_acc: Math.round((0.7 + random() * 0.29) * 1e4) / 1e4}
-  if (v % 97 === 0) delete metrics.val_acc
-  model.versions.push({
-    ...template,
-    version: v,
-    stage: v % 10 === 0 ? 'Archived' : 'None',
-    runId: `bench-run-${v}`,
-    createdAt: time,
-    updatedAt: time,
-    metrics,
-    path: `models/${MODEL}/${v}`,
-  })
-  doc.history.push({
-    seq: v,
-    time,
-    model: MODEL,
-    version: v,
-    action: 'register',
-    from: null,
-    to: 'None',
-    reason: `registered run bench-run-${v}`,
-    rule: {rule: 'manual'},
-    actor: doc.history[0].actor,
-  })
 }
-model.nextVersion = VERSIONS + 1
 const production = VERSIONS - 5
 model.versions[production - 1].stage = 'Production'
 model.versions[production - 1].promotedBy = {rule: 'manual', at: new Date().toISOString()}

@@ -1,207 +1,288 @@
 // npm run bench:store — the registry commands against a folder store and a PostgreSQL store
-// holding the same 10,000 versions (side by side, interleaved, medians), and the time from
-// `promote` to every one of three `serve --watch` replicas answering with the new version.
+// holding the same versions of one model (side by side, interleaved, medians), and the time from
+// `promote` to every `serve --watch` replica answering with the new version.
 //
-//   npm run bench:store -- --versions 10000 --runs 7
-import {spawn, spawnSync} from 'node:child_process'
+//   npm run bench:store                          # 10,000 versions, 7 runs of each command
+//   npm run bench:store -- --versions 500 --runs 3
+//
+// stdout is the result as a Markdown table, one row printed as soon as it is measured (with the
+// load average at that moment); what the script is doing goes to stderr. It starts and stops a
+// throwaway PostgreSQL cluster of its own (Debian's postgresql package, as the tests use).
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {cp, writeFile} from 'node:fs/promises'
 import {loadavg} from 'node:os'
 import {join} from 'node:path'
 import pg from 'pg'
 import {promote, readRegistry, registerRun} from '../../src/registry/index.js'
+import type {VersionEntry} from '../../src/registry/schema.js'
 import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {serializeRegistry} from '../../src/store/folder/registry-file.js'
 import {PostgresStore} from '../../src/store/postgres/postgres-store.js'
 import type {Store} from '../../src/store/store.js'
+import {trainRun} from '../../src/tracking/tracked-run.js'
+import {resolveTrainOptions} from '../../src/training/options.js'
 import {BIN, tempDir} from '../helpers/cli.js'
 import {createDatabase, startCluster} from '../helpers/postgres.js'
 import {makeRun} from '../helpers/runs.js'
 import {startServeProcess} from '../helpers/serve-process.js'
+import {cloneVersions} from './versions.mjs'
 
-const arg = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(`--${name}`)
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback
+const USAGE =
+  'usage: npm run bench:store -- [--versions N (default 10000)] [--runs N (default 7)] [--replicas N (default 3)]'
+
+function parseArgs(argv: string[]): {versions: number; runs: number; replicas: number} {
+  const out = {versions: 10_000, runs: 7, replicas: 3}
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i]!.replace(/^--/, '')
+    if (argv[i] === '--help' || argv[i] === '-h') {
+      console.log(USAGE)
+      process.exit(0)
+    }
+    if (!argv[i]!.startsWith('--') || !(name in out)) fail(`unknown argument ${argv[i]}`)
+    const value = Number(argv[++i])
+    if (!Number.isSafeInteger(value) || value < 1) fail(`--${name} takes a whole number from 1, got "${argv[i] ?? ''}"`)
+    out[name as keyof typeof out] = value
+  }
+  // Commands promote versions 3-7 and the replicas follow promotions of the newest versions.
+  if (out.versions < out.runs + 10) fail(`--versions must be at least --runs + 10 (${out.runs + 10})`)
+  return out
 }
-const VERSIONS = arg('versions', 10_000)
-const RUNS = arg('runs', 7)
+
+function fail(message: string): never {
+  process.stderr.write(`bench:store: ${message}\n${USAGE}\n`)
+  process.exit(2)
+}
+
+const {versions: VERSIONS, runs: RUNS, replicas: REPLICAS} = parseArgs(process.argv.slice(2))
 const MODEL = 'bench'
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const note = (line: string) => process.stderr.write(`${line}\n`)
+const cores = spawnSync('nproc').stdout.toString().trim()
+const loadNow = () => loadavg()[0]!.toFixed(2)
+const ms = (t: number) => t.toFixed(0)
 
-const load = loadavg()[0]!
-process.stderr.write(`load average ${load.toFixed(2)} on ${spawnSync('nproc').stdout.toString().trim()} cores\n`)
+// The table's head first, so what is printed is already the start of the result.
+console.log(
+  `morpho store benchmark: ${VERSIONS} versions of one model, ${RUNS} runs of each command, median ms ` +
+    `(each command a CLI child process, folder and PostgreSQL interleaved); load average ${loadNow()} on ${cores} cores at the start`,
+)
+console.log('')
+console.log('| command | folder | PostgreSQL | PostgreSQL ÷ folder | load |')
+console.log('|---|---:|---:|---:|---:|')
+/** One row, printed as soon as it is measured, with the 1-minute load average when it was. */
+function row(name: string, folder: number, postgres: number): void {
+  console.log(`| ${name} | ${ms(folder)} | ${ms(postgres)} | ${(postgres / folder).toFixed(2)} | ${loadNow()} |`)
+}
 
 const tmp = await tempDir('morpho-bench-store-')
 const cluster = await startCluster()
-const url = await createDatabase(cluster.url(), 'morpho_bench')
-const folder = new FolderStore(join(tmp.path, 'folder'))
-const db = new PostgresStore(url)
+const children: ChildProcess[] = []
+let db: PostgresStore | undefined
+try {
+  const url = await createDatabase(cluster.url(), 'morpho_bench')
+  const folder = new FolderStore(join(tmp.path, 'folder'))
+  db = new PostgresStore(url)
+  const extraRuns = await buildStores(folder, db, url)
+  const stores = {folder: ['--home', folder.home], postgres: ['--store', url]}
 
-// --- 1. The same registry in both stores ---------------------------------------------------
-const started = performance.now()
-const template = await makeRun(folder, {id: 'bench-run-1'})
-await makeRun(db, {id: 'bench-run-1'})
-const first = await registerRun(folder, template.id, {model: MODEL})
-const dbFirst = await registerRun(db, template.id, {model: MODEL})
-const doc = await readRegistry(folder)
-const model = doc.models[MODEL]!
-let rng = 12345
-const random = () => {
-  rng = (rng * 1103515245 + 12345) % 2 ** 31
-  return rng / 2 ** 31
-}
-const t0 = Date.parse(first.entry.createdAt)
-const {aliases: _a, dir: _d, model: _m, ...entry1} = first.entry
-for (let v = 2; v <= VERSIONS; v++) {
-  const time = new Date(t0 + v * 1000).toISOString()
-  const metrics = {...entry1.metrics, val_acc: Math.round((0.7 + random() * 0.29) * 1e4) / 1e4}
-  model.versions.push({
-    ...entry1,
-    version: v,
-    stage: v % 10 === 0 ? 'Archived' : 'None',
-    runId: `bench-run-${v}`,
-    createdAt: time,
-    updatedAt: time,
-    metrics,
-    path: `models/${MODEL}/${v}`,
-  })
-  doc.history.push({
-    seq: v,
-    time,
-    model: MODEL,
-    version: v,
-    action: 'register',
-    from: null,
-    to: 'None',
-    reason: `registered run bench-run-${v}`,
-    rule: {rule: 'manual'},
-    actor: doc.history[0]!.actor,
-  })
-}
-model.nextVersion = VERSIONS + 1
-// Folder: the document, and every version's folder (a copy of the first).
-const {writeFile, cp} = await import('node:fs/promises')
-for (let v = 2; v <= VERSIONS; v++) {
-  await cp(first.entry.dir, join(folder.home, 'models', MODEL, String(v)), {recursive: true})
-}
-await writeFile(folder.paths.registryFile, serializeRegistry(doc))
-// Database: the same rows, in bulk.
-const client = new pg.Client({connectionString: url})
-await client.connect()
-await client.query('BEGIN')
-for (let i = 1; i < model.versions.length; i += 1000) {
-  // The database's own copy of v1 has its own manifest (it records when it was registered).
-  const chunk = model.versions.slice(i, i + 1000).map((e) => ({...e, manifestSha256: dbFirst.entry.manifestSha256}))
-  await client.query(
-    "INSERT INTO versions (model, version, stage, entry) SELECT $1, (e->>'version')::int, e->>'stage', e FROM json_array_elements($2::json) e",
-    [MODEL, JSON.stringify(chunk)],
-  )
-  await client.query(
-    `INSERT INTO version_files (model, version, path, bytes)
-       SELECT f.model, v, f.path, f.bytes FROM version_files f, generate_series($2::int, $3::int) v
-       WHERE f.model = $1 AND f.version = 1`,
-    [MODEL, chunk[0]!.version, chunk.at(-1)!.version],
-  )
-  const hist = doc.history.slice(i, i + 1000)
-  await client.query(
-    "INSERT INTO history (seq, model, entry) SELECT (e->>'seq')::bigint, e->>'model', e FROM json_array_elements($1::json) e",
-    [JSON.stringify(hist)],
-  )
-}
-await client.query('UPDATE models SET next_version = $2 WHERE name = $1', [MODEL, VERSIONS + 1])
-await client.query('UPDATE morpho_schema SET next_seq = $1', [VERSIONS + 1])
-await client.query('COMMIT')
-await client.end()
-for (const store of [folder, db] as Store[]) await promote(store, {version: 2, stage: 'Production'})
-const extraRuns: string[] = []
-for (let i = 0; i < RUNS * 2; i++) {
-  const run = await makeRun(folder)
-  await makeRun(db, {id: run.id})
-  extraRuns.push(run.id)
-}
-process.stderr.write(`stores built in ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+  // --- The commands, interleaved ------------------------------------------------------------
+  const commands: [string, (i: number) => string[]][] = [
+    ['list --json', () => ['list', '--json']],
+    ['best --json', () => ['best', '--json']],
+    ['production --json', () => ['production', '--json']],
+    ['promote Production --version N', (i) => ['promote', 'Production', '--version', String(3 + (i % 5)), '--json']],
+    ['register RUN-ID', (i) => ['register', extraRuns[i]!, '--model', MODEL, '--json']],
+  ]
+  for (const [name, args] of commands) {
+    const times = {folder: [] as number[], postgres: [] as number[]}
+    for (let i = 0; i < RUNS; i++) {
+      for (const kind of i % 2 === 0 ? (['folder', 'postgres'] as const) : (['postgres', 'folder'] as const)) {
+        times[kind].push((await cli([...args(kind === 'folder' ? i : i + RUNS), ...stores[kind]])).ms)
+      }
+    }
+    note(`${name}: folder ${times.folder.map(ms).join(', ')}; PostgreSQL ${times.postgres.map(ms).join(', ')}`)
+    row(name, median(times.folder), median(times.postgres))
+  }
 
-// --- 2. The commands, interleaved -----------------------------------------------------------
-function cli(args: string[]): Promise<number> {
+  // --- Promote → every replica serving ----------------------------------------------------------
+  note(`starting ${REPLICAS} serve --watch replicas on each store`)
+  const replicas = {
+    folder: await Promise.all(Array.from({length: REPLICAS}, () => replica(stores.folder))),
+    postgres: await Promise.all(Array.from({length: REPLICAS}, () => replica(stores.postgres))),
+  }
+  // Every replica serves the current Production version before the clock starts.
+  for (const kind of ['folder', 'postgres'] as const) {
+    const current = String(3 + ((kind === 'folder' ? RUNS - 1 : 2 * RUNS - 1) % 5))
+    await Promise.all(replicas[kind].map((r) => serving(r, current, 120_000)))
+  }
+  const follow = {
+    folder: {command: [] as number[], write: [] as number[]},
+    postgres: {command: [] as number[], write: [] as number[]},
+  }
+  for (let i = 0; i < RUNS; i++) {
+    for (const kind of i % 2 === 0 ? (['folder', 'postgres'] as const) : (['postgres', 'folder'] as const)) {
+      const version = String(VERSIONS - i)
+      const started = Date.now()
+      const {stdout} = await cli(['promote', 'Production', '--version', version, '--json', ...stores[kind]])
+      const written = Date.parse((JSON.parse(stdout) as {entry: VersionEntry}).entry.updatedAt)
+      await Promise.all(replicas[kind].map((r) => serving(r, version, 60_000)))
+      const done = Date.now()
+      follow[kind].command.push(done - started)
+      follow[kind].write.push(done - written)
+    }
+  }
+  for (const kind of ['folder', 'postgres'] as const) {
+    note(
+      `promote → every replica, ${kind}: from the command ${follow[kind].command.map(ms).join(', ')}; from the write ${follow[kind].write.map(ms).join(', ')}`,
+    )
+  }
+  const label = `promote → ${REPLICAS} replicas serving`
+  row(`${label}, median`, median(follow.folder.command), median(follow.postgres.command))
+  row(`${label}, max`, Math.max(...follow.folder.command), Math.max(...follow.postgres.command))
+  row(
+    `promotion written → ${REPLICAS} replicas serving, median`,
+    median(follow.folder.write),
+    median(follow.postgres.write),
+  )
+  row(
+    `promotion written → ${REPLICAS} replicas serving, max`,
+    Math.max(...follow.folder.write),
+    Math.max(...follow.postgres.write),
+  )
+  console.log('')
+  console.log(
+    `promote → replicas: from the start of the promote command (a CLI child process) until every replica's /health names the new version, and from the promotion's recorded time (the write) until then; ${RUNS} promotions each. Load average ${loadNow()} at the end.`,
+  )
+} finally {
+  for (const child of children) child.kill('SIGTERM')
+  await db?.close()
+  await cluster.destroy()
+  await tmp.cleanup()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The same registry in both stores: v1 registered from a real trained run (so replicas can
+ * serve every version), then VERSIONS - 1 more written in bulk as copies of it with their own
+ * val_acc (a deterministic spread), every tenth Archived. Returns runs left for `register`.
+ */
+async function buildStores(folder: FolderStore, db: PostgresStore, url: string): Promise<string[]> {
+  const started = performance.now()
+  note('training the model every version is a copy of')
+  const trained = await trainRun({
+    options: resolveTrainOptions({samples: 160, hiddenDim: 8, numLayers: 1, warmUpEpochs: 2, adaptationEpochs: 2}),
+    store: folder,
+    backend: 'cpu',
+    morphoVersion: 'bench',
+  })
+  const details = await folder.runs.details(trained.runId)
+  await db.runs.put({...details, model: await folder.runs.modelFiles(trained.runId)})
+  const first = await registerRun(folder, trained.runId, {model: MODEL})
+  const dbFirst = await registerRun(db, trained.runId, {model: MODEL})
+  const doc = await readRegistry(folder)
+  const model = doc.models[MODEL]!
+  cloneVersions(doc, MODEL, VERSIONS)
+
+  // Folder: every version's folder (a copy of the first), then the document.
+  const source = folder.registry.versionDir(MODEL, first.entry)
+  for (let v = 2; v <= VERSIONS; v += 32) {
+    const batch = Array.from({length: Math.min(32, VERSIONS - v + 1)}, (_, k) => v + k)
+    await Promise.all(batch.map((n) => cp(source, join(folder.home, 'models', MODEL, String(n)), {recursive: true})))
+    if ((v - 2) % 2048 === 0 && v > 2) note(`  folder: ${v - 1} of ${VERSIONS} version folders`)
+  }
+  await writeFile(folder.paths.registryFile, serializeRegistry(doc))
+  note(`folder store written (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+
+  // Database: the same rows in bulk; its own copy of v1 has its own manifest (it records when
+  // it was registered).
+  const client = new pg.Client({connectionString: url})
+  await client.connect()
+  try {
+    await client.query('BEGIN')
+    for (let i = 1; i < model.versions.length; i += 1000) {
+      const chunk = model.versions.slice(i, i + 1000).map((e) => ({...e, manifestSha256: dbFirst.entry.manifestSha256}))
+      await client.query(
+        "INSERT INTO versions (model, version, stage, entry) SELECT $1, (e->>'version')::int, e->>'stage', e FROM json_array_elements($2::json) e",
+        [MODEL, JSON.stringify(chunk)],
+      )
+      await client.query(
+        `INSERT INTO version_files (model, version, path, bytes)
+           SELECT f.model, v, f.path, f.bytes FROM version_files f, generate_series($2::int, $3::int) v
+           WHERE f.model = $1 AND f.version = 1`,
+        [MODEL, chunk[0]!.version, chunk.at(-1)!.version],
+      )
+      await client.query(
+        "INSERT INTO history (seq, model, entry) SELECT (e->>'seq')::bigint, e->>'model', e FROM json_array_elements($1::json) e",
+        [JSON.stringify(doc.history.slice(i, i + 1000))],
+      )
+    }
+    await client.query('UPDATE models SET next_version = $2 WHERE name = $1', [MODEL, VERSIONS + 1])
+    await client.query('UPDATE morpho_schema SET next_seq = $1', [VERSIONS + 1])
+    await client.query('COMMIT')
+  } finally {
+    await client.end()
+  }
+  for (const store of [folder, db] as Store[]) await promote(store, {version: 2, stage: 'Production'})
+  const extraRuns: string[] = []
+  for (let i = 0; i < RUNS * 2; i++) {
+    const run = await makeRun(folder)
+    await makeRun(db, {id: run.id})
+    extraRuns.push(run.id)
+  }
+  note(`stores built in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  return extraRuns
+}
+
+/** One CLI command as a child process: its wall time and stdout; a failure stops the benchmark. */
+function cli(args: string[]): Promise<{ms: number; stdout: string}> {
   return new Promise((resolve, reject) => {
     const t = performance.now()
     const child = spawn(process.execPath, [BIN, ...args], {
       env: {...process.env, NODE_ENV: 'production'},
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
+    let out = ''
     let err = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
     child.stderr.on('data', (d) => {
       err += d
     })
     child.on('exit', (code) =>
-      code === 0 ? resolve(performance.now() - t) : reject(new Error(`${args.join(' ')}: ${err}`)),
+      code === 0
+        ? resolve({ms: performance.now() - t, stdout: out})
+        : reject(new Error(`morpho ${args.join(' ')} exited ${code}: ${err || out}`)),
     )
   })
 }
-const stores = {folder: ['--home', folder.home], postgres: ['--store', url]}
-const commands: [string, (i: number) => string[]][] = [
-  ['list', () => ['list', '--json']],
-  ['best', () => ['best', '--json']],
-  ['production', () => ['production', '--json']],
-  ['promote', (i) => ['promote', 'Production', '--version', String(3 + (i % 5)), '--json']],
-  ['register', (i) => ['register', extraRuns[i]!, '--model', MODEL, '--json']],
-]
-const rows: {name: string; folder: number; postgres: number}[] = []
-for (const [name, args] of commands) {
-  const times: Record<string, number[]> = {folder: [], postgres: []}
-  for (let i = 0; i < RUNS; i++) {
-    for (const kind of i % 2 === 0 ? ['folder', 'postgres'] : ['postgres', 'folder']) {
-      times[kind]!.push(await cli([...args(kind === 'folder' ? i : i + RUNS), ...stores[kind as 'folder']]))
-    }
-  }
-  rows.push({name, folder: median(times.folder!), postgres: median(times.postgres!)})
+
+interface Replica {
+  url: string
 }
 
-// --- 3. Promote → every replica serving the new version ---------------------------------------
-async function replica(locator: string[]): Promise<{url: string; stop(): void}> {
+async function replica(locator: string[]): Promise<Replica> {
   const {child, url} = await startServeProcess([...locator, '--watch', '--port', '0', '--no-ui'])
-  return {url, stop: () => child.kill('SIGTERM')}
+  children.push(child)
+  return {url}
 }
-async function followTimes(locator: string[]): Promise<number[]> {
-  const replicas = await Promise.all([replica(locator), replica(locator), replica(locator)])
-  const out: number[] = []
-  try {
-    for (let i = 0; i < RUNS; i++) {
-      const version = String(20 + i)
-      const t = performance.now()
-      await cli(['promote', 'Production', '--version', version, ...locator])
-      await Promise.all(
-        replicas.map(async (r) => {
-          for (;;) {
-            const h = (await (await fetch(`${r.url}/health`)).json()) as {model_version: string}
-            if (h.model_version === version) return
-            await new Promise((res) => setTimeout(res, 5))
-          }
-        }),
-      )
-      out.push(performance.now() - t)
-    }
-  } finally {
-    for (const r of replicas) r.stop()
-  }
-  return out
-}
-const followFolder = await followTimes(stores.folder)
-const followDb = await followTimes(stores.postgres)
-rows.push({name: 'promote → 3 replicas serving', folder: median(followFolder), postgres: median(followDb)})
 
-// --- 4. Report --------------------------------------------------------------------------------
-console.log(
-  `\nmorpho store benchmark: ${VERSIONS} versions of one model, ${RUNS} runs each (median ms, the CLI as a process), load ${load.toFixed(2)}`,
-)
-console.log('| command | folder | PostgreSQL | PostgreSQL ÷ folder |')
-console.log('|---|---:|---:|---:|')
-for (const r of rows) {
-  console.log(
-    `| ${r.name} | ${r.folder.toFixed(0)} | ${r.postgres.toFixed(0)} | ${(r.postgres / r.folder).toFixed(2)} |`,
-  )
+/** Waits until the replica's /health names `version`; a replica that does not in time stops the benchmark. */
+async function serving(r: Replica, version: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  for (;;) {
+    const res = await fetch(`${r.url}/health`).catch((err: Error) => err)
+    if (!(res instanceof Error)) {
+      last = await res.text()
+      if ((JSON.parse(last) as {model_version: string | null}).model_version === version) return
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the replica at ${r.url} did not serve v${version} within ${timeoutMs / 1000} s; /health: ${last}`,
+      )
+    }
+    await new Promise((res) => setTimeout(res, 5))
+  }
 }
-console.log(
-  `\npromote → every replica (ms, each run): folder ${followFolder.map((t) => t.toFixed(0)).join(', ')}; PostgreSQL ${followDb.map((t) => t.toFixed(0)).join(', ')}`,
-)
-await db.close()
-await cluster.destroy()
-await tmp.cleanup()
