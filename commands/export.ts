@@ -10,7 +10,7 @@ export default class Export extends MorphoCommand {
     'Write a registered version (or a run’s model) for other runtimes: ONNX, TF.js, a Triton repository, or a morpho archive.'
 
   static override description =
-    `MODEL is a registered model, optionally with @VERSION, @ALIAS or @STAGE (default: its Production version), or a run id. The version's files are verified first (exit 7 if they changed). Everything is written beside --out and renamed into place at the end: --out is complete or absent, never half-written. An --out that exists is refused (exit 5) unless --force.
+    `MODEL is a registered model, optionally with @VERSION, @ALIAS or @STAGE (default: its Production version), or a run: its id, the start of one, or latest (its own saved model). The version's files are verified first (exit 7 if they changed). Everything is written beside --out and renamed into place at the end: --out is complete or absent, never half-written. An --out that exists is refused (exit 5) unless --force.
 
 onnx: one model.onnx (opset 21) taking raw float32 rows [N, features] (the scaler is in the graph) and giving "probabilities" [N, classes] and "predictions" [N] (the class labels). tfjs: a TF.js LayersModel folder (model.json + weights.bin) for tf.loadLayersModel. triton: a Triton model repository, --out/NAME/config.pbtxt and --out/NAME/VERSION/model.onnx. archive: one .tgz of the version that morpho import registers into another store.`
 
@@ -22,7 +22,10 @@ onnx: one model.onnx (opset 21) taking raw float32 rows [N, features] (the scale
   ]
 
   static override args = {
-    model: Args.string({description: 'MODEL[@VERSION|@ALIAS|@STAGE], or a run id.', required: true}),
+    model: Args.string({
+      description: 'MODEL[@VERSION|@ALIAS|@STAGE], or a run id (its start, or latest).',
+      required: true,
+    }),
   }
 
   static override flags = {

@@ -3,8 +3,10 @@ import AliasSet from './alias/set.js'
 import Autocomplete from './autocomplete.js'
 import Best from './best.js'
 import Complete from './complete.js'
+import Delete from './delete.js'
 import Doctor from './doctor.js'
 import Export from './export.js'
+import Gc from './gc.js'
 import Health from './health.js'
 import Help from './help.js'
 import History from './history.js'
@@ -15,6 +17,7 @@ import Production from './production.js'
 import Promote from './promote.js'
 import Register from './register.js'
 import Rollback from './rollback.js'
+import RunsDelete from './runs/delete.js'
 import RunsList from './runs/list.js'
 import RunsShow from './runs/show.js'
 import Serve from './serve.js'
@@ -38,6 +41,7 @@ export const COMMANDS = {
   'sweeps:show': SweepsShow,
   'runs:list': RunsList,
   'runs:show': RunsShow,
+  'runs:delete': RunsDelete,
   register: Register,
   promote: Promote,
   list: List,
@@ -47,6 +51,8 @@ export const COMMANDS = {
   rollback: Rollback,
   'alias:set': AliasSet,
   'alias:delete': AliasDelete,
+  delete: Delete,
+  gc: Gc,
   export: Export,
   import: Import,
   autocomplete: Autocomplete,

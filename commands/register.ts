@@ -12,11 +12,14 @@ export default class Register extends MorphoCommand {
   static override examples = [
     '<%= config.bin %> register spirals-20261129-140307-a1b2c3',
     '<%= config.bin %> register spirals-20261129-140307-a1b2c3 --model spirals-wide --description "wider hidden layer" --tag owner=ana --tag dataset=v2',
-    '<%= config.bin %> register spirals-20261129-140307-a1b2c3 --json',
+    '<%= config.bin %> register latest --json',
   ]
 
   static override args = {
-    'run-id': Args.string({description: 'The run to register (see morpho runs list).', required: true}),
+    'run-id': Args.string({
+      description: 'The run to register: its id, the start of one, or latest (see morpho runs list).',
+      required: true,
+    }),
   }
 
   static override flags = {
@@ -31,8 +34,10 @@ export default class Register extends MorphoCommand {
 
   async run(): Promise<RegisterResult> {
     const {parseTags, registerRun} = await import('../src/registry/index.js')
+    const {resolveRunRef} = await import('../src/tracking/run-ref.js')
     const {args, flags} = await this.parse(Register)
-    const result = await registerRun(await this.store(flags), args['run-id'], {
+    const store = await this.store(flags)
+    const result = await registerRun(store, await resolveRunRef(store, args['run-id']), {
       model: flags.model,
       description: flags.description,
       tags: parseTags(flags.tag),

@@ -4,6 +4,7 @@ import {modelNameFor, parseVersionRef, readRegistry, resolveModel, type VersionV
 import type {ModelFiles} from '../store/files.js'
 import {isSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
+import {resolveRunRef} from '../tracking/run-ref.js'
 
 /**
  * What `morpho export` reads: MODEL, MODEL@VERSION, MODEL@ALIAS or MODEL@STAGE from the
@@ -48,14 +49,16 @@ export async function resolveSource(store: Store, ref: string): Promise<ExportSo
     }
   }
   if (isSafeId(name)) {
-    const files = await store.runs.modelFiles(name).catch((err: unknown) => {
+    // A run id, its start, or latest; an ambiguous start says which runs it could be.
+    const runId = await resolveRunRef(store, name).catch((err: unknown) => {
       if (isMorphoError(err) && err.code === 'NOT_FOUND') return undefined
       throw err
     })
-    if (files) {
-      const loaded = decodeModel(files, `run ${name}`)
-      const dir = `run ${name} in ${store.location}`
-      return {kind: 'run', model: modelNameFor(loaded.file.problem), version: null, runId: name, loaded, dir, files}
+    const files = runId === undefined ? undefined : await store.runs.modelFiles(runId)
+    if (runId !== undefined && files) {
+      const loaded = decodeModel(files, `run ${runId}`)
+      const dir = `run ${runId} in ${store.location}`
+      return {kind: 'run', model: modelNameFor(loaded.file.problem), version: null, runId, loaded, dir, files}
     }
   }
   const models = Object.keys(doc.models).sort()

@@ -6,6 +6,7 @@
 
 export {type AliasResult, deleteAlias, setAlias} from './aliases.js'
 export {type AutoRegisterOptions, type AutoRegisterResult, autoRegister} from './auto.js'
+export {type DeleteVersionResult, deleteVersion} from './delete.js'
 export {DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_TIMEOUT_MS, type LockSettings, lockSettings, withLock} from './lock.js'
 export {
   MANIFEST_FILE,

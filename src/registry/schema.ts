@@ -57,7 +57,7 @@ export interface ModelRecord {
   versions: VersionEntry[]
 }
 
-export type HistoryAction = 'register' | 'transition' | 'alias_set' | 'alias_delete' | 'rollback'
+export type HistoryAction = 'register' | 'transition' | 'alias_set' | 'alias_delete' | 'rollback' | 'delete'
 
 export interface Actor {
   user: string
@@ -73,7 +73,8 @@ export interface HistoryEntry {
   version: number
   action: HistoryAction
   /**
-   * Stage actions (register, transition, rollback): the stage before (null for register) and after.
+   * Stage actions (register, transition, rollback, delete): the stage before (null for register)
+   * and after (null for delete: the version left the registry).
    * Alias actions: the version the alias pointed at before and after (null when it did not exist / was deleted).
    */
   from: Stage | number | null
@@ -149,6 +150,7 @@ const ACTIONS: ReadonlySet<string> = new Set<HistoryAction>([
   'alias_set',
   'alias_delete',
   'rollback',
+  'delete',
 ])
 const RULES: ReadonlySet<string> = new Set<Rule['rule']>(['manual', 'auto', 'displaced', 'rollback'])
 

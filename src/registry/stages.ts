@@ -300,6 +300,9 @@ export function productionStack(history: readonly HistoryEntry[], model: string)
       else stack.push(e.version)
     } else if (e.action === 'transition' && e.from === 'Production' && e.rule.rule !== 'displaced') {
       if (stack.at(-1) === e.version) stack.pop()
+    } else if (e.action === 'delete') {
+      // A deleted version is never put back.
+      for (let at = stack.indexOf(e.version); at >= 0; at = stack.indexOf(e.version)) stack.splice(at, 1)
     }
   }
   return stack

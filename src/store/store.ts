@@ -83,6 +83,12 @@ export interface RegistryWriteTx extends RegistryReadTx {
   updateVersion(model: ModelRecord, entry: VersionEntry, options?: {shared?: boolean}): Promise<void>
   /** model.aliases[alias] changed to `version`, or was deleted (null). */
   updateAlias(model: ModelRecord, alias: string, version: number | null): Promise<void>
+  /**
+   * The version left the registry (`morpho delete`): `entry` has already been taken out of
+   * model.versions and no alias points at it any more. Its number is never handed out again.
+   * A folder keeps its files until `collectGarbage`; a database drops them with the version.
+   */
+  deleteVersion(model: ModelRecord, entry: VersionEntry): Promise<void>
   /** Appends to the history; its seq is one above the registry's last. */
   appendHistory(entry: Omit<HistoryEntry, 'seq'>): Promise<HistoryEntry>
 }
@@ -137,6 +143,21 @@ export interface RegistryStore {
   materialize(model: string, entry: VersionEntry, files: ModelFiles): Promise<string>
   /** Where a damaged version's files would be repaired, for error hints. */
   describeVersion(model: string, entry: VersionEntry): string
+  /**
+   * `morpho gc`: removes the files of versions the registry no longer has (deleted ones,
+   * copies a killed writer left), on this machine and in the store; `dryRun` only lists them.
+   */
+  collectGarbage(options: {dryRun: boolean}): Promise<CollectedFiles[]>
+}
+
+/** A version's files that `collectGarbage` removed (or would remove). */
+export interface CollectedFiles {
+  model: string
+  /** null for a copy that never became a version. */
+  version: number | null
+  /** The folder, for people. */
+  path: string
+  bytes: number
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,6 +196,8 @@ export interface RunStore {
   list(): Promise<RunListing>
   /** The run's saved model, or undefined when it saved none. */
   modelFiles(id: string): Promise<ModelFiles | undefined>
+  /** Removes the run and everything recorded with it, at once (NOT_FOUND when there is none). */
+  delete(id: string): Promise<void>
 }
 
 export interface RunWriter {

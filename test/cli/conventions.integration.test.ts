@@ -46,7 +46,7 @@ describe('help and mistakes (built CLI)', () => {
       required: false,
     })
     const topic = parseJson<{commands: {command: string}[]}>((await runCli(['help', 'runs', '--json'])).stdout)
-    expect(topic.commands.map((c) => c.command)).toEqual(['runs list', 'runs show'])
+    expect(topic.commands.map((c) => c.command)).toEqual(['runs delete', 'runs list', 'runs show'])
   })
 
   it('names the nearest command for a mistyped one (exit 2), also under --json', async () => {
@@ -126,7 +126,7 @@ describe('shell completion (built CLI)', () => {
 
   it('offers commands, topics, subcommands and flags', async () => {
     expect(await candidates('pr')).toEqual(['predict', 'production', 'promote'])
-    expect(await candidates('runs', '')).toEqual(['list', 'show'])
+    expect(await candidates('runs', '')).toEqual(['delete', 'list', 'show'])
     expect(await candidates('train', '--seed')).toEqual(['--seed', '--seeds-per-layer'])
     expect(await candidates('serve', '--no-')).toEqual(['--no-micro-batching', '--no-ui'])
     expect(await candidates('help', 'ali')).toEqual(['alias'])

@@ -22,8 +22,10 @@ import type {RunEvent, RunRecord} from '../../tracking/types.js'
 import type {EpochMetrics} from '../../training/types.js'
 import {fsyncDir, makeDirs, withPath, writeFileAtomic} from '../atomic.js'
 import {assertNotLink, type ModelFiles, readStoreText, readTree, replaceTree, writeTree} from '../files.js'
+import {removeFolders, strayVersionFolders} from '../gc.js'
 import {assertSafeId, isSafeId, StorePaths, within} from '../paths.js'
 import type {
+  CollectedFiles,
   RegistryReadTx,
   RegistryStore,
   RegistryWriteTx,
@@ -195,6 +197,8 @@ export class FolderRegistry implements RegistryStore {
         // The records handed out are the document's own: changing them is the change.
         updateVersion: async () => {},
         updateAlias: async () => {},
+        // The entry is already out of the document; its folder stays until collectGarbage.
+        deleteVersion: async () => {},
         appendHistory: async (entry) => {
           const full: HistoryEntry = {seq: (doc.history.at(-1)?.seq ?? 0) + 1, ...entry}
           doc.history.push(full)
@@ -251,6 +255,17 @@ export class FolderRegistry implements RegistryStore {
   describeVersion(model: string, entry: {path: string}): string {
     return folderHint(this.versionDir(model, entry))
   }
+
+  /** Under the registry's lock, so no writer is moving a version into place meanwhile. */
+  async collectGarbage(options: {dryRun: boolean}): Promise<CollectedFiles[]> {
+    const [{withLock}, {readRegistryFile}] = await Promise.all([lockModule(), registryFile()])
+    return withLock(this.paths.registryLock, async () => {
+      const doc = await readRegistryFile(this.paths.registryFile)
+      const found = await strayVersionFolders(this.paths.modelsDir, async (name) => getModel(doc, name), isDeadCopy)
+      if (!options.dryRun) await removeFolders(found)
+      return found
+    })
+  }
 }
 
 /**
@@ -272,11 +287,14 @@ async function removeDeadTempFiles(paths: StorePaths): Promise<void> {
 async function removeDeadCopies(modelDir: string): Promise<void> {
   const names = await readdir(modelDir).catch(() => [] as string[])
   for (const name of names) {
-    const match = /^\.incoming\.(.+)\.(\d+)\.[0-9a-f]+$/.exec(name)
-    const pid = Number(match?.[2])
-    if (!match || match[1] !== hostname() || !pid || pid === process.pid || isAlive(pid)) continue
-    await rm(join(modelDir, name), {recursive: true, force: true}).catch(() => undefined)
+    if (isDeadCopy(name)) await rm(join(modelDir, name), {recursive: true, force: true}).catch(() => undefined)
   }
+}
+
+function isDeadCopy(name: string): boolean {
+  const match = /^\.incoming\.(.+)\.(\d+)\.[0-9a-f]+$/.exec(name)
+  const pid = Number(match?.[2])
+  return match !== null && match[1] === hostname() && pid > 0 && pid !== process.pid && !isAlive(pid)
 }
 
 function isAlive(pid: number): boolean {
@@ -394,6 +412,22 @@ export class FolderRuns implements RunStore {
       throw err
     })
     return files.has('model.json') ? files : undefined
+  }
+
+  /**
+   * The folder is renamed out of the way first (readers pass over a hidden name), then
+   * removed: a delete cut short leaves no half run that lists as damaged.
+   */
+  async delete(id: string): Promise<void> {
+    const dir = this.paths.runDir(id)
+    const doomed = join(this.paths.runsDir, `.deleted.${id}.${randomBytes(4).toString('hex')}`)
+    try {
+      await rename(dir, doomed)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw runNotFound(id, this.paths.runsDir)
+      throw err
+    }
+    await rm(doomed, {recursive: true, force: true})
   }
 }
 

@@ -11,8 +11,10 @@ import {newestRunFirst, newRunId, parseRunRecord} from '../../tracking/runs.js'
 import type {RunEvent, RunRecord} from '../../tracking/types.js'
 import type {EpochMetrics} from '../../training/types.js'
 import {type ModelFiles, readTree, sortedPaths, writeTree} from '../files.js'
+import {removeFolders, strayVersionFolders} from '../gc.js'
 import {assertSafeId, within} from '../paths.js'
 import type {
+  CollectedFiles,
   Follower,
   FollowOptions,
   RegistryReadTx,
@@ -311,6 +313,13 @@ export class PostgresRegistry implements RegistryStore {
             )
           }
         },
+        async deleteVersion(model, entry) {
+          // A database keeps no files apart from their version: they go in the same transaction.
+          const key = [model.name, entry.version]
+          await client.query('DELETE FROM aliases WHERE model = $1 AND version = $2', key)
+          await client.query('DELETE FROM version_files WHERE model = $1 AND version = $2', key)
+          await client.query('DELETE FROM versions WHERE model = $1 AND version = $2', key)
+        },
         async appendHistory(entry) {
           const r = await client.query<{seq: string}>(
             'UPDATE morpho_schema SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1 AS seq',
@@ -344,14 +353,13 @@ export class PostgresRegistry implements RegistryStore {
 
   /** The local cache: $XDG_CACHE_HOME/morpho/stores/<hash of the store>/models/<name>/<version>. */
   versionDir(model: string, entry: VersionEntry): string {
+    return within(this.cachedModels(), assertSafeId('model name', model), String(entry.version))
+  }
+
+  private cachedModels(): string {
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
     const store = createHash('sha256').update(this.store.location).digest('hex').slice(0, 16)
-    return within(
-      join(cache, 'morpho', 'stores', store),
-      'models',
-      assertSafeId('model name', model),
-      String(entry.version),
-    )
+    return join(cache, 'morpho', 'stores', store, 'models')
   }
 
   /** Writes the (verified) files into the cache folder unless it already holds exactly them. */
@@ -500,6 +508,16 @@ export class PostgresRegistry implements RegistryStore {
     }
   }
 
+  /**
+   * The database drops a version's files with it, so what is left to collect is this machine's
+   * cached copies of versions the registry no longer has.
+   */
+  async collectGarbage(options: {dryRun: boolean}): Promise<CollectedFiles[]> {
+    const found = await this.read((tx) => strayVersionFolders(this.cachedModels(), (name) => tx.model(name)))
+    if (!options.dryRun) await removeFolders(found)
+    return found
+  }
+
   describeVersion(model: string, entry: VersionEntry): string {
     return `The files of ${model} v${entry.version} in ${this.store.location} changed after registration (or were never completely copied). Register the run again for a fresh version.`
   }
@@ -603,6 +621,17 @@ export class PostgresRuns implements RunStore {
       return new Map(r.rows.map((row) => [row.path, row.bytes as Uint8Array]))
     })
     return files.has('model.json') ? files : undefined
+  }
+
+  async delete(id: string): Promise<void> {
+    assertSafeId('run id', id)
+    await this.store.transaction(async (client) => {
+      for (const table of ['run_files', 'run_metrics', 'run_events']) {
+        await client.query(`DELETE FROM ${table} WHERE run_id = $1`, [id])
+      }
+      const gone = await client.query('DELETE FROM runs WHERE id = $1', [id])
+      if (gone.rowCount !== 1) throw runNotFound(id, this.store.location)
+    })
   }
 }
 
