@@ -17,8 +17,8 @@ export interface ExportSource {
   version: number | null
   runId: string | null
   loaded: LoadedModel
-  /** The version's folder (a database store's local cache), or where the run is. */
-  dir: string
+  /** The version's folder (null for a database store: its files are rows), or where the run is. */
+  dir: string | null
   /** The model's files (a version's verified files, manifest.json included). */
   files: ModelFiles
   /** The registry entry (registry sources only). */

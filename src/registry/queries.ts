@@ -24,8 +24,12 @@ import {pickModel, resolveVersion, stageHolder, type VersionRef} from './select.
 export interface VersionView extends VersionEntry {
   model: string
   aliases: string[]
-  /** Where the version's files are on this machine (for a database store: its local cache folder). */
-  dir: string
+  /**
+   * The version's folder on this machine: a folder store's version folder; for a database
+   * store the local cache folder when this command wrote the files there (`production`), else
+   * null (the files are rows in the database).
+   */
+  dir: string | null
 }
 
 export function aliasIndex(model: ModelRecord): Map<number, string[]> {
@@ -44,7 +48,7 @@ export function view(store: Store, model: ModelRecord, entry: VersionEntry, alia
     model: model.name,
     ...entry,
     aliases: aliases.get(entry.version) ?? [],
-    dir: store.registry.versionDir(model.name, entry),
+    dir: store.kind === 'folder' ? store.registry.versionDir(model.name, entry) : null,
   }
 }
 
@@ -161,15 +165,19 @@ export interface ProductionResult {
   entry: VersionView
 }
 
-/** The Production version, checked against its manifest; none is NOT_FOUND. */
+/**
+ * The Production version, checked against its manifest; none is NOT_FOUND. Its files are on
+ * this machine afterwards: a database store writes them to its local cache folder, `dir`.
+ */
 export async function findProduction(store: Store, options: {model?: string} = {}): Promise<ProductionResult> {
-  const resolved = await resolveModel(store, {model: options.model, stage: 'Production', materialize: true})
+  const resolved = await resolveModel(store, {model: options.model, stage: 'Production'})
+  const dir = await store.registry.materialize(resolved.name, resolved.entry, resolved.files!)
   return {
     model: resolved.name,
     version: resolved.entry.version,
     uri: `models:/${resolved.name}/${resolved.entry.version}`,
-    dir: resolved.dir,
-    entry: resolved.entry,
+    dir,
+    entry: {...resolved.entry, dir},
   }
 }
 
@@ -198,14 +206,13 @@ export interface ResolveModelOptions {
   stage?: Stage
   /** Default true: check the files against the manifest (INTEGRITY, exit 7, on a mismatch). */
   verify?: boolean
-  /** Make sure `dir` holds the files (a database store writes its local cache); implies verify. */
-  materialize?: boolean
 }
 
 export interface ResolvedModel {
   name: string
   entry: VersionView
-  dir: string
+  /** The version's folder (a folder store), else null: see VersionView.dir. */
+  dir: string | null
   manifest?: Manifest
   /** The verified files, when they were read. */
   files?: ModelFiles
@@ -218,10 +225,9 @@ export async function resolveModel(store: Store, options: ResolveModelOptions = 
     return {model, entry: targetEntry(model, options)}
   })
   const v = view(store, model, entry)
-  if (options.verify === false && !options.materialize) return {name: model.name, entry: v, dir: v.dir}
+  if (options.verify === false) return {name: model.name, entry: v, dir: v.dir}
   const {files, manifest} = await verifiedFiles(store, model.name, entry)
-  const dir = options.materialize ? await store.registry.materialize(model.name, entry, files) : v.dir
-  return {name: model.name, entry: v, dir, manifest, files}
+  return {name: model.name, entry: v, dir: v.dir, manifest, files}
 }
 
 function targetEntry(model: ModelRecord, options: ResolveModelOptions): VersionEntry {

@@ -21,7 +21,8 @@ export class ModelSnapshot {
   stage: Stage
   readonly loadedAt: string
   readonly runId: string
-  readonly dir: string
+  /** The version's folder in a folder store; null for a database store (see VersionView.dir). */
+  readonly dir: string | null
   readonly entry: VersionView
   readonly forward: Forward
   readonly batcher: MicroBatcher

@@ -30,8 +30,8 @@ export interface ServedInfo {
   loadedAt: string | Date
   /** The run the version was trained by, when known (the page links it and draws its data). */
   runId?: string
-  /** The folder holding model.json; default: the registered version's folder in the store. */
-  dir?: string
+  /** The folder holding model.json (null or absent: read the registered version from the store). */
+  dir?: string | null
   /**
    * The predictor answering /predict, if the server wants the decision boundary drawn with it
    * (TF.js is faster than the page's pure-JS fallback on large models). Called synchronously.

@@ -113,7 +113,7 @@ export function createUiHandler(deps: UiDeps): UiHandler {
     let loading = servedModels.get(key)
     if (!loading) {
       loading =
-        info.dir !== undefined && deps.store.kind === 'folder'
+        typeof info.dir === 'string' && deps.store.kind === 'folder'
           ? loadModelFiles(info.dir)
           : loadRegistered(deps.store, info.name, info.version)
       // Only the model now served is kept: a reload replaces it.

@@ -1,4 +1,4 @@
-import {writeFile} from 'node:fs/promises'
+import {readdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {
@@ -184,6 +184,19 @@ describe.each(BACKENDS)('the registry on a %s store', (kind) => {
         dir:
           kind === 'folder' ? join(t.home, 'models', 'spirals', '1') : store.registry.versionDir('spirals', prod.entry),
       })
+      // The folder holds the verified files, written there by a database store.
+      expect(prod.entry.dir).toBe(prod.dir)
+      expect((await readdir(prod.dir)).sort()).toEqual(['manifest.json', 'model.json', 'weights.bin'])
+    })
+
+    it("leaves a database store's version folder out of the other answers: its files are rows", async () => {
+      await registerRuns(store, [0.8, 0.9])
+      await promote(store, {version: 1, stage: 'Production'})
+      const folderOf = (v: number) => (kind === 'folder' ? join(t.home, 'models', 'spirals', String(v)) : null)
+      expect((await listVersions(store)).map((v) => v.dir)).toEqual([folderOf(2), folderOf(1)])
+      expect((await findBest(store)).entry.dir).toBe(folderOf(2))
+      expect((await resolveModel(store, {version: 2})).dir).toBe(folderOf(2))
+      expect((await resolveModel(store, {version: 2})).entry.dir).toBe(folderOf(2))
     })
 
     it('answers the most recently promoted version, not the highest number (the original took the highest)', async () => {
@@ -318,7 +331,7 @@ describe.each(BACKENDS)('the registry on a %s store', (kind) => {
       const r = await resolveModel(store, {version: 2})
       expect(r).toMatchObject({
         name: 'spirals',
-        dir: kind === 'folder' ? join(t.home, 'models', 'spirals', '2') : store.registry.versionDir('spirals', r.entry),
+        dir: kind === 'folder' ? join(t.home, 'models', 'spirals', '2') : null,
       })
       expect(r.manifest?.files.map((f) => f.path)).toEqual(['model.json', 'weights.bin'])
       expect(await rejection(resolveModel(store, {stage: 'Staging'}))).toMatchObject({code: 'NOT_FOUND'})
@@ -353,7 +366,7 @@ describe.each(BACKENDS)('the registry on a %s store', (kind) => {
   describe('a version folder', () => {
     it('is refused when a file is missing, added, or the manifest was rewritten to match', async () => {
       const [r] = await registerRuns(store, [0.8])
-      if (kind === 'folder') await writeFile(join(r!.entry.dir, 'extra.bin'), 'x')
+      if (kind === 'folder') await writeFile(join(r!.entry.dir!, 'extra.bin'), 'x')
       else {
         await sql(
           t.locator,

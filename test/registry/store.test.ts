@@ -126,7 +126,7 @@ describe('the lock', () => {
 describe('manifest verification', () => {
   it('catches a changed, missing or added file, and a manifest rewritten to match', async () => {
     const [r] = await registerRuns(store.store, [0.8])
-    const dir = r!.entry.dir
+    const dir = r!.entry.dir!
     const expected = r!.entry.manifestSha256
     await expect(verifyVersion(dir, {manifestSha256: expected})).resolves.toBeTruthy()
 
@@ -150,8 +150,8 @@ describe('manifest verification', () => {
   it('refuses a half-copied version (a file missing) and a missing folder', async () => {
     const [r] = await registerRuns(store.store, [0.8])
     const {rm} = await import('node:fs/promises')
-    await rm(join(r!.entry.dir, 'weights.bin'))
-    expect((await rejection(verifyVersion(r!.entry.dir))).message).toBe(
+    await rm(join(r!.entry.dir!, 'weights.bin'))
+    expect((await rejection(verifyVersion(r!.entry.dir!))).message).toBe(
       'version spirals v1 failed verification: weights.bin is missing',
     )
     expect((await rejection(verifyVersion(join(store.home, 'models', 'spirals', '9')))).message).toBe(

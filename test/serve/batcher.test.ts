@@ -23,7 +23,7 @@ describe('MicroBatcher: requests that arrive together share one forward pass', (
   beforeAll(async () => {
     store = await trainedStore(1)
     const resolved = await resolveModel(store.store, {stage: 'Production'})
-    forward = await buildForward(await loadModelFiles(resolved.dir), {choice: 'js', warmUpMs: 0})
+    forward = await buildForward(await loadModelFiles(resolved.dir!), {choice: 'js', warmUpMs: 0})
   })
   afterAll(async () => {
     forward?.dispose()

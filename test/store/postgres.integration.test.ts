@@ -1,3 +1,4 @@
+import {readdir} from 'node:fs/promises'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {type CliResult, parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {createDatabase, sql} from '../helpers/postgres.js'
@@ -13,11 +14,18 @@ import {openTestStore, type TestStore} from '../helpers/stores.js'
 const TINY = ['--samples', '160', '--hidden-dim', '8', '--num-layers', '1', '--warm-up-epochs', '2']
 const TINY_ADAPT = ['--adaptation-epochs', '2', '--batch-size', '32', '--seed', '3']
 
+/** Every `dir` value in a JSON answer, wherever it is nested. */
+function dirsOf(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value.flatMap(dirsOf)
+  if (value === null || typeof value !== 'object') return []
+  return Object.entries(value).flatMap(([k, v]) => (k === 'dir' ? [v] : dirsOf(v)))
+}
+
 /** What differs between two stores by nature: times, ids, folders, actors. */
 function normalise(value: unknown): unknown {
   const text = JSON.stringify(value)
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'TIME')
-    .replace(/"dir":"[^"]*"/g, '"dir":"DIR"')
+    .replace(/"dir":("[^"]*"|null)/g, '"dir":"DIR"')
     .replace(/"pid":\d+/g, '"pid":0')
     // A forward pass takes the time it takes.
     .replace(/"inference_time_ms":[0-9.e+-]+/g, '"inference_time_ms":0')
@@ -75,6 +83,23 @@ describe('a PostgreSQL store (built CLI)', () => {
       const onDb = await runCli([...args, '--json', '--store', pgStore.locator])
       expect(onDb.code, args.join(' ')).toBe(onFolder.code)
       expect(normalise(parseJson(onDb.stdout)), args.join(' ')).toEqual(normalise(parseJson(onFolder.stdout)))
+      // A version's files are rows in the database: no folder to name, except where the command
+      // wrote them to this machine's cache (production), which then holds the verified files.
+      const dirs = dirsOf(parseJson(onDb.stdout))
+      if (args[0] === 'production' && onDb.code === 0) {
+        expect(dirs, args.join(' ')).toEqual([expect.any(String), expect.any(String)])
+        expect(dirs[1]).toBe(dirs[0])
+        expect((await readdir(dirs[0] as string)).sort()).toEqual(['manifest.json', 'model.json', 'weights.bin'])
+      } else {
+        expect(
+          dirs.filter((d) => d !== null),
+          args.join(' '),
+        ).toEqual([])
+      }
+      if (['register', 'list', 'best', 'rollback'].includes(args[0]!) && onDb.code === 0) {
+        expect(dirs.length, args.join(' ')).toBeGreaterThan(0)
+        expect(dirsOf(parseJson(onFolder.stdout)).every((d) => typeof d === 'string')).toBe(true)
+      }
     }
     // The database enforces what the rules did: one Production version per model.
     const rows = await sql(pgStore.locator, "SELECT model, version FROM versions WHERE stage = 'Production'")
