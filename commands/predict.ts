@@ -11,6 +11,13 @@ export default class Predict extends MorphoCommand {
   static override description =
     'Rows come from --data (JSON), --file (a JSON list of rows, or CSV lines of features) or stdin. Without --url the version is loaded from the store, checked against its checksums (exit 7 if it changed), and run in JavaScript: no server and no TF.js needed. Bad rows exit 6; an unknown model or version exits 4. --model-file runs an export of morpho export instead: a model.onnx through ONNX Runtime (onnxruntime-node, installed beside morpho), or a TF.js model.json through tf.loadLayersModel.'
 
+  // The three ways to predict, one line each: oclif's own line for these exclusive flags is not well formed.
+  static override usage = [
+    'predict [--data <value> | --file <value>] [--model <value>] [--version <value> | --stage Production|Staging] [--json] [--store <value>] [--home <value>]',
+    'predict --url <value> [--data <value> | --file <value>] [--version <value>] [--timeout <value>] [--json]',
+    'predict --model-file <value> [--data <value> | --file <value>] [--json]',
+  ]
+
   static override examples = [
     `<%= config.bin %> predict --data '[[0.5, -1.2, 0.3]]'`,
     '<%= config.bin %> predict --file rows.csv --version 3 --json',

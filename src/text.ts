@@ -11,9 +11,13 @@ export function localTime(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
 }
 
-/** A metric with 4 decimals, a whole number as is, '-' when missing. */
-export function metric(value: number | undefined): string {
-  return value === undefined ? '-' : Number.isInteger(value) ? String(value) : value.toFixed(4)
+/**
+ * A measured value with 4 decimals, whole ones too (`1.0000` beside `0.9850`, not `1`), so a
+ * column of them lines up and reads as measured; NaN and infinities as themselves, '-' when missing.
+ */
+export function metric(value: number | undefined | null): string {
+  if (value === undefined || value === null) return '-'
+  return Number.isFinite(value) ? value.toFixed(4) : String(value)
 }
 
 /** Left-aligned columns two spaces apart, the header row first; colour codes take no room. */

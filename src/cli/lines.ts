@@ -1,4 +1,5 @@
 import type {ChalkInstance} from 'chalk'
+import {metric as fmt} from '../text.js'
 import type {RunEvent} from '../tracking/types.js'
 import type {EpochMetrics} from '../training/types.js'
 
@@ -44,8 +45,4 @@ export function eventLine(e: RunEvent, paint: ChalkInstance): string | undefined
     default:
       return undefined
   }
-}
-
-function fmt(v: number): string {
-  return Number.isFinite(v) ? v.toFixed(4) : String(v)
 }

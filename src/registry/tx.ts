@@ -1,5 +1,6 @@
 import {hostname, userInfo} from 'node:os'
 import type {RegistryWriteTx} from '../store/store.js'
+import {metric} from '../text.js'
 import type {Actor, HistoryEntry, ModelRecord, Rule, Stage, VersionEntry} from './schema.js'
 
 /**
@@ -47,6 +48,5 @@ export function autoReason(entry: VersionEntry, rule: Extract<Rule, {rule: 'auto
   return `auto: ${rule.metric} ${value === undefined ? 'n/a' : fmt(value)} >= ${rule.threshold}`
 }
 
-export function fmt(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(4)
-}
+/** A measured value as every view prints it (text.ts `metric`: 4 decimals, whole ones too). */
+export const fmt = (value: number): string => metric(value)

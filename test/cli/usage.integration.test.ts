@@ -1,0 +1,66 @@
+import {describe, expect, it} from 'vitest'
+import {parseJson, runCli, tempDir} from '../helpers/cli.js'
+import {makeRun} from '../helpers/runs.js'
+
+/** How the built CLI writes what people read: usage lines, argument names, measured numbers. */
+
+describe('usage lines and numbers (built CLI)', () => {
+  it('writes a well-formed USAGE for every command, and calls a run id RUN-ID everywhere', async () => {
+    const {commands} = parseJson<{commands: {command: string}[]}>((await runCli(['help', '--json'])).stdout)
+    expect(commands.length).toBeGreaterThan(20)
+    const usage: Record<string, string[]> = {}
+    // A few at a time: each is a process of its own.
+    for (let i = 0; i < commands.length; i += 4) {
+      await Promise.all(
+        commands.slice(i, i + 4).map(async ({command}) => {
+          const res = await runCli([...command.split(' '), '--help'], {env: {OCLIF_COLUMNS: '1000'}})
+          expect(res.code, command).toBe(0)
+          const block = /^USAGE\n((?: {2}\$ .*\n)+)/m.exec(res.stdout)
+          expect(block, `${command}: ${res.stdout.slice(0, 300)}`).not.toBeNull()
+          usage[command] = block![1]!
+            .trimEnd()
+            .split('\n')
+            .map((l) => l.trim())
+        }),
+      )
+    }
+    for (const [command, lines] of Object.entries(usage)) {
+      for (const line of lines) {
+        // (help's own line is "$ morpho [COMMAND]")
+        expect(line.startsWith(command === 'help' ? '$ morpho ' : `$ morpho ${command}`), line).toBe(true)
+        // No empty alternatives ("| |", "| ]", "[ |") and brackets that close.
+        expect(line, command).not.toMatch(/\|\s*\||\|\s*\]|\[\s*\|/)
+        let depth = 0
+        for (const c of line) {
+          depth += c === '[' ? 1 : c === ']' ? -1 : 0
+          expect(depth, line).toBeGreaterThanOrEqual(0)
+        }
+        expect(depth, line).toBe(0)
+        expect(line, command).not.toMatch(/RUNID|RUN_ID/)
+      }
+    }
+    expect(usage.predict).toEqual([
+      '$ morpho predict [--data <value> | --file <value>] [--model <value>] [--version <value> | --stage Production|Staging] [--json] [--store <value>] [--home <value>]',
+      '$ morpho predict --url <value> [--data <value> | --file <value>] [--version <value>] [--timeout <value>] [--json]',
+      '$ morpho predict --model-file <value> [--data <value> | --file <value>] [--json]',
+    ])
+    for (const command of ['register', 'runs show', 'runs delete']) expect(usage[command]![0]).toMatch(/ RUN-ID\b/)
+  })
+
+  it('prints a perfect score as measured, 1.0000 beside 0.9850', async () => {
+    const home = await tempDir()
+    try {
+      const perfect = await makeRun(home.path, {valAcc: 1})
+      const good = await makeRun(home.path, {valAcc: 0.985})
+      for (const run of [perfect, good]) expect((await runCli(['register', run.id, '--home', home.path])).code).toBe(0)
+      const list = await runCli(['list', '--home', home.path])
+      expect(list.code, list.stderr).toBe(0)
+      expect(list.stdout).toMatch(/^v1 {7}None {3}- {8}1\.0000 {3}/m)
+      expect(list.stdout).toMatch(/^v2 {7}None {3}- {8}0\.9850 {3}/m)
+      const best = await runCli(['best', '--home', home.path])
+      expect(best.stdout).toMatch(/^best spirals v1: val_acc 1\.0000$/m)
+    } finally {
+      await home.cleanup()
+    }
+  })
+})
