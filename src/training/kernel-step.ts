@@ -1,7 +1,6 @@
 import type {Tensor2D, Variable} from '@tensorflow/tfjs'
 import type {Dense, MorphoNet, SeedModule} from '../model/network.js'
 import type {Tf} from '../tf/backend.js'
-import * as js from './js-kernels.js'
 import {type AdamConstants, type SimdKernels, simdKernels} from './simd.js'
 import type {Batch, StepGroup, StepOptimizer, Stepper} from './step.js'
 
@@ -14,8 +13,8 @@ import type {Batch, StepGroup, StepOptimizer, Stepper} from './step.js'
  * the product. Here:
  * - wasm: the products, transposes, sums, ReLU masks and Adam are the SIMD functions of
  *   simd.ts, straight on the wasm heap, with no packing;
- * - cpu: the products, transposes and sums are the cpu backend's own kernels called directly,
- *   the masks and Adam JavaScript in place;
+ * - cpu: the same SIMD functions on a WebAssembly memory of the step's own, the products and
+ *   sums in the variants that add in doubles as that backend's JavaScript kernels do;
  * - both: the seeds' residual sums in JavaScript, each operation rounded to float32; the loss
  *   and its gradient op for op as tf.losses.softmaxCrossEntropy and its tape compute them.
  * Every value is the reference's, bit for bit (test/training/step.test.ts holds the gradients,
@@ -35,10 +34,12 @@ interface Info {
 
 /** What the step needs of a backend: memory it can write and read, and the step's arithmetic. */
 interface Ops {
-  write(values: Float32Array | null, shape: [number, number]): Info
+  write(values: Float32Array | null, shape: number[]): Info
   free(t: Info): void
   /** A live view of a tensor's values; valid until the next allocation. */
   view(t: Info): Float32Array
+  /** Rows held by TF.js as this backend's tensor: `owned` if a copy was made (freed with the step's). */
+  input(x: Tensor2D): {info: Info; owned: boolean}
   /**
    * x·W + b, then ReLU if asked: rows × out. 'fused' is the ReLU of the backend's fused
    * product (what net.forward uses when scoring), 'relu' its separate ReLU kernel (training):
@@ -93,11 +94,7 @@ const LOSS_KERNELS = ['Exp', 'Log', 'Sum']
 function opsFor(tf: Tf): Ops | undefined {
   const name = tf.getBackend()
   if (name !== 'wasm' && name !== 'cpu') return undefined
-  const kernel = kernelsOf(
-    tf,
-    name,
-    name === 'cpu' ? [...LOSS_KERNELS, '_FusedMatMul', 'BatchMatMul', 'Transpose'] : LOSS_KERNELS,
-  )
+  const kernel = kernelsOf(tf, name, LOSS_KERNELS)
   if (!kernel) return undefined
   return name === 'wasm' ? wasmOps(tf, kernel) : cpuOps(tf, kernel)
 }
@@ -119,7 +116,8 @@ function kernelsOf(tf: Tf, backend: string, names: string[]): Kernel | undefined
 /** A variable's buffer is updated in place only when nothing else shares it. */
 function own(tf: Tf, v: Variable, refCount: (id: object) => number): void {
   if (refCount(v.dataId) > 1) {
-    const copy = tf.tensor(v.dataSync(), v.shape, 'float32')
+    // dataSync() on cpu is the backend's own array: copy it.
+    const copy = tf.tensor(v.dataSync().slice(), v.shape, 'float32')
     v.assign(copy)
     copy.dispose()
   }
@@ -134,7 +132,7 @@ function wasmOps(tf: Tf, kernel: Kernel): Ops | undefined {
   const k: SimdKernels | undefined = memory instanceof WebAssembly.Memory ? simdKernels(memory) : undefined
   if (!wasm || !k) return undefined
   const at = (t: {dataId: object}) => b.dataIdMap.get(t.dataId).memoryOffset
-  const write = (values: Float32Array | null, shape: [number, number]): Info => ({
+  const write = (values: Float32Array | null, shape: number[]): Info => ({
     dataId: b.write(values, shape, 'float32'),
     shape,
     dtype: 'float32',
@@ -144,6 +142,7 @@ function wasmOps(tf: Tf, kernel: Kernel): Ops | undefined {
     write,
     free,
     view: (t) => new Float32Array(wasm.HEAPF32.buffer, at(t), size(t.shape)),
+    input: (x) => ({info: {dataId: x.dataId, shape: [...x.shape], dtype: 'float32'}, owned: false}),
     dense(x, w, bias, relu) {
       const [rows, inDim] = x.shape as [number, number]
       const out = w.shape[1]!
@@ -200,61 +199,150 @@ function wasmOps(tf: Tf, kernel: Kernel): Ops | undefined {
   }
 }
 
-/** The cpu backend's arrays, with the JavaScript kernels of js-kernels.ts. */
-function cpuOps(tf: Tf, kernel: Kernel): Ops {
+/**
+ * WebAssembly memory of the step's own, for a backend whose tensors are JavaScript arrays:
+ * blocks of 16-byte multiples, freed blocks kept by size for the next of that size (a step
+ * asks for the same sizes every time). Growing the memory leaves offsets valid, not views.
+ */
+class Heap {
+  readonly memory = new WebAssembly.Memory({initial: 16})
+  private top = 0
+  private readonly unused = new Map<number, number[]>()
+
+  alloc(floats: number): number {
+    const bytes = blockBytes(floats)
+    const reused = this.unused.get(bytes)?.pop()
+    if (reused !== undefined) return reused
+    const offset = this.top
+    this.top += bytes
+    const short = this.top - this.memory.buffer.byteLength
+    if (short > 0) this.memory.grow(Math.max(Math.ceil(short / 65536), this.memory.buffer.byteLength / 65536))
+    return offset
+  }
+
+  free(offset: number, floats: number): void {
+    const bytes = blockBytes(floats)
+    const list = this.unused.get(bytes)
+    if (list) list.push(offset)
+    else this.unused.set(bytes, [offset])
+  }
+
+  f32(offset: number, floats: number): Float32Array {
+    return new Float32Array(this.memory.buffer, offset, floats)
+  }
+}
+
+const blockBytes = (floats: number) => Math.max(16, Math.ceil((floats * 4) / 16) * 16)
+
+/**
+ * The cpu backend, with the SIMD kernels of simd.ts on a memory of the step's own: gemm64 and
+ * colsum64 add in doubles where that backend's product and sum do, so the numbers are its
+ * numbers. Each variable has a copy there, refreshed when the variable's buffer changes
+ * (assign gives it a new one; nothing else writes a tensor's values but this step) and
+ * written back into the backend's array after every update.
+ */
+function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
   const b = tf.backend() as unknown as CpuBackend
-  const values = (t: {dataId: object}) => b.data.get(t.dataId).values
-  const write = (v: Float32Array | null, shape: [number, number]): Info => ({
-    dataId: b.write(v ?? new Float32Array(size(shape)), shape, 'float32'),
-    shape,
-    dtype: 'float32',
-  })
-  let scratch = new Float64Array(0)
-  const acc = (n: number) => {
-    if (scratch.length < 4 * n) scratch = new Float64Array(4 * n)
-    return scratch
+  const heap = new Heap()
+  const k = simdKernels(heap.memory)
+  if (!k) return undefined
+  const at = (t: Info) => (t.dataId as {offset: number}).offset
+  const write = (values: Float32Array | null, shape: number[]): Info => {
+    const n = size(shape)
+    const offset = heap.alloc(n)
+    if (values) heap.f32(offset, n).set(values.subarray(0, n))
+    return {dataId: {offset}, shape, dtype: 'float32'}
+  }
+  const view = (t: Info) => heap.f32(at(t), size(t.shape))
+  const copies = new Map<Variable, {dataId: object; offset: number}>()
+  /** The variable's copy, refreshed from the backend's array if that is a new one. */
+  const copy = (v: Variable): number => {
+    let c = copies.get(v)
+    if (!c) {
+      for (const [old, block] of copies) {
+        if (old.isDisposed) {
+          heap.free(block.offset, old.size)
+          copies.delete(old)
+        }
+      }
+      c = {dataId: {}, offset: heap.alloc(v.size)}
+      copies.set(v, c)
+    }
+    if (c.dataId !== v.dataId) {
+      heap.f32(c.offset, v.size).set(b.data.get(v.dataId).values)
+      c.dataId = v.dataId
+    }
+    return c.offset
+  }
+  let scratch = {offset: 0, floats: 0}
+  /** Room for gemm64's doubles: (m·k + k·n)·8 bytes. */
+  const room = (m: number, kk: number, n: number) => {
+    const floats = 2 * (m * kk + kk * n)
+    if (floats > scratch.floats) {
+      if (scratch.floats > 0) heap.free(scratch.offset, scratch.floats)
+      scratch = {offset: heap.alloc(floats), floats}
+    }
+    return scratch.offset
   }
   const block = b.blockSize
   return {
     write,
-    free: (t) => void b.disposeData(t.dataId),
-    view: values,
+    free: (t) => heap.free(at(t), size(t.shape)),
+    view,
+    input: (x) => ({info: write(b.data.get(x.dataId).values, x.shape), owned: true}),
     dense(x, w, bias, relu) {
       const [rows, inDim] = x.shape as [number, number]
       const out = w.shape[1]!
       const y = write(null, [rows, out])
-      js.gemm(values(x), inDim, 1, values(w), values(y), rows, inDim, out, block, acc(out))
-      js.biasRelu(values(y), values(bias), rows, relu !== 'none')
+      const s = room(rows, inDim, out)
+      k.gemm64(at(x), inDim * 4, 4, copy(w), at(y), rows, inDim, out, block, s)
+      k.biasAct(at(y), copy(bias), rows, out, relu !== 'none')
       return y
     },
     weightGrad(x, d) {
       const [rows, inDim] = x.shape as [number, number]
       const out = d.shape[1]!
       const g = write(null, [inDim, out])
-      js.gemm(values(x), 1, inDim, values(d), values(g), inDim, rows, out, block, acc(out))
+      const s = room(inDim, rows, out)
+      k.gemm64(at(x), 4, inDim * 4, at(d), at(g), inDim, rows, out, block, s)
       return g
     },
     inputGrad(d, w) {
       const [inDim, out] = rows2(w)
       const rows = d.shape[0]!
-      const wt = new Float32Array(inDim * out)
-      js.transpose(values(w), wt, inDim, out)
+      const wt = write(null, [out, inDim])
+      k.transpose(copy(w), at(wt), inDim, out)
       const dx = write(null, [rows, inDim])
-      js.gemm(values(d), out, 1, wt, values(dx), rows, out, inDim, block, acc(inDim))
+      const s = room(rows, out, inDim)
+      k.gemm64(at(d), out * 4, 4, at(wt), at(dx), rows, out, inDim, block, s)
+      heap.free(at(wt), out * inDim)
       return dx
     },
     colsum(d) {
       const [rows, cols] = d.shape as [number, number]
       const s = write(null, [1, cols])
-      js.colsum(values(d), values(s), rows, cols)
+      k.colsum64(at(d), at(s), rows, cols)
       return s
     },
-    mask: (d, a) => js.mask(values(d), values(a)),
+    mask: (d, a) => k.mask(at(d), at(a), size(d.shape)),
     adam(w, m, v, g, c) {
       own(tf, w, (id) => b.refCount(id))
-      js.adam(values(w), values(m), values(v), values(g), c)
+      const offset = copy(w)
+      k.adam(offset, at(m), at(v), at(g), w.size, c)
+      b.data.get(w.dataId).values.set(heap.f32(offset, w.size))
     },
-    kernel,
+    /** The backend's kernel on copies of the inputs in its own arrays; the result comes back here. */
+    kernel(name, inputs, attrs) {
+      const args: Record<string, Info> = {}
+      for (const [key, t] of Object.entries(inputs)) {
+        args[key] = {dataId: b.write(Float32Array.from(view(t)), t.shape, 'float32'), shape: t.shape, dtype: 'float32'}
+      }
+      const out = kernel(name, args, attrs)
+      const result = write(b.data.get(out.dataId).values, out.shape)
+      b.disposeData(out.dataId)
+      for (const t of Object.values(args)) b.disposeData(t.dataId)
+      return result
+    },
   }
 }
 
@@ -390,10 +478,12 @@ export class KernelStepper implements Stepper {
   private relu: Relu = 'relu'
 
   logits(x: Tensor2D): Tensor2D {
-    const [rows, features] = x.shape
+    const [rows] = x.shape
     this.relu = 'fused'
     try {
-      const logits = this.forward({dataId: x.dataId, shape: [rows, features], dtype: 'float32'}).logits
+      const {info, owned} = this.ops.input(x)
+      if (owned) this.keep(info)
+      const logits = this.forward(info).logits
       return this.tf.tensor2d(Float32Array.from(this.ops.view(logits)), [rows, this.net.arch.numClasses])
     } finally {
       this.relu = 'relu'
@@ -539,11 +629,12 @@ export class KernelStepper implements Stepper {
   private lossGrad(logits: Info, batch: Batch): {loss: number; dLogits: Info} {
     const {ops} = this
     const [rows, classes] = logits.shape as [number, number]
-    const z = ops.view(logits)
     const y = batch.y
     const top = new Float32Array(rows)
+    // Views are taken after the allocations they are used across (an allocation can move memory).
     const shifted = this.keep(ops.write(null, [rows, classes]))
-    let v = ops.view(shifted)
+    const z = ops.view(logits)
+    const v = ops.view(shifted)
     for (let r = 0; r < rows; r++) {
       let m = z[r * classes]!
       for (let c = 1; c < classes; c++) m = Math.max(m, z[r * classes + c]!)
@@ -553,19 +644,20 @@ export class KernelStepper implements Stepper {
     const sums = this.keep(
       ops.kernel('Sum', {x: this.keep(ops.kernel('Exp', {x: shifted}))}, {axis: [1], keepDims: false}),
     )
-    const logs = ops.view(this.keep(ops.kernel('Log', {x: sums})))
+    const logOfSums = this.keep(ops.kernel('Log', {x: sums}))
     // log-softmax = z − (max + log Σ exp(z − max)); the cost of a row is −Σ log-softmax · label.
     const logSoftmax = this.keep(ops.write(null, [rows, classes]))
     const cost = this.keep(ops.write(null, [rows, classes]))
-    v = ops.view(logSoftmax)
+    const logs = ops.view(logOfSums)
+    const ls = ops.view(logSoftmax)
     const cv = ops.view(cost)
     const zv = ops.view(logits)
     for (let r = 0; r < rows; r++) {
       const lse = f(top[r]! + logs[r]!)
       for (let c = 0; c < classes; c++) {
         const i = r * classes + c
-        v[i] = f(zv[i]! - lse)
-        cv[i] = -f(v[i]! * y[i]!)
+        ls[i] = f(zv[i]! - lse)
+        cv[i] = -f(ls[i]! * y[i]!)
       }
     }
     const perRow = this.keep(ops.kernel('Sum', {x: cost}, {axis: [1], keepDims: false}))

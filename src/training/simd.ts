@@ -1,7 +1,8 @@
 /**
- * The training step's arithmetic as WebAssembly SIMD functions over the wasm backend's own
- * memory: a matrix product, a transpose, a column sum, the ReLU gradient mask and Adam's
- * update. The module is a few kilobytes, assembled here when first used rather than shipped.
+ * The training step's arithmetic as WebAssembly SIMD functions over a memory: the wasm
+ * backend's own, or (for the cpu backend) one the step keeps. A matrix product, a transpose,
+ * a column sum, the ReLU gradient mask and Adam's update, and the cpu backend's product and
+ * sum. The module is a few kilobytes, assembled here when first used rather than shipped.
  *
  * Each function computes exactly what the backend's kernel for it computes, because it does
  * the same float32 operations in the same order:
@@ -13,7 +14,12 @@
  *   step, the gradients are new). That packing was as long as the product itself.
  * - colsum: the backend's Sum over the rows, each column added up from 0 in row order.
  * - mask: the ReLU's gradient, dy · step(x), as the tape computes it (dy where x > 0, else dy·0).
- * - adam: tf.train.adam's update, element by element:
+ * - gemm64, colsum64: the cpu backend's BatchMatMul and Sum, which are JavaScript: a product
+ *   adds each output's products in a double over blocks of 48 values of k, and adds each
+ *   block's sum into the float32 output; a sum adds a column in a double. These do the same
+ *   additions in the same order, two doubles to a vector (about 6× the JavaScript's speed).
+ * - adam: tf.train.adam's update, element by element (on cpu too: each float32 operation
+ *   rounds as JavaScript's double operation rounded to float32 does),
  *     m ← m·β1 + g·(1−β1)            v ← v·β2 + (g·g)·(1−β2)
  *     w ← ((m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε))·(−lr) + w
  *   one pass instead of fifteen kernel calls per variable.
@@ -58,10 +64,32 @@ export interface SimdKernels {
   /** g[i] = a[i] > 0 ? g[i] : g[i]·0. */
   mask(g: number, a: number, n: number): void
   adam(w: number, m: number, v: number, g: number, n: number, c: AdamConstants): void
+  /**
+   * The cpu backend's product, out (m×n) = A·B with A at the same strides: each output's
+   * products added in a double over `block` values of k at a time, each block's sum added
+   * into the float32 output. `scratch` holds (m·k + k·n)·8 bytes.
+   */
+  gemm64(
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    out: number,
+    m: number,
+    k: number,
+    n: number,
+    block: number,
+    scratch: number,
+  ): void
+  /** The cpu backend's Sum over the rows: dst[j] = f32(Σ_r src[r][j] in a double). */
+  colsum64(src: number, dst: number, rows: number, cols: number): void
+  /** out[r][j] ← out[r][j] + bias[j], then max(x, 0) if relu. */
+  biasAct(out: number, bias: number, rows: number, n: number, relu: boolean): void
 }
 
 const I32 = 0x7f
 const F32 = 0x7d
+const F64 = 0x7c
 const V128 = 0x7b
 
 // Opcodes (core and fixed-width SIMD as standardised).
@@ -100,6 +128,10 @@ const op = {
   f32mul: 0x94,
   f32div: 0x95,
   f32max: 0x97,
+  f64add: 0xa0,
+  f64mul: 0xa2,
+  f32demote: 0xb6,
+  f64promote: 0xbb,
 } as const
 const simd = {
   load: 0x00,
@@ -114,6 +146,14 @@ const simd = {
   div: 0xe7,
   max: 0xe9,
   pmax: 0xeb,
+  load64Zero: 0x5d,
+  load64Splat: 0x0a,
+  store64Lane: 0x5b,
+  f64Splat: 0x14,
+  f64Add: 0xf0,
+  f64Mul: 0xf2,
+  demote: 0x5e,
+  promote: 0x5f,
 } as const
 
 function uleb(n: number): number[] {
@@ -245,7 +285,7 @@ function gemmFn(): Fn {
   f.v(0x0c, ...new Array(16).fill(0)).set(zeroV) // v128.const 0
 
   /** One tile at rows i0.., columns j0..: `rows` of 1 or 4; `lanes` 8, 4 (vectors) or 1 (scalar). */
-  const tile = (rows: number, lanes: 8 | 4 | 1) => {
+  const tile = (rows: number, lanes: number) => {
     const nv = lanes === 8 ? 2 : 1
     const scalar = lanes === 1
     const acc = (r: number, q: number) => (scalar ? accS[r]! : accV[r * nv + q]!)
@@ -340,15 +380,28 @@ function gemmFn(): Fn {
     f.bump(j0, lanes)
   }
 
-  /** All columns for the rows at i0. */
+  tiles(f, {i0, j0, M, N}, [8, 4, 1], tile)
+  return f
+}
+
+/**
+ * A product's tiles: rows four at a time, then one at a time; across each, the widest tile
+ * while it fits, then each narrower one (the last, one column, as often as needed).
+ */
+function tiles(
+  f: Fn,
+  at: {i0: number; j0: number; M: number; N: number},
+  widths: [number, number, 1],
+  tile: (rows: number, lanes: number) => void,
+): void {
+  const {i0, j0, M, N} = at
   const columns = (rows: number) => {
     f.i32(0).set(j0)
     const left = (width: number) => () => f.get(j0).i32(width).e(op.i32add).get(N).e(op.i32leu)
-    f.while(left(8), () => tile(rows, 8))
-    f.when(left(4), () => tile(rows, 4))
+    f.while(left(widths[0]), () => tile(rows, widths[0]))
+    f.when(left(widths[1]), () => tile(rows, widths[1]))
     f.while(left(1), () => tile(rows, 1))
   }
-
   f.i32(0).set(i0)
   f.while(
     () => f.get(i0).i32(4).e(op.i32add).get(M).e(op.i32leu),
@@ -364,7 +417,6 @@ function gemmFn(): Fn {
       f.bump(i0, 1)
     },
   )
-  return f
 }
 
 function transposeFn(): Fn {
@@ -397,7 +449,12 @@ function transposeFn(): Fn {
   return f
 }
 
-function colsumFn(): Fn {
+/**
+ * colsum(src, dst, rows, cols): each column added up from 0 in row order, in float32 (four
+ * columns to a vector); with `double`, in a double rounded once at the end (two to a vector),
+ * as the cpu backend's Sum does.
+ */
+function colsumFn(double = false): Fn {
   const f = new Fn([I32, I32, I32, I32])
   const [SRC, DST, ROWS, COLS] = [0, 1, 2, 3]
   const j = f.local(I32)
@@ -405,30 +462,36 @@ function colsumFn(): Fn {
   const p = f.local(I32)
   const rowBytes = f.local(I32)
   const accV = f.local(V128)
-  const accS = f.local(F32)
+  const accS = f.local(double ? F64 : F32)
+  const wide = double ? 2 : 4
   f.get(COLS).i32(2).e(op.i32shl).set(rowBytes)
   f.i32(0).set(j)
-  const column = (lanes: 4 | 1) => {
+  const column = (lanes: number) => {
     f.get(SRC).get(j).i32(2).e(op.i32shl, op.i32add).set(p)
-    if (lanes === 4) f.v(0x0c, ...new Array(16).fill(0)).set(accV)
+    if (lanes > 1) f.v(0x0c, ...new Array(16).fill(0)).set(accV)
+    else if (double) f.e(0x44, 0, 0, 0, 0, 0, 0, 0, 0).set(accS)
     else f.e(op.f32const, 0, 0, 0, 0).set(accS)
     f.i32(0).set(r)
     f.while(
       () => f.get(r).get(ROWS).e(op.i32ltu),
       () => {
-        if (lanes === 4) f.get(accV).get(p).v(simd.load, 0, 0).v(simd.add).set(accV)
+        if (lanes > 1 && double) f.get(accV).get(p).v(simd.load64Zero, 0, 0).v(simd.promote).v(simd.f64Add).set(accV)
+        else if (lanes > 1) f.get(accV).get(p).v(simd.load, 0, 0).v(simd.add).set(accV)
+        else if (double) f.get(accS).get(p).e(op.f32load, 2, 0, op.f64promote, op.f64add).set(accS)
         else f.get(accS).get(p).e(op.f32load, 2, 0, op.f32add).set(accS)
         f.bump(p, {local: rowBytes}).bump(r, 1)
       },
     )
     f.get(DST).get(j).i32(2).e(op.i32shl, op.i32add)
-    if (lanes === 4) f.get(accV).v(simd.store, 0, 0)
+    if (lanes > 1 && double) f.get(accV).v(simd.demote).v(simd.store64Lane, 0, 0, 0)
+    else if (lanes > 1) f.get(accV).v(simd.store, 0, 0)
+    else if (double) f.get(accS).e(op.f32demote, op.f32store, 2, 0)
     else f.get(accS).e(op.f32store, 2, 0)
     f.bump(j, lanes)
   }
   f.while(
-    () => f.get(j).i32(4).e(op.i32add).get(COLS).e(op.i32leu),
-    () => column(4),
+    () => f.get(j).i32(wide).e(op.i32add).get(COLS).e(op.i32leu),
+    () => column(wide),
   )
   f.while(
     () => f.get(j).get(COLS).e(op.i32ltu),
@@ -565,12 +628,214 @@ function adamFn(): Fn {
   return f
 }
 
+/**
+ * gemm64(a, aRow, aCol, b, out, m, k, n, block, scratch): the cpu backend's product. Each
+ * output adds its products up in a double (a float32 times a float32 is exact in a double)
+ * over `block` values of k at a time, and adds each block's sum into the float32 output:
+ * out = f32(out + sum), from 0. A and B are first widened to doubles in `scratch` ((m·k + k·n)
+ * · 8 bytes, A row-major whatever its strides), so the loop only loads, multiplies and adds:
+ * tiles of 4 rows × 4, 2 or 1 columns (two doubles to a vector), then the rows left over.
+ */
+function gemm64Fn(): Fn {
+  const P = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]
+  const f = new Fn(P)
+  const [A, AROW, ACOL, B, OUT, M, K, N, BLOCK, SCRATCH] = P.map((_, i) => i)
+  const i0 = f.local(I32)
+  const j0 = f.local(I32)
+  const k0 = f.local(I32)
+  const kk = f.local(I32)
+  const pb = f.local(I32)
+  const po = f.local(I32)
+  const ldb = f.local(I32) // bytes per row of the widened B
+  const ldo = f.local(I32) // bytes per row of out
+  const lda = f.local(I32) // bytes per row of the widened A
+  const b64 = f.local(I32)
+  const pa = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)]
+  const accV = Array.from({length: 8}, () => f.local(V128))
+  const bV = [f.local(V128), f.local(V128)]
+  const aV = f.local(V128)
+  const zeroV = f.local(V128)
+  const accS = Array.from({length: 4}, () => f.local(F64))
+  const bS = f.local(F64)
+  const aS = f.local(F64)
+  const f64zero = [0x44, 0, 0, 0, 0, 0, 0, 0, 0]
+
+  f.get(N).i32(3).e(op.i32shl).set(ldb)
+  f.get(N).i32(2).e(op.i32shl).set(ldo)
+  f.get(K).i32(3).e(op.i32shl).set(lda)
+  f.v(0x0c, ...new Array(16).fill(0)).set(zeroV)
+
+  // Widen A (m×k at its strides) into scratch row-major, then B (k×n) after it.
+  const [r, c, ps, pd] = [i0, j0, pb, po]
+  f.get(SCRATCH).set(pd)
+  f.i32(0).set(r)
+  f.while(
+    () => f.get(r).get(M).e(op.i32ltu),
+    () => {
+      f.get(A).get(r).get(AROW).e(op.i32mul, op.i32add).set(ps)
+      f.i32(0).set(c)
+      f.while(
+        () => f.get(c).get(K).e(op.i32ltu),
+        () => {
+          f.get(pd).get(ps).e(op.f32load, 2, 0, op.f64promote, 0x39, 3, 0) // f64.store
+          f.bump(ps, {local: ACOL}).bump(pd, 8).bump(c, 1)
+        },
+      )
+      f.bump(r, 1)
+    },
+  )
+  f.get(pd).set(b64)
+  f.get(B).set(ps)
+  f.get(K).get(N).e(op.i32mul).i32(2).e(op.i32shl).get(B).e(op.i32add).set(c) // end of B
+  f.while(
+    () => f.get(ps).get(c).e(op.i32ltu),
+    () => {
+      f.get(pd).get(ps).e(op.f32load, 2, 0, op.f64promote, 0x39, 3, 0)
+      f.bump(ps, 4).bump(pd, 8)
+    },
+  )
+
+  const tile = (rows: number, lanes: number) => {
+    const nv = lanes === 4 ? 2 : 1
+    const scalar = lanes === 1
+    const acc = (r: number, q: number) => (scalar ? accS[r]! : accV[r * nv + q]!)
+    for (let r = 0; r < rows; r++) {
+      f.get(SCRATCH).get(i0).i32(r).e(op.i32add).get(lda).e(op.i32mul, op.i32add).set(pa[r]!)
+    }
+    f.i32(0).set(k0)
+    f.while(
+      () => f.get(k0).get(K).e(op.i32ltu),
+      () => {
+        // kk = min(block, k − k0)
+        f.get(K).get(k0).e(op.i32sub).set(kk)
+        f.when(
+          () => f.get(kk).get(BLOCK).e(op.i32gtu),
+          () => f.get(BLOCK).set(kk),
+        )
+        for (let r = 0; r < rows; r++) {
+          for (let q = 0; q < nv; q++) {
+            if (scalar) f.e(...f64zero)
+            else f.get(zeroV)
+            f.set(acc(r, q))
+          }
+        }
+        // b64 + k0·ldb + j0·8
+        f.get(b64).get(k0).get(ldb).e(op.i32mul, op.i32add).get(j0).i32(3).e(op.i32shl, op.i32add).set(pb)
+        f.while(
+          () => f.get(kk),
+          () => {
+            for (let q = 0; q < nv; q++) {
+              f.get(pb)
+              if (scalar)
+                f.e(0x2b, 3, 0).set(bS) // f64.load
+              else f.v(simd.load, 0, ...uleb(16 * q)).set(bV[q]!)
+            }
+            for (let r = 0; r < rows; r++) {
+              f.get(pa[r]!)
+              if (scalar) f.e(0x2b, 3, 0).set(aS)
+              else f.v(simd.load64Splat, 3, 0).set(aV)
+              for (let q = 0; q < nv; q++) {
+                f.get(acc(r, q))
+                if (scalar) f.get(aS).get(bS).e(op.f64mul, op.f64add)
+                else f.get(aV).get(bV[q]!).v(simd.f64Mul).v(simd.f64Add)
+                f.set(acc(r, q))
+              }
+              f.bump(pa[r]!, 8)
+            }
+            f.bump(pb, {local: ldb})
+            f.get(kk).i32(1).e(op.i32sub).set(kk)
+          },
+        )
+        // out ← f32(out + sum), out being 0 before the first block.
+        for (let r = 0; r < rows; r++) {
+          f.get(OUT).get(i0).i32(r).e(op.i32add).get(ldo).e(op.i32mul, op.i32add)
+          f.get(j0).i32(2).e(op.i32shl, op.i32add).set(po)
+          for (let q = 0; q < nv; q++) {
+            f.get(po)
+            f.get(k0)
+              .e(op.i32eqz)
+              .e(op.if, scalar ? F64 : V128)
+            if (scalar) f.e(...f64zero)
+            else f.get(zeroV)
+            f.e(op.else).get(po)
+            if (scalar) f.e(op.f32load, 2, 0, op.f64promote)
+            else f.v(simd.load64Zero, 0, ...uleb(8 * q)).v(simd.promote)
+            f.e(op.end).get(acc(r, q))
+            if (scalar) f.e(op.f64add, op.f32demote, op.f32store, 2, 0)
+            else
+              f.v(simd.f64Add)
+                .v(simd.demote)
+                .v(simd.store64Lane, 0, ...uleb(8 * q), 0)
+          }
+        }
+        f.bump(k0, {local: BLOCK})
+      },
+    )
+    f.bump(j0, lanes)
+  }
+
+  tiles(f, {i0, j0, M, N}, [4, 2, 1], tile)
+  return f
+}
+
+/** biasAct(out, bias, rows, n, relu): out ← out + bias per row, each sum rounded, then max(x, 0) if relu. */
+function biasActFn(): Fn {
+  const f = new Fn([I32, I32, I32, I32, I32])
+  const [OUT, BIAS, ROWS, N, RELU] = [0, 1, 2, 3, 4]
+  const r = f.local(I32)
+  const j = f.local(I32)
+  const p = f.local(I32)
+  const x = f.local(V128)
+  const s = f.local(F32)
+  const zero = f.local(V128)
+  f.v(0x0c, ...new Array(16).fill(0)).set(zero)
+  f.get(OUT).set(p)
+  f.i32(0).set(r)
+  f.while(
+    () => f.get(r).get(ROWS).e(op.i32ltu),
+    () => {
+      f.i32(0).set(j)
+      f.while(
+        () => f.get(j).i32(4).e(op.i32add).get(N).e(op.i32leu),
+        () => {
+          f.get(p).v(simd.load, 0, 0).get(BIAS).get(j).i32(2).e(op.i32shl, op.i32add).v(simd.load, 0, 0)
+          f.v(simd.add).set(x)
+          f.when(
+            () => f.get(RELU),
+            () => f.get(x).get(zero).v(simd.max).set(x),
+          )
+          f.get(p).get(x).v(simd.store, 0, 0)
+          f.bump(p, 16).bump(j, 4)
+        },
+      )
+      f.while(
+        () => f.get(j).get(N).e(op.i32ltu),
+        () => {
+          f.get(p).e(op.f32load, 2, 0).get(BIAS).get(j).i32(2).e(op.i32shl, op.i32add).e(op.f32load, 2, 0)
+          f.e(op.f32add).set(s)
+          f.when(
+            () => f.get(RELU),
+            () => f.get(s).e(op.f32const, 0, 0, 0, 0, op.f32max).set(s),
+          )
+          f.get(p).get(s).e(op.f32store, 2, 0)
+          f.bump(p, 4).bump(j, 1)
+        },
+      )
+      f.bump(r, 1)
+    },
+  )
+  return f
+}
+
 const FUNCTIONS: [string, () => Fn][] = [
   ['gemm', gemmFn],
   ['transpose', transposeFn],
   ['colsum', colsumFn],
   ['mask', maskFn],
   ['adam', adamFn],
+  ['gemm64', gemm64Fn],
+  ['colsum64', () => colsumFn(true)],
+  ['biasAct', biasActFn],
 ]
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
@@ -616,7 +881,10 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | undefined
       compiled = new WebAssembly.Module(bytes)
     }
     const x = new WebAssembly.Instance(compiled, {env: {memory}}).exports as Record<string, (...a: number[]) => void>
-    const {gemm, transpose, colsum, mask, adam} = x as Record<string, (...a: number[]) => void>
+    const {gemm, transpose, colsum, mask, adam, gemm64, colsum64, biasAct} = x as Record<
+      string,
+      (...a: number[]) => void
+    >
     return {
       gemm: (a, aRow, aCol, b, bias, out, m, k, n, relu) =>
         gemm!(a, aRow, aCol, b, bias ?? 0, bias === undefined ? 0 : 1, out, m, k, n, relu),
@@ -639,6 +907,10 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | undefined
           c.epsilon,
           c.negLr,
         ),
+      gemm64: (a, aRow, aCol, b, out, m, k, n, block, scratch) =>
+        gemm64!(a, aRow, aCol, b, out, m, k, n, block, scratch),
+      colsum64: (src, dst, rows, cols) => colsum64!(src, dst, rows, cols),
+      biasAct: (out, bias, rows, n, relu) => biasAct!(out, bias, rows, n, relu ? 1 : 0),
     }
   } catch {
     return undefined

@@ -3,29 +3,35 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {Rng} from '../../src/data/rng.js'
 import {MorphoNet} from '../../src/model/network.js'
 import type {Tf} from '../../src/tf/backend.js'
+import {loadTf} from '../../src/tf/backend.js'
 import {KernelStepper} from '../../src/training/kernel-step.js'
 import {type Batch, ReferenceStepper, type StepGroup, type Stepper} from '../../src/training/step.js'
-import {testTf} from '../helpers/tf.js'
 
 /**
  * The kernel step against the reference (TF.js's tape and tf.train.adam) on twin networks:
  * the same weights, the same batches, the same groups of variables at their learning rates.
- * Gradients and weights after every step must agree to 1e-6 (they agree exactly).
+ * Gradients and weights after every step must agree to 1e-6 (they agree exactly), on the wasm
+ * backend and on cpu, whose products add in doubles over blocks of 48 values (the wide
+ * network's 52 columns and 56-row batches cross a block).
  */
 
-const arch = {inputDim: 3, hiddenDim: 12, numLayers: 3, seedsPerLayer: 2, numClasses: 3}
+const small = {inputDim: 3, hiddenDim: 12, numLayers: 3, seedsPerLayer: 2, numClasses: 3}
+const wide = {inputDim: 3, hiddenDim: 52, numLayers: 2, seedsPerLayer: 3, numClasses: 3}
 const seedConfig = {blendSteps: 4, progressThresh: 0.02}
+let arch = small
+let rowsPerBatch = 16
 
 function twin(tf: Tf): MorphoNet {
   return MorphoNet.create(tf, arch, new Rng(11).fork('init'), seedConfig)
 }
 
-/** A batch in buffers of 16 rows, as the trainer fills them (a short batch leaves the rest unused). */
-function batch(seed: number, rows: number): Batch {
+/** A batch in buffers of rowsPerBatch rows, as the trainer fills them (a short batch leaves the rest unused). */
+function batch(seed: number, rows = rowsPerBatch): Batch {
   const rng = new Rng(seed)
-  const x = new Float32Array(16 * arch.inputDim).map(() => rng.normal())
-  const y = new Float32Array(16 * arch.numClasses)
-  for (let r = 0; r < 16; r++) y[r * arch.numClasses + Math.floor(rng.next() * arch.numClasses)] = 1
+  const n = rowsPerBatch
+  const x = new Float32Array(n * arch.inputDim).map(() => rng.normal())
+  const y = new Float32Array(n * arch.numClasses)
+  for (let r = 0; r < n; r++) y[r * arch.numClasses + Math.floor(rng.next() * arch.numClasses)] = 1
   return {x, y, rows}
 }
 
@@ -54,10 +60,19 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst
 }
 
-describe('the kernel training step', () => {
+describe.each([
+  ['wasm', 'small'],
+  ['cpu', 'small'],
+  ['wasm', 'wide'],
+  ['cpu', 'wide'],
+] as const)('the kernel training step on %s, %s network', (backend, shape) => {
   let tf: Tf
   beforeAll(async () => {
-    tf = (await testTf()).tf
+    // The wasm backend loads (and registers) first; cpu is TF.js's own, always registered.
+    tf = (await loadTf('wasm')).tf
+    await tf.setBackend(backend)
+    arch = shape === 'wide' ? wide : small
+    rowsPerBatch = shape === 'wide' ? 56 : 16
   })
 
   function pair() {
@@ -78,7 +93,7 @@ describe('the kernel training step', () => {
     expect(b.map((w) => w.spec.name)).toEqual(a.map((w) => w.spec.name))
     for (let i = 0; i < a.length; i++)
       expect(maxDiff(a[i]!.values, b[i]!.values), a[i]!.spec.name).toBeLessThanOrEqual(1e-6)
-    const x = tf.tensor2d(batch(99, 16).x, [16, arch.inputDim])
+    const x = tf.tensor2d(batch(99).x, [rowsPerBatch, arch.inputDim])
     const [la, lb] = [ref, fast].map((n) => tf.tidy(() => n.forward(x).dataSync() as Float32Array))
     expect(maxDiff(la!, lb!)).toBeLessThanOrEqual(1e-6)
     x.dispose()
@@ -102,7 +117,7 @@ describe('the kernel training step', () => {
     const opts = steppers.map((s) => s.adam())
     for (let step = 0; step < 4; step++) {
       // A short last batch as well as full ones.
-      const b = batch(step, step === 3 ? 5 : 16)
+      const b = batch(step, step === 3 ? 5 : rowsPerBatch)
       expectSameGradients([ref, fast], steppers, b, (n) => n.backboneVariables)
       const losses = steppers.map((s, i) =>
         s.step(b, [{vars: [ref, fast][i]!.backboneVariables, opt: opts[i]!, lr: 0.01}]),
@@ -132,7 +147,7 @@ describe('the kernel training step', () => {
       ]
     }
     for (let step = 0; step < 3; step++) {
-      const b = batch(10 + step, 16)
+      const b = batch(10 + step)
       // The live step: head, body and the live seeds; then the shadow pass of the training seed.
       expectSameGradients(nets, steppers, b, (n) => groups(nets.indexOf(n)).flatMap((g) => g.vars))
       for (const [i, s] of steppers.entries()) s.step(b, groups(i))
@@ -145,7 +160,7 @@ describe('the kernel training step', () => {
       expectSameWeights(ref, fast)
     }
     // Head alone (phase 2 before any germination), and one seed's variables alone.
-    const b = batch(20, 16)
+    const b = batch(20)
     expectSameGradients(nets, steppers, b, (n) => n.headVariables)
     expectSameGradients(nets, steppers, b, (n) => MorphoNet.seedVariables(live(n)[2]!))
     for (const o of opts) for (const opt of [o.head, o.body, ...o.seeds]) opt.dispose()
@@ -157,9 +172,9 @@ describe('the kernel training step', () => {
     const {ref, fast, steppers} = pair()
     grow(tf, ref)
     grow(tf, fast)
-    const rows = batch(7, 16).x
+    const rows = batch(7).x
     rows.fill(Number.NaN, 0, arch.inputDim)
-    const x = tf.tensor2d(rows, [16, arch.inputDim])
+    const x = tf.tensor2d(rows, [rowsPerBatch, arch.inputDim])
     const [a, b] = steppers.map((s) => tf.tidy(() => s.logits(x).dataSync() as Float32Array))
     const expected = tf.tidy(() => fast.forward(x).dataSync() as Float32Array)
     for (const got of [a!, b!]) {
@@ -184,7 +199,7 @@ describe('the kernel training step', () => {
     const before = tf.memory()
     for (let i = 0; i < 3; i++) stepper.step(batch(2 + i, 8), [{vars, opt, lr: 0.01}])
     stepper.gradients(batch(9, 8), vars, net.seeds[3])
-    const x = tf.tensor2d(batch(3, 8).x, [16, arch.inputDim])
+    const x = tf.tensor2d(batch(3, 8).x, [rowsPerBatch, arch.inputDim])
     tf.tidy(() => {
       stepper.logits(x)
     })
