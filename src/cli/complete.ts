@@ -1,7 +1,9 @@
 import {readdir} from 'node:fs/promises'
-import {resolveHome} from '../config.js'
+import {resolveStore} from '../config.js'
+import type {RegistryDocument} from '../registry/schema.js'
 import {FolderStore} from '../store/folder/folder-store.js'
 import {isSafeId} from '../store/paths.js'
+import type {Store} from '../store/store.js'
 
 /**
  * Shell completion: given the words typed after `morpho` (the last one is the word being
@@ -72,6 +74,7 @@ export interface StoreValues {
   runs(): Promise<string[]>
   stages(): string[]
   metrics(model: string | undefined): Promise<string[]>
+  close(): Promise<void>
 }
 
 /**
@@ -82,7 +85,7 @@ export interface StoreValues {
 export async function complete(
   commands: readonly CompletableCommand[],
   words: readonly string[],
-  store: (home: string | undefined) => StoreValues,
+  store: (flags: {store?: string; home?: string}) => StoreValues,
 ): Promise<string[]> {
   const typed = words.length === 0 ? [''] : [...words]
   const current = typed.pop()!
@@ -136,10 +139,15 @@ export async function complete(
     }
     positional++
   }
+  let opened: StoreValues | undefined
+  const openedStore = () => {
+    opened ??= store({store: given.get('store'), home: given.get('home')})
+    return opened
+  }
   const values = (source: Source | undefined, options?: readonly string[]) =>
     options && options.length > 0
       ? Promise.resolve([...options])
-      : valuesOf(source, store(given.get('home')), given.get('model'), visible)
+      : valuesOf(source, openedStore(), given.get('model'), visible)
 
   if (pending) return startingWith(await values(BY_NAME[pending[0]], pending[1].options), current)
   if (current.startsWith('-')) {
@@ -208,15 +216,46 @@ function splitOnce(word: string): [string, string | undefined] {
 }
 
 /**
- * Values from the store at `home` (else MORPHO_HOME, else ./.morpho). Completion never fails:
- * an unreadable or missing store just offers nothing.
+ * How long a Tab waits for the store, from the moment it is first asked, before offering
+ * nothing: a database that cannot be reached (down, or behind a link that drops packets)
+ * must not hang the shell. A connection attempt gives up at the same time.
  */
-export function storeValues(home: string | undefined): StoreValues {
-  const store = new FolderStore(resolveHome(home))
-  const {paths} = store
-  const registry = async () => {
-    const {readRegistry} = await import('../registry/queries.js')
-    return readRegistry(store).catch(() => undefined)
+export const COMPLETION_WAIT_MS = 1500
+
+/**
+ * Values from the store the words name (--store or --home), else MORPHO_STORE / MORPHO_HOME,
+ * else ./.morpho. Completion never fails: a store that cannot be opened, read or reached
+ * within `waitMs` offers nothing.
+ */
+export function storeValues(flags: {store?: string; home?: string}, waitMs = COMPLETION_WAIT_MS): StoreValues {
+  let opened: Promise<Store | undefined> | undefined
+  let deadline: Promise<undefined> | undefined
+  let timer: NodeJS.Timeout | undefined
+  /** `work`'s answer, or undefined once the wait is over or when it fails. */
+  const inTime = <T>(work: () => Promise<T>): Promise<T | undefined> => {
+    deadline ??= new Promise((resolve) => {
+      timer = setTimeout(resolve, waitMs, undefined)
+    })
+    return Promise.race([work().catch(() => undefined), deadline])
+  }
+  const store = () => {
+    opened ??= inTime(async () => {
+      const locator = resolveStore(flags)
+      if (locator.kind === 'folder') return new FolderStore(locator.home)
+      const {PostgresStore} = await import('../store/postgres/postgres-store.js')
+      return new PostgresStore(locator.url, {max: 1, timeoutMs: waitMs})
+    })
+    return opened
+  }
+  let document: Promise<RegistryDocument | undefined> | undefined
+  const registry = () => {
+    document ??= inTime(async () => {
+      const s = await store()
+      if (!s) return undefined
+      const {readRegistry} = await import('../registry/queries.js')
+      return readRegistry(s)
+    })
+    return document
   }
   const modelOf = async (name: string | undefined) => {
     const doc = await registry()
@@ -243,8 +282,17 @@ export function storeValues(home: string | undefined): StoreValues {
       return Object.keys((await modelOf(name))?.aliases ?? {}).sort()
     },
     async runs() {
-      const names = await readdir(paths.runsDir).catch(() => [] as string[])
-      return names.filter(isSafeId).sort().reverse()
+      const ids = await inTime(async () => {
+        const s = await store()
+        if (!s) return []
+        // A folder's run ids are its folder names: no need to read every record.
+        if (s instanceof FolderStore) {
+          const names = await readdir(s.paths.runsDir).catch(() => [] as string[])
+          return names.filter(isSafeId).sort().reverse()
+        }
+        return (await s.runs.list()).runs.map((r) => r.id)
+      })
+      return ids ?? []
     },
     stages() {
       return ['None', 'Staging', 'Production', 'Archived']
@@ -252,6 +300,11 @@ export function storeValues(home: string | undefined): StoreValues {
     async metrics(name) {
       const model = await modelOf(name)
       return [...new Set(model?.versions.flatMap((v) => Object.keys(v.metrics)) ?? [])].sort()
+    },
+    async close() {
+      clearTimeout(timer)
+      // A connection still being attempted ends at its own time limit, the same wait.
+      await (await opened)?.close().catch(() => undefined)
     },
   }
 }

@@ -51,8 +51,13 @@ export class PostgresStore implements Store {
   private pool: pg.Pool | undefined
   private ready: Promise<void> | undefined
 
-  constructor(url: string, options: {max?: number} = {}) {
+  /**
+   * `max`: connections in the pool (default 4). `timeoutMs`: how long connecting, and then
+   * each query, may take (default 10 s to connect, 30 s a query).
+   */
+  constructor(url: string, options: {max?: number; timeoutMs?: number} = {}) {
     this.url = url
+    this.timeoutMs = options.timeoutMs
     this.location = redactUrl(url)
     this.secrets = secretsOf(url)
     this.poolSize = options.max ?? 4
@@ -62,6 +67,7 @@ export class PostgresStore implements Store {
   }
 
   private readonly poolSize: number
+  private readonly timeoutMs: number | undefined
 
   connectionString(): string {
     return this.url
@@ -108,10 +114,10 @@ export class PostgresStore implements Store {
       this.pool = new pg.Pool({
         connectionString: this.url,
         max: this.poolSize,
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: this.timeoutMs ?? 10_000,
         // A database behind a cut link answers nothing: a query gives up (and its connection is
         // dropped) instead of holding a pool slot for ever; keepalive notices a vanished peer.
-        query_timeout: 30_000,
+        query_timeout: this.timeoutMs ?? 30_000,
         keepAlive: true,
         application_name: 'morpho',
       })
