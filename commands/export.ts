@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {interruptible} from '../src/cli/interrupt.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
 import type {ExportResult} from '../src/export/export.js'
 
@@ -41,14 +42,18 @@ onnx: one model.onnx (opset 21) taking raw float32 rows [N, features] (the scale
   async run(): Promise<ExportResult> {
     const {args, flags} = await this.parse(Export)
     const {exportModel} = await import('../src/export/export.js')
-    const result = await exportModel(await this.store(flags), {
-      ref: args.model,
-      format: flags.format as ExportResult['format'],
-      out: flags.out,
-      force: flags.force,
-      morphoVersion: this.config.version,
-      backend: resolveBackend(flags.backend),
-    })
+    const store = await this.store(flags)
+    const result = await interruptible((signal) =>
+      exportModel(store, {
+        ref: args.model,
+        format: flags.format as ExportResult['format'],
+        out: flags.out,
+        force: flags.force,
+        morphoVersion: this.config.version,
+        backend: resolveBackend(flags.backend),
+        signal,
+      }),
+    )
     const what = result.version === null ? `run ${result.runId}` : `${result.model} v${result.version}`
     const seeds = result.liveSeeds.map((s) => (s.alpha === 1 ? s.id : `${s.id} (α ${s.alpha})`))
     this.log(`exported ${this.paint.bold(what)} as ${result.format} to ${result.out}`)

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {interruptible} from '../src/cli/interrupt.js'
 import type {RegisterResult} from '../src/registry/index.js'
 import {metric} from '../src/text.js'
 
@@ -37,11 +38,15 @@ export default class Register extends MorphoCommand {
     const {resolveRunRef} = await import('../src/tracking/run-ref.js')
     const {args, flags} = await this.parse(Register)
     const store = await this.store(flags)
-    const result = await registerRun(store, await resolveRunRef(store, args['run-id']), {
-      model: flags.model,
-      description: flags.description,
-      tags: parseTags(flags.tag),
-    })
+    const runId = await resolveRunRef(store, args['run-id'])
+    const result = await interruptible((signal) =>
+      registerRun(store, runId, {
+        model: flags.model,
+        description: flags.description,
+        tags: parseTags(flags.tag),
+        signal,
+      }),
+    )
     const p = this.paint
     this.log(
       `registered ${p.bold(`${result.model} v${result.version}`)} (val_acc ${metric(result.entry.metrics.val_acc)}, run ${result.entry.runId})`,

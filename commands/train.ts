@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {catchInterrupts} from '../src/cli/interrupt.js'
 import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
@@ -108,16 +109,11 @@ export default class Train extends MorphoCommand {
       import('../src/pipeline/train-and-register.js'),
       import('../src/cli/progress.js'),
     ])
-    const abort = new AbortController()
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(130)
+    const interrupts = catchInterrupts(() =>
       this.note(
         'interrupt: stopping now and marking the run interrupted (the unfinished epoch is not recorded; Ctrl-C again to quit at once)',
-      )
-      abort.abort()
-    }
-    process.on('SIGINT', onSigint)
-    process.on('SIGTERM', onSigint)
+      ),
+    )
     try {
       const outcome = await trainAndRegister(
         {
@@ -126,7 +122,7 @@ export default class Train extends MorphoCommand {
           backend: resolveBackend(flags.backend),
           morphoVersion: this.config.version,
           observers: flags.quiet ? [] : [progressObserver()],
-          signal: abort.signal,
+          signal: interrupts.signal,
         },
         {registerAt, stageAt, model: flags.model, gateMetric: flags['gate-metric'] as GateMetric, minValAcc},
         flags['metrics-port'] === undefined
@@ -151,8 +147,7 @@ export default class Train extends MorphoCommand {
       }
       return outcome
     } finally {
-      process.off('SIGINT', onSigint)
-      process.off('SIGTERM', onSigint)
+      interrupts.release()
     }
   }
 

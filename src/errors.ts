@@ -152,6 +152,11 @@ const SYSTEM_ERRORS = {
   ],
 } as const satisfies Record<string, readonly [ErrorCode, (path: string) => string, string]>
 
+/** The INTERRUPTED error (exit 130) when `signal` has been aborted, saying what was (not) done. */
+export function stopIfInterrupted(signal: AbortSignal | undefined, message: string, hint?: string): void {
+  if (signal?.aborted) throw new MorphoError('INTERRUPTED', message, hint === undefined ? {} : {hint})
+}
+
 /** Whatever was thrown, as a domain error: itself, its system-error translation, or INTERNAL with the same message. */
 export function asMorphoError(err: unknown): MorphoError {
   if (isMorphoError(err)) return err

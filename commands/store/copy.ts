@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
+import {interruptible} from '../../src/cli/interrupt.js'
 import type {CopyResult} from '../../src/store/copy.js'
 
 export default class StoreCopy extends MorphoCommand {
@@ -23,7 +24,7 @@ export default class StoreCopy extends MorphoCommand {
     const {copyStore} = await import('../../src/store/copy.js')
     const from = await this.store({store: flags.from})
     const to = await this.store({store: flags.to})
-    const result = await copyStore(from, to, (line) => this.note(line))
+    const result = await interruptible((signal) => copyStore(from, to, (line) => this.note(line), signal))
     this.log(
       `copied ${result.runs} runs, ${result.versions} versions of ${result.models} models, ${result.aliases} aliases and ${result.history} history entries from ${result.from} to ${result.to}`,
     )

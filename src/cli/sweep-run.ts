@@ -3,6 +3,7 @@ import {selfCommand} from '../runtime.js'
 import type {Store} from '../store/store.js'
 import type {SweepOutcome, SweepRequest} from '../sweep/index.js'
 import {metric as fmt, table} from '../text.js'
+import {catchInterrupts} from './interrupt.js'
 
 /** Where a sweep started from the command line writes: progress notes (stderr) and the result (stdout). */
 export interface SweepConsole {
@@ -26,23 +27,29 @@ export async function runSweepFromCli(
   target: {store: Store; backend?: string},
 ): Promise<SweepOutcome> {
   const {sweep} = await import('../sweep/index.js')
-  const abort = new AbortController()
-  const onSignal = () => abort.abort()
-  process.once('SIGINT', onSignal)
+  // Each run stops as it would on its own Ctrl-C (marked interrupted); the sweep waits for them.
+  const interrupts = catchInterrupts(() =>
+    out.note('interrupt: stopping the runs in progress and marking them interrupted (again to quit at once)'),
+  )
   const outcome = await sweep(request, {
     store: target.store,
     self: selfCommand(),
     extraArgs: target.backend ? ['--backend', target.backend] : [],
-    signal: abort.signal,
+    signal: interrupts.signal,
     onStart: ({index, total, params}) => out.note(`[${index + 1}/${total}] ${show(params)}`),
     onDone: (r, total) =>
       out.note(
         `[${r.index + 1}/${total}] ${r.status === 'completed' ? `val_acc ${fmt(r.summary?.val_acc)}  ${r.runId}` : `failed: ${r.error?.message}`}  (${r.seconds.toFixed(1)} s)`,
       ),
-  }).finally(() => process.off('SIGINT', onSignal))
+  }).finally(() => interrupts.release())
   present(out, outcome)
   const failed = outcome.runs.filter((r) => r.status === 'failed').length
-  if (abort.signal.aborted) throw new MorphoError('INTERRUPTED', `Sweep interrupted; summary in ${outcome.file}`)
+  if (interrupts.signal.aborted) {
+    throw new MorphoError('INTERRUPTED', `Sweep interrupted; summary in ${outcome.file}`, {
+      hint: 'Each run stopped was marked interrupted; morpho sweep report shows what finished.',
+      details: {sweepId: outcome.id, done: outcome.done, total: outcome.total},
+    })
+  }
   if (failed > 0) {
     throw new MorphoError('INTERNAL', `${failed} of ${outcome.runs.length} runs failed; summary in ${outcome.file}`, {
       hint: 'See each failure above; `morpho runs list` shows the runs that completed.',

@@ -1,6 +1,6 @@
 import {join, resolve} from 'node:path'
 import type {BackendRequest} from '../config.js'
-import {usageError} from '../errors.js'
+import {stopIfInterrupted, usageError} from '../errors.js'
 import type {Store} from '../store/store.js'
 import {writeArchive} from './archive.js'
 import {type ExportMeta, liveSeeds} from './meta.js'
@@ -26,6 +26,8 @@ export interface ExportOptions {
   morphoVersion: string
   /** TF.js backend for the tfjs format (it builds the model with TF.js). */
   backend?: BackendRequest
+  /** Aborting stops the export before anything is renamed into --out (the staging copy is removed). */
+  signal?: AbortSignal
 }
 
 export interface ExportResult {
@@ -72,6 +74,9 @@ export async function exportModel(store: Store, options: ExportOptions): Promise
           return buildTfjs(tf, loaded, meta)
         })()
       : undefined
+  const interrupted = () =>
+    stopIfInterrupted(options.signal, `Export interrupted; nothing was written to ${resolve(options.out)}`)
+  interrupted()
   const files = await placeOutput(options.out, options.force ?? false, async (staging) => {
     if (options.format === 'onnx') await writeSynced(staging, onnx!)
     if (options.format === 'tfjs') {
@@ -86,6 +91,7 @@ export async function exportModel(store: Store, options: ExportOptions): Promise
       )
     }
     if (options.format === 'archive') await writeArchive(store, source, staging, options.morphoVersion)
+    interrupted()
   })
   return {
     format: options.format,

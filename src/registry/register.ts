@@ -1,4 +1,4 @@
-import {integrityError, invalidData} from '../errors.js'
+import {integrityError, invalidData, stopIfInterrupted} from '../errors.js'
 import {whyUnservable} from '../model/check.js'
 import {assertSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
@@ -18,6 +18,8 @@ export interface RegisterOptions {
   registeredBy?: RegisteredBy
   /** Why, for the history. */
   reason?: string
+  /** Aborting stops the registration before its one registry write; nothing is registered. */
+  signal?: AbortSignal
 }
 
 export interface RegisterResult {
@@ -53,9 +55,13 @@ export async function registerRun(store: Store, runId: string, options: Register
   // Refuse an unreadable registry before copying anything into the store.
   await store.registry.read((tx) => tx.modelNames())
   const {files, manifestSha256} = withManifest(saved, {model: name, runId: run.id, createdAt: new Date().toISOString()})
+  const interrupted = () =>
+    stopIfInterrupted(options.signal, `Interrupted before run ${run.id} was registered; nothing was registered`)
+  interrupted()
   const staged = await store.registry.stageVersion(name, files)
   const registeredBy = options.registeredBy ?? {rule: 'manual'}
   try {
+    interrupted()
     return await store.registry.write(async (tx) => {
       let model = await tx.model(name)
       if (!model) {

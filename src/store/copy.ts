@@ -1,5 +1,5 @@
 import {isDeepStrictEqual} from 'node:util'
-import {integrityError, MorphoError} from '../errors.js'
+import {integrityError, MorphoError, stopIfInterrupted} from '../errors.js'
 import {verifyFiles} from '../registry/manifest.js'
 import {readRegistry, verifiedFiles} from '../registry/queries.js'
 import type {ModelRecord, RegistryDocument} from '../registry/schema.js'
@@ -30,7 +30,19 @@ export async function copyStore(
   from: Store,
   to: Store,
   onProgress: (line: string) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<CopyResult> {
+  // Stops between two items: each run, and the registry as a whole, lands complete or not at all.
+  const interrupted = (copied: number, total: number) =>
+    stopIfInterrupted(
+      signal,
+      copied === 0
+        ? `store copy interrupted; nothing was written to ${to.location}`
+        : `store copy interrupted after ${copied} of ${total} runs; the registry and sweeps were not copied`,
+      copied === 0
+        ? undefined
+        : `${to.location} now holds a partial copy: empty it (or give --to a new store) before copying again.`,
+    )
   await assertEmpty(to)
   const {runs, skipped} = await from.runs.list()
   if (skipped.length > 0) {
@@ -47,17 +59,22 @@ export async function copyStore(
   const files = new Map<string, ModelFiles>()
   for (const model of Object.values(doc.models)) {
     for (const entry of model.versions) {
+      interrupted(0, runs.length)
       files.set(key(model.name, entry.version), (await verifiedFiles(from, model.name, entry)).files)
     }
   }
   onProgress(`${runs.length} runs, ${files.size} versions verified in ${from.location}`)
 
+  let copied = 0
   for (const run of runs.slice().reverse()) {
+    interrupted(copied, runs.length)
     const details = await from.runs.details(run.id)
     await to.runs.put({...details, model: await from.runs.modelFiles(run.id)})
+    copied++
   }
   onProgress(`${runs.length} runs copied`)
 
+  interrupted(copied, runs.length)
   await copyRegistry(doc, files, to)
   const aliases = Object.values(doc.models).reduce((n, m) => n + Object.keys(m.aliases).length, 0)
   onProgress(`${files.size} versions, ${aliases} aliases and ${doc.history.length} history entries copied`)

@@ -107,6 +107,9 @@ function trainChild(
     const child = spawn(file, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, NODE_ENV: 'production', MORPHO_STORE: store.connectionString()},
+      // Its own process group: a Ctrl-C at the terminal reaches the sweep, which passes one
+      // SIGINT on (two would make the run quit at once, unrecorded).
+      detached: true,
     })
     let stdout = ''
     let stderr = ''
@@ -117,7 +120,8 @@ function trainChild(
       stderr += d
     })
     const onAbort = () => child.kill('SIGINT')
-    signal?.addEventListener('abort', onAbort, {once: true})
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, {once: true})
     child.on('close', (code) => {
       signal?.removeEventListener('abort', onAbort)
       const seconds = (performance.now() - started) / 1000

@@ -56,11 +56,20 @@ export function runCli(
 }
 
 /** Starts the built CLI without waiting for it (servers, interrupted runs). */
-export function spawnCli(args: string[], options: {env?: Record<string, string | undefined>; cwd?: string} = {}) {
+export function spawnCli(
+  args: string[],
+  options: {
+    env?: Record<string, string | undefined>
+    cwd?: string
+    /** In a process group of its own (as a terminal's foreground job is): signal it with kill(-pid). */
+    detached?: boolean
+  } = {},
+) {
   return spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: {...process.env, NODE_ENV: 'production', NO_COLOR: '1', MORPHO_BACKEND: 'wasm', ...options.env},
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   })
 }
 
