@@ -1,4 +1,4 @@
-import {chmod, mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import type {RunRecord} from '../src/tracking/types.js'
@@ -79,6 +79,45 @@ describe('storage errors (built CLI)', () => {
         expect(error.message).toMatch(/^No space left on the device to write /)
         expect(error.hint).toMatch(/Free some space/)
         expect(await readdir(join(store, 'runs'))).toEqual([])
+      })
+
+      it('0 bytes free: register and promote exit 9 naming the file, and the registry is as it was', async () => {
+        fs = mountTmpfs('2m')
+        const store = join(fs.path, 'store')
+        const trained = await runCli(['train', ...TINY, '--no-register', '--json', '--home', store])
+        expect(trained.code, trained.stderr).toBe(0)
+        const {runId} = parseJson<{run: {runId: string}}>(trained.stdout).run
+        const listed = async () =>
+          parseJson<{versions: {version: number; stage: string}[]}>(
+            (await runCli(['list', '--json', '--home', store])).stdout,
+          ).versions.map((v) => [v.version, v.stage])
+
+        await fs.fill()
+        const register = await runCli(['register', runId, '--json', '--home', store])
+        expect(register.code, register.stdout).toBe(9)
+        const refused = parseJson<ErrorOut>(register.stdout).error
+        expect(refused).toMatchObject({code: 'STORAGE', details: {errno: 'ENOSPC'}})
+        expect(refused.message).toMatch(
+          new RegExp(
+            `^No space left on the device to write ${join(store, 'models', 'spirals')}/\\.incoming\\.\\S+ \\(ENOSPC on write\\)$`,
+          ),
+        )
+        expect(refused.hint).toMatch(/^Free some space/)
+        // Nothing of it is left: no version, no empty models/ folder.
+        expect(await readdir(store)).not.toContain('models')
+
+        await rm(join(fs.path, 'filler'))
+        expect((await runCli(['register', runId, '--home', store])).code).toBe(0)
+        await fs.fill()
+        const promote = await runCli(['promote', 'Production', '--version', '1', '--json', '--home', store])
+        expect(promote.code, promote.stdout).toBe(9)
+        expect(parseJson<ErrorOut>(promote.stdout).error).toMatchObject({
+          code: 'STORAGE',
+          message: `No space left on the device to write ${join(store, 'registry.json')} (ENOSPC on write)`,
+          details: {errno: 'ENOSPC', path: join(store, 'registry.json')},
+        })
+        await rm(join(fs.path, 'filler'))
+        expect(await listed()).toEqual([[1, 'None']])
       })
 
       it('the disk fills up during training: exit 9, and run.json says the run failed and why', async () => {

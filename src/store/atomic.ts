@@ -16,7 +16,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (err) {
     await handle.close()
     await rm(tmp, {force: true})
-    throw err
+    // A write through a handle names no file: say which one (a full disk, say).
+    throw withPath(err, path)
   }
   await handle.close()
   try {

@@ -2,7 +2,7 @@ import {constants} from 'node:fs'
 import {lstat, mkdir, open, readdir, readFile, rename, rm} from 'node:fs/promises'
 import {dirname, join, posix} from 'node:path'
 import {fromSystemError, integrityError, invalidData} from '../errors.js'
-import {fsyncDir, writeFileAtomic} from './atomic.js'
+import {fsyncDir, withPath, writeFileAtomic} from './atomic.js'
 
 /**
  * Reading what morpho wrote into its store without following symbolic links: a link put in
@@ -103,6 +103,8 @@ export async function writeTree(dir: string, files: ModelFiles, mode = 0o644): P
     try {
       await handle.writeFile(files.get(path)!)
       await handle.sync()
+    } catch (err) {
+      throw withPath(err, full)
     } finally {
       await handle.close()
     }

@@ -13,7 +13,7 @@ import {
   stat,
 } from 'node:fs/promises'
 import {hostname} from 'node:os'
-import {basename, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {isMorphoError, MorphoError, notFound} from '../../errors.js'
 import {folderHint} from '../../registry/manifest.js'
 import {getModel, type HistoryEntry, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from '../../registry/schema.js'
@@ -143,6 +143,8 @@ class FolderStaged implements StagedVersion {
     // A registration refused before its first version leaves no empty models/<name>/ behind.
     // rmdir removes only an empty folder: a version, or another writer's copy, keeps it.
     await rmdir(this.modelDir).catch(() => undefined)
+    // And, the same way, no empty models/ in a store that had none.
+    await rmdir(dirname(this.modelDir)).catch(() => undefined)
   }
 }
 
