@@ -20,15 +20,76 @@ export function metric(value: number | undefined | null): string {
   return Number.isFinite(value) ? value.toFixed(4) : String(value)
 }
 
-/** Left-aligned columns two spaces apart, the header row first; colour codes take no room. */
-export function table(header: string[], rows: string[][]): string {
+export interface TableOptions {
+  /** The columns a line may take: default the terminal's width (terminalWidth()), none on a pipe. */
+  width?: number
+  /** Headers of the columns never shortened (ids people copy); the others give up room, widest first. */
+  keep?: readonly string[]
+}
+
+/**
+ * Left-aligned columns two spaces apart, the header row first; colour codes take no room.
+ * Where the lines would be wider than the terminal, the widest columns that may be shortened
+ * lose room until every line fits, and a cut cell ends in "…"; a line that still does not fit
+ * is cut at the edge. The terminal never wraps a row mid-word.
+ */
+export function table(header: string[], rows: string[][], options: TableOptions = {}): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? '').length)))
+  const width = options.width ?? terminalWidth()
+  if (width !== undefined) {
+    const keep = new Set(options.keep ?? [])
+    shrink(
+      widths,
+      header.map((h) => (keep.has(h) ? Number.POSITIVE_INFINITY : Math.max(h.length, 6))),
+      width,
+    )
+  }
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i] - visible(c).length))))
+      .map((c, i) => {
+        const cell = clip(c, widths[i]!)
+        return i === cells.length - 1 ? cell : cell + ' '.repeat(Math.max(0, widths[i]! - visible(cell).length))
+      })
       .join('  ')
       .trimEnd()
-  return [line(header), ...rows.map(line)].join('\n')
+  const lines = [line(header), ...rows.map(line)]
+  return (width === undefined ? lines : lines.map((l) => clip(l, width))).join('\n')
+}
+
+/**
+ * The width a table may take: the terminal's, or $COLUMNS when stdout is not a terminal and it
+ * is set; undefined (no limit) on a pipe, so scripts get whole cells.
+ */
+export function terminalWidth(stream: {isTTY?: boolean; columns?: number} = process.stdout): number | undefined {
+  if (stream.isTTY && stream.columns) return stream.columns
+  const columns = Number(process.env.COLUMNS)
+  return Number.isInteger(columns) && columns > 0 ? columns : undefined
+}
+
+/** Takes room from the widest columns above their floor until the line fits in `width`. */
+function shrink(widths: number[], floors: number[], width: number): void {
+  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1)
+  while (total() > width) {
+    let widest = -1
+    for (let i = 0; i < widths.length; i++) {
+      if (widths[i]! <= floors[i]!) continue
+      if (widest < 0 || widths[i]! > widths[widest]!) widest = i
+    }
+    if (widest < 0) return
+    // Down to the next widest column at most, so the room lost is shared among the widest.
+    const next = Math.max(
+      floors[widest]!,
+      ...widths.map((w, i) => (i === widest ? 0 : Math.min(w, widths[widest]! - 1))),
+    )
+    widths[widest] = Math.max(next, widths[widest]! - (total() - width))
+  }
+}
+
+/** The text cut to `width` visible characters, "…" marking the cut (colour codes go with it). */
+function clip(text: string, width: number): string {
+  const plain = visible(text)
+  if (plain.length <= width) return text
+  return `${plain.slice(0, Math.max(0, width - 1)).trimEnd()}…`
 }
 
 function visible(text: string): string {

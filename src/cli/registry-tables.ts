@@ -4,6 +4,9 @@ import {localTime, metric, table} from '../text.js'
 
 /** Plain-text tables of registry data for the commands (no colour, no oclif). */
 
+// What people copy from a listing into the next command stays whole on a narrow terminal.
+const KEEP = ['MODEL', 'VERSION', 'RUN']
+
 export function versionsTable(versions: readonly VersionView[]): string {
   const several = new Set(versions.map((v) => v.model)).size > 1
   const header = ['VERSION', 'STAGE', 'ALIASES', 'VAL_ACC', 'RUN', 'CREATED']
@@ -19,8 +22,9 @@ export function versionsTable(versions: readonly VersionView[]): string {
     ? table(
         ['MODEL', ...header],
         rows.map((r, i) => [versions[i]!.model, ...r]),
+        {keep: KEEP},
       )
-    : table(header, rows)
+    : table(header, rows, {keep: KEEP})
 }
 
 export function historyTable(entries: readonly HistoryEntry[]): string {

@@ -47,16 +47,26 @@ describe('usage lines and numbers (built CLI)', () => {
     for (const command of ['register', 'runs show', 'runs delete']) expect(usage[command]![0]).toMatch(/ RUN-ID\b/)
   })
 
-  it('prints a perfect score as measured, 1.0000 beside 0.9850', async () => {
+  it('prints a perfect score as measured, 1.0000 beside 0.9850, in tables that fit the terminal', async () => {
     const home = await tempDir()
     try {
-      const perfect = await makeRun(home.path, {valAcc: 1})
-      const good = await makeRun(home.path, {valAcc: 0.985})
+      const perfect = await makeRun(home.path, {valAcc: 1, id: 'spirals-20261201-141503-a3f9c1'})
+      const good = await makeRun(home.path, {valAcc: 0.985, id: 'spirals-20261201-141504-b4e0d2'})
       for (const run of [perfect, good]) expect((await runCli(['register', run.id, '--home', home.path])).code).toBe(0)
       const list = await runCli(['list', '--home', home.path])
       expect(list.code, list.stderr).toBe(0)
       expect(list.stdout).toMatch(/^v1 {7}None {3}- {8}1\.0000 {3}/m)
       expect(list.stdout).toMatch(/^v2 {7}None {3}- {8}0\.9850 {3}/m)
+      // A narrow terminal: every line fits, cut cells end in "…", the version and run id stay whole.
+      const narrow = await runCli(['list', '--home', home.path], {env: {COLUMNS: '84'}})
+      const lines = narrow.stdout.trimEnd().split('\n')
+      for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(84)
+      expect(lines[2]).toMatch(new RegExp(`^v1 +None +- +1\\.0000 +${perfect.id}  \\d{4}-\\d\\d-[\\d :]*…$`))
+      expect(lines[2]).toHaveLength(84)
+      const history = await runCli(['history', '--home', home.path], {env: {COLUMNS: '80'}})
+      for (const line of history.stdout.trimEnd().split('\n')) expect(line.length, line).toBeLessThanOrEqual(80)
+      expect(history.stdout).toMatch(/…$/m)
+
       const best = await runCli(['best', '--home', home.path])
       expect(best.stdout).toMatch(/^best spirals v1: val_acc 1\.0000$/m)
     } finally {
