@@ -42,6 +42,21 @@ export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 export const LOAD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 export const BATCH_ROW_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096]
 
+/**
+ * Whether the store a server follows can be reached. Only a server following a database store
+ * (`serve --store postgres://… --watch`) has it: a folder store is a local disk, never away.
+ * monitoring/rules/inference.yml alerts on it (InferenceStoreUnreachable).
+ */
+export const STORE_UP = 'morpho_store_up'
+
+export function createStoreGauge(registry: Registry): Gauge {
+  return new Gauge({
+    name: STORE_UP,
+    help: 'Whether the store this server follows can be reached (1) or not (0).',
+    registers: [registry],
+  })
+}
+
 export const RELOAD_RESULTS = ['success', 'failure'] as const
 export const RELOAD_TRIGGERS = ['startup', 'api', 'watch'] as const
 export type ReloadResult = (typeof RELOAD_RESULTS)[number]

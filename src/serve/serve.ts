@@ -1,7 +1,7 @@
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
-import {Gauge, Registry} from 'prom-client'
+import {Registry} from 'prom-client'
 import type {BackendRequest} from '../config.js'
-import {createInferenceMetrics, type InferenceMetrics} from '../monitoring/inference-metrics.js'
+import {createInferenceMetrics, createStoreGauge, type InferenceMetrics} from '../monitoring/inference-metrics.js'
 import {isLoopback} from '../net/guard.js'
 import {listen} from '../net/listen.js'
 import {DEFAULT_PROTECTED, type RouteFamily} from '../net/routes.js'
@@ -289,11 +289,7 @@ async function followStore(
   logger: ServeLogger,
   options: {pollMs: number; onChange(): Promise<unknown>},
 ): Promise<Follower> {
-  const gauge = new Gauge({
-    name: 'morpho_store_up',
-    help: 'Whether the store this server follows can be reached (1) or not (0).',
-    registers: [metrics.registry],
-  })
+  const gauge = createStoreGauge(metrics.registry)
   gauge.set(0)
   state.store = {location: store.location, up: false, since: new Date().toISOString()}
   return store.registry.follow!({

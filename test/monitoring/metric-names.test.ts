@@ -116,7 +116,7 @@ describe('every query of monitoring/ uses metrics and labels that morpho registe
   const queries = [...ruleQueries(), ...dashboardQueries()]
 
   it('finds the queries (rules and both dashboards)', () => {
-    expect(ruleQueries().length).toBe(10)
+    expect(ruleQueries().length).toBe(11)
     expect(dashboardQueries().filter((q) => q.scope === 'inference').length).toBeGreaterThan(10)
     expect(dashboardQueries().filter((q) => q.scope === 'training').length).toBeGreaterThan(10)
   })

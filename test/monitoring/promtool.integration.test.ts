@@ -34,7 +34,7 @@ describe('promtool and amtool accept the monitoring files', () => {
     })
     expectOk(result)
     expect(result.stdout).toContain('SUCCESS: 2 rule files found')
-    expect(result.stdout).toContain('SUCCESS: 6 rules found')
+    expect(result.stdout).toContain('SUCCESS: 7 rules found')
     expect(result.stdout).toContain('SUCCESS: 4 rules found')
   })
 
@@ -66,7 +66,7 @@ describe('promtool and amtool accept the monitoring files', () => {
       }
     }
     const names = alerts().map((a) => a.alert)
-    expect(names).toHaveLength(10)
+    expect(names).toHaveLength(11)
     expect(names.filter((n) => !firing.has(n))).toEqual([])
     expect(names.filter((n) => !quiet.has(n))).toEqual([])
   })

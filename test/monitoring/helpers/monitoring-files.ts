@@ -2,7 +2,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Registry} from 'prom-client'
 import {parse} from 'yaml'
-import {createInferenceMetrics} from '../../../src/monitoring/inference-metrics.js'
+import {createInferenceMetrics, createStoreGauge, STORE_UP} from '../../../src/monitoring/inference-metrics.js'
 import {TrainingMetrics} from '../../../src/monitoring/training-metrics.js'
 import {ROOT} from '../../helpers/cli.js'
 import {extract} from './promql.js'
@@ -101,7 +101,9 @@ export function ruleQueries(): Query[] {
 
 /**
  * The metric names that queries select, sorted and without repeats; histograms by the series
- * the queries name (`x_bucket`, `x_sum`). `up` is left out: Prometheus makes it, not morpho.
+ * the queries name (`x_bucket`, `x_sum`). `up` is left out: Prometheus makes it, not morpho;
+ * and so is `morpho_store_up`, which only a server following a database store has (what a
+ * scrape of any server must hold; test/serve/replicas.integration.test.ts reads it there).
  * By default the queries of one scope's alert rules and dashboard: what must be scraped for
  * them to work.
  */
@@ -110,7 +112,7 @@ export function usedNames(
   queries: Query[] = [...ruleQueries(), ...dashboardQueries()].filter((q) => q.scope === scope),
 ): string[] {
   const names = queries.flatMap((q) => extract(q.expr).selectors.map((s) => s.metric))
-  return [...new Set(names)].filter((n) => n !== 'up').sort()
+  return [...new Set(names)].filter((n) => n !== 'up' && n !== STORE_UP).sort()
 }
 
 export function testFiles(): string[] {
@@ -126,13 +128,16 @@ export interface MetricInfo {
 
 /**
  * What each scope really exposes, read from the modules themselves: the serving registry
- * (with prom-client's default metrics, as `morpho serve` has them) or the training one. Every
- * series also gets job and instance from the scrape, and `up` exists for every target.
+ * (with prom-client's default metrics, as `morpho serve` has them, and the store gauge of a
+ * server following a database store) or the training one. Every series also gets job and
+ * instance from the scrape, and `up` exists for every target.
  */
 export function catalog(scope: Scope): Map<string, MetricInfo> {
   const registry = new Registry()
-  if (scope === 'inference') createInferenceMetrics(registry)
-  else new TrainingMetrics(registry)
+  if (scope === 'inference') {
+    createInferenceMetrics(registry)
+    createStoreGauge(registry)
+  } else new TrainingMetrics(registry)
   const out = new Map<string, MetricInfo>()
   for (const metric of registry.getMetricsAsArray() as unknown as {
     name: string
