@@ -219,8 +219,13 @@ describe('morpho train (built CLI)', () => {
       ...['--warm-up-epochs', '2', '--adaptation-epochs', '1', '--no-register', '--json', '--home', home.path],
     ])
     expect(res.code, res.stderr).toBe(0)
-    const {run} = parseJson<{run: {params: Record<string, unknown>}}>(res.stdout)
+    const {run} = parseJson<{run: {runId: string; params: Record<string, unknown>}}>(res.stdout)
     expect(run.params).toMatchObject({problem: 'moons', samples: 200})
+    // The run's record holds moons' own parameters only: no spirals noise, no CSV limits.
+    const record = JSON.parse(await readFile(join(home.path, 'runs', run.runId, 'run.json'), 'utf8')) as RunRecord
+    expect(record.params).toMatchObject({problem: 'moons', samples: 200, moonNoise: 0.1, moonSep: 0.5})
+    for (const key of ['noise', 'rotations', 'clusterCount', 'sphereRadii', 'data', 'maxRows', 'testFrac'])
+      expect(record.params, key).not.toHaveProperty(key)
     expect(res.stderr).toMatch(/--device cuda: morpho has no GPU backend; training on the CPU/)
   })
 
@@ -300,6 +305,19 @@ describe('morpho train (built CLI)', () => {
       test_ece: expect.any(Number),
     })
     expect(record.data.sha256).toMatch(/^[0-9a-f]{64}$/)
+    // The record keeps only what shaped this run: the file, its limits and split, not a generator's parameters.
+    expect(record.params).toMatchObject({data: csv, testFrac: 0.2, trainFrac: 0.8, dataSeed: 42, hiddenDim: 8})
+    for (const key of [
+      'problem',
+      'samples',
+      'inputDim',
+      'noise',
+      'rotations',
+      'moonNoise',
+      'clusterCount',
+      'testSamples',
+    ])
+      expect(record.params, key).not.toHaveProperty(key)
   })
 
   it('marks a run interrupted on Ctrl-C and exits 130, leaving a complete run.json', async () => {

@@ -5,7 +5,7 @@ import {encodeModel} from '../model/serialize.js'
 import type {Store} from '../store/store.js'
 import {type BackendInfo, loadTf, type Tf} from '../tf/backend.js'
 import {checkTrainingSize} from '../training/limits.js'
-import type {TrainOptions} from '../training/options.js'
+import {appliedOptions, type TrainOptions} from '../training/options.js'
 import {type Prepared, prepareData} from '../training/prepare.js'
 import {Trainer} from '../training/trainer.js'
 import type {EpochMetrics, TrainSummary} from '../training/types.js'
@@ -82,7 +82,8 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     status: 'running',
     problem: prepared.problem,
     data: prepared.source,
-    params: {...options},
+    // Only what shaped this run: no spirals noise in a moons run, no generator in a CSV run.
+    params: appliedOptions(options, prepared.source),
     seed: options.seed,
     backend: {name: backend.name, requested: backend.requested, tfjsVersion: backend.tfjsVersion, simd: backend.simd},
     versions: {morpho: input.morphoVersion, node: process.versions.node},

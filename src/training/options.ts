@@ -405,3 +405,30 @@ export function resolveTrainOptions(given: Partial<Record<keyof TrainOptions, un
   checkTrainingSize(options)
   return options
 }
+
+/** Options that shape only data read from a CSV file, and only data generated. */
+const CSV_ONLY = new Set<keyof TrainOptions>(['data', 'maxDataBytes', 'maxLineBytes', 'maxRows', 'testFrac'])
+const GENERATED_ONLY = new Set<keyof TrainOptions>(['problem', 'testSamples', ...DATASET_SPECS.map((s) => s.key)])
+
+/**
+ * Does this option shape a run on this data? A generator's parameters apply to the problems
+ * they are for (spirals' noise to spirals only) and none to a CSV file; the CSV limits and
+ * --test-frac to CSV files only; the split, the data seed and training to every run.
+ */
+export function optionApplies(spec: TrainOptionSpec, data: {kind: 'generated' | 'csv'; problem: string}): boolean {
+  if (data.kind === 'csv') return !GENERATED_ONLY.has(spec.key)
+  if (CSV_ONLY.has(spec.key)) return false
+  return spec.problems === undefined || spec.problems.includes(data.problem)
+}
+
+/** The options a run's record keeps: those that apply to its data (optionApplies), in table order. */
+export function appliedOptions(
+  options: TrainOptions,
+  data: {kind: 'generated' | 'csv'; problem: string},
+): Partial<TrainOptions> {
+  const out: Record<string, unknown> = {}
+  for (const spec of OPTION_SPECS) {
+    if (optionApplies(spec, data) && options[spec.key] !== undefined) out[spec.key] = options[spec.key]
+  }
+  return out as Partial<TrainOptions>
+}
