@@ -1,8 +1,18 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
 import {parseDuration} from '../src/config.js'
-import type {HealthResult} from '../src/serve/client.js'
+import {MorphoError} from '../src/errors.js'
+import {isStage, type Stage} from '../src/registry/schema.js'
 import {DEFAULT_URL} from '../src/serve/options.js'
+
+/** `morpho health --json` when the server is up with a model loaded. */
+export interface HealthView {
+  url: string
+  status: string
+  model: string
+  version: number
+  stage: Stage | null
+}
 
 export default class Health extends MorphoCommand {
   static override summary = 'Ask a morpho server whether it is up with a model loaded (exit 0), or not (exit 1).'
@@ -22,7 +32,7 @@ export default class Health extends MorphoCommand {
     wait: Flags.string({description: 'Keep asking until healthy for this long: 30s, 500ms, 2m [default: ask once].'}),
   }
 
-  async run(): Promise<HealthResult> {
+  async run(): Promise<HealthView> {
     const {flags} = await this.parse(Health)
     const waitMs = flags.wait === undefined ? undefined : parseDuration(flags.wait, '--wait')
     const {checkHealth, waitForHealth} = await import('../src/serve/client.js')
@@ -32,16 +42,25 @@ export default class Health extends MorphoCommand {
         ? await checkHealth(flags.url, {timeoutMs})
         : await waitForHealth(flags.url, {waitMs, timeoutMs})
     const b = result.body
-    if (result.healthy && b) {
-      this.log(
-        `healthy: ${b.model_name} v${b.model_version}${b.model_stage ? ` (${b.model_stage})` : ''} at ${result.url}`,
-      )
-    } else {
+    if (!result.healthy || !b?.model_name || b.model_version === null) {
+      // Exit 1 as a health check expects; under --json, the error envelope like every failure.
       const waited = waitMs === undefined ? '' : `, after waiting ${flags.wait}`
-      this.log(`unhealthy: ${result.problem} (${result.url}${waited})`)
-      // The result is still printed (and under --json, as JSON); only the exit code says "no".
-      process.exitCode = 1
+      throw new MorphoError('UNHEALTHY', `unhealthy: ${result.problem ?? 'no model loaded'} (${result.url}${waited})`, {
+        hint:
+          result.status === null
+            ? 'Is morpho serve running there? Check --url.'
+            : 'Load a model: promote one, then POST /reload-model, or serve with --watch.',
+        details: {url: result.url, status: result.status, body: b},
+      })
     }
-    return result
+    const view: HealthView = {
+      url: result.url,
+      status: b.status,
+      model: b.model_name,
+      version: Number(b.model_version),
+      stage: isStage(b.model_stage) ? b.model_stage : null,
+    }
+    this.log(`healthy: ${view.model} v${view.version}${view.stage ? ` (${view.stage})` : ''} at ${view.url}`)
+    return view
   }
 }

@@ -20,11 +20,12 @@ export default class History extends MorphoCommand {
     limit: Flags.integer({description: 'At most this many entries.', min: 1}),
   }
 
-  async run(): Promise<{entries: HistoryEntry[]}> {
-    const {historyOf} = await import('../src/registry/index.js')
+  async run(): Promise<{entries: HistoryEntry[]; total: number}> {
+    const {historyListing} = await import('../src/registry/index.js')
     const {flags} = await this.parse(History)
-    const entries = await historyOf(await this.store(flags), {model: flags.model, limit: flags.limit})
-    this.log(entries.length === 0 ? 'No history yet.' : historyTable(entries))
-    return {entries}
+    const listing = await historyListing(await this.store(flags), {model: flags.model, limit: flags.limit})
+    this.log(listing.entries.length === 0 ? 'No history yet.' : historyTable(listing.entries))
+    if (listing.total > listing.entries.length) this.log(`(the newest ${listing.entries.length} of ${listing.total})`)
+    return listing
   }
 }

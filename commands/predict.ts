@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
-import {parseStage, parseVersionRef} from '../src/registry/select.js'
-import type {PredictResult} from '../src/serve/client.js'
+import {stageFlag, stageOf} from '../src/cli/flags.js'
+import {parseVersionRef} from '../src/registry/select.js'
+import {type PredictView, predictView} from '../src/serve/predict-view.js'
 import {table} from '../src/text.js'
 
 export default class Predict extends MorphoCommand {
@@ -34,11 +35,7 @@ export default class Predict extends MorphoCommand {
       exclusive: ['url'],
     }),
     version: Flags.string({description: 'Version number or alias [default: the Production version].'}),
-    stage: Flags.string({
-      description: 'Use the version in this stage (local only).',
-      options: ['Production', 'Staging'],
-      exclusive: ['version', 'url'],
-    }),
+    stage: stageFlag('Use the version in this stage (local only)', ['Production', 'Staging'], ['version', 'url']),
     'model-file': Flags.string({
       description: 'An exported model to run: a .onnx file, or a TF.js model.json (or its folder).',
       exclusive: ['url', 'model', 'version', 'stage'],
@@ -46,7 +43,7 @@ export default class Predict extends MorphoCommand {
     timeout: Flags.integer({description: 'Seconds to wait for the server.', default: 30, min: 1}),
   }
 
-  async run(): Promise<PredictResult> {
+  async run(): Promise<PredictView> {
     const {flags} = await this.parse(Predict)
     // Only the path that runs is loaded: the registry and model for a local prediction, the
     // HTTP client for --url.
@@ -63,30 +60,35 @@ export default class Predict extends MorphoCommand {
               {
                 model: flags.model,
                 version: flags.version === undefined ? undefined : parseVersionRef(flags.version),
-                stage: flags.stage === undefined ? undefined : parseStage(flags.stage),
+                stage: stageOf(flags.stage, ['Production', 'Staging']),
               },
               rows,
             )
           : await predictRemote(flags.url, rows, {modelVersion: flags.version, timeoutMs: flags.timeout * 1000})
-    const model = result.model_name ? `${result.model_name} v${result.model_version}` : `v${result.model_version}`
+    const view = predictView(result, flags.url ?? null)
     this.log(
       table(
         ['row', 'prediction', 'probabilities'],
-        result.predictions.map((p, i) => [
+        view.predictions.map((p, i) => [
           String(i),
           String(p),
-          result.probabilities[i]!.map((q) => q.toFixed(4)).join(' '),
+          view.probabilities[i]!.map((q) => q.toFixed(4)).join(' '),
         ]),
       ),
     )
+    const model = view.model
+      ? `${view.model} v${view.version}`
+      : view.version === null
+        ? 'the model'
+        : `v${view.version}`
     const from =
-      result.source === 'server'
+      view.source === 'server'
         ? `from ${flags.url}`
-        : result.model_file
-          ? `from ${result.model_file.path} (${result.model_file.runtime})`
+        : view.modelFile
+          ? `from ${view.modelFile.path} (${view.modelFile.runtime})`
           : 'from the registry, no server'
     // Under --json the answer says where it came from; stderr stays empty for scripts.
-    if (!this.jsonEnabled()) this.note(`${model} ${from}; forward pass ${result.inference_time_ms} ms`)
-    return result
+    if (!this.jsonEnabled()) this.note(`${model} ${from}; forward pass ${view.inferenceTimeMs} ms`)
+    return view
   }
 }

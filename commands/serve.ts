@@ -1,9 +1,10 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../src/cli/base.js'
+import {stageFlag, stageOf} from '../src/cli/flags.js'
 import {BACKEND_CHOICES, resolveBackend, resolveToken} from '../src/config.js'
 import {MorphoError} from '../src/errors.js'
 import {DEFAULT_PROTECTED, parseProtect} from '../src/net/routes.js'
-import {parseStage, parseVersionRef} from '../src/registry/select.js'
+import {parseVersionRef} from '../src/registry/select.js'
 import {PREDICTOR_CHOICES, type PredictorChoice, SERVE_DEFAULTS} from '../src/serve/options.js'
 import type {ServeSummary} from '../src/serve/serve.js'
 
@@ -25,11 +26,7 @@ export default class Serve extends MorphoCommand {
     port: Flags.integer({description: 'Port (0: any free port).', default: SERVE_DEFAULTS.port, min: 0, max: 65535}),
     host: Flags.string({description: 'Address to bind.', default: SERVE_DEFAULTS.host}),
     model: Flags.string({description: 'Registered model name [default: the only model].'}),
-    stage: Flags.string({
-      description: 'Serve the version in this stage.',
-      options: ['Production', 'Staging'],
-      exclusive: ['version'],
-    }),
+    stage: stageFlag('Serve the version in this stage', ['Production', 'Staging'], ['version']),
     version: Flags.string({description: 'Serve this version number or alias instead of a stage.'}),
     watch: Flags.boolean({
       description: 'Reload when the registry names another version for the stage or alias served.',
@@ -112,7 +109,7 @@ export default class Serve extends MorphoCommand {
       target: {
         model: flags.model,
         version: flags.version === undefined ? undefined : parseVersionRef(flags.version),
-        stage: flags.stage === undefined ? undefined : parseStage(flags.stage),
+        stage: stageOf(flags.stage, ['Production', 'Staging']),
       },
       host: flags.host,
       port: flags.port,

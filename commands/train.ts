@@ -3,6 +3,7 @@ import {MorphoCommand} from '../src/cli/base.js'
 import {catchInterrupts} from '../src/cli/interrupt.js'
 import {optionsFromFlags, trainOptionFlags} from '../src/cli/train-flags.js'
 import {BACKEND_CHOICES, resolveBackend} from '../src/config.js'
+import type {RunView} from '../src/contract/runs.js'
 import {MorphoError} from '../src/errors.js'
 import type {TrainOutcome} from '../src/pipeline/train-and-register.js'
 import {
@@ -15,6 +16,14 @@ import {
 } from '../src/registry/thresholds.js'
 import type {SweepOutcome} from '../src/sweep/index.js'
 import {resolveTrainOptions} from '../src/training/options.js'
+
+/** `train --json`: the run as `runs show` gives it, and what the registry did with it. */
+export interface TrainResult {
+  run: RunView
+  /** With --min-val-acc (a gate that fails is the error THRESHOLD_NOT_MET instead). */
+  gate?: TrainOutcome['gate']
+  registry: TrainOutcome['registry']
+}
 
 export default class Train extends MorphoCommand {
   static override summary = 'Train a morphogenetic network, track the run, and register the model if it is good enough.'
@@ -85,7 +94,7 @@ export default class Train extends MorphoCommand {
     }),
   }
 
-  async run(): Promise<TrainOutcome | SweepOutcome> {
+  async run(): Promise<TrainResult | SweepOutcome> {
     const {flags} = await this.parse(Train)
     if (flags.device === 'cuda') this.note('--device cuda: morpho has no GPU backend; training on the CPU')
     const given = optionsFromFlags(flags)
@@ -105,9 +114,10 @@ export default class Train extends MorphoCommand {
       flags['min-val-acc'] === undefined ? undefined : parseFraction('min-val-acc', flags['min-val-acc'])
 
     // Loaded here, not at the top: every command module is imported at start-up.
-    const [{trainAndRegister}, {progressObserver}] = await Promise.all([
+    const [{trainAndRegister}, {progressObserver}, {runViewOf}] = await Promise.all([
       import('../src/pipeline/train-and-register.js'),
       import('../src/cli/progress.js'),
+      import('../src/contract/runs.js'),
     ])
     const interrupts = catchInterrupts(() =>
       this.note(
@@ -115,10 +125,11 @@ export default class Train extends MorphoCommand {
       ),
     )
     try {
+      const store = await this.store(flags)
       const outcome = await trainAndRegister(
         {
           options,
-          store: await this.store(flags),
+          store,
           backend: resolveBackend(flags.backend),
           morphoVersion: this.config.version,
           observers: flags.quiet ? [] : [progressObserver()],
@@ -145,7 +156,12 @@ export default class Train extends MorphoCommand {
           },
         )
       }
-      return outcome
+      // The run as `runs show` gives it, beside what the registry did.
+      return {
+        run: await runViewOf(store, run.runId),
+        ...(gate ? {gate} : {}),
+        registry: outcome.registry,
+      }
     } finally {
       interrupts.release()
     }

@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'STORAGE'
   | 'SHUTDOWN_TIMEOUT'
   | 'BACKEND_UNAVAILABLE'
+  /** `morpho health`: the server is down, or up without a model (exit 1, what a health check expects). */
+  | 'UNHEALTHY'
   | 'INTERNAL'
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -51,6 +53,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   STORAGE: EXIT.storage,
   SHUTDOWN_TIMEOUT: EXIT.failure,
   BACKEND_UNAVAILABLE: EXIT.failure,
+  UNHEALTHY: EXIT.failure,
   INTERNAL: EXIT.failure,
 }
 

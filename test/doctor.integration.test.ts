@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseJson, runCli, tempDir} from './helpers/cli.js'
+import {expectShape} from './helpers/shapes.js'
 
 describe('morpho doctor (built CLI)', () => {
   let home: {path: string; cleanup: () => Promise<void>}
@@ -17,6 +18,7 @@ describe('morpho doctor (built CLI)', () => {
       backend: {name: string; attempts: {backend: string; ok: boolean; reason?: string}[]}
       store: {path: string; writable: boolean}
     }>(res.stdout)
+    expectShape('doctor', report)
     expect(report.node).toBe(process.versions.node)
     expect(report.morpho).toMatch(/^\d+\.\d+\.\d+/)
     expect(['tensorflow', 'wasm', 'cpu']).toContain(report.backend.name)

@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunRecord} from '../src/tracking/types.js'
 import type {EpochMetrics} from '../src/training/types.js'
 import {BIN, parseJson, runCli, spawnCli, TINY, tempDir} from './helpers/cli.js'
+import {expectShape} from './helpers/shapes.js'
 
 interface Outcome {
   run: {
@@ -36,6 +37,7 @@ describe('morpho train (built CLI)', () => {
     const res = await runCli(['train', ...TINY, '--json', '--home', home.path, '--no-register'])
     expect(res.code).toBe(0)
     const out = parseJson<Outcome>(res.stdout)
+    expectShape('train', out)
     expect(out.run).toMatchObject({status: 'completed', problem: 'spirals', backend: {name: 'wasm'}})
     expect(out.run.runId).toMatch(/^spirals-\d{8}-\d{6}-[0-9a-f]{6}$/)
     expect(Object.keys(out.run.summary!)).toEqual(
@@ -387,18 +389,20 @@ describe('morpho train (built CLI)', () => {
   it('lists and shows runs, with --json shapes scripts can rely on', async () => {
     const list = await runCli(['runs', 'list', '--json', '--home', home.path])
     expect(list.code).toBe(0)
-    const runs = parseJson<RunRecord[]>(list.stdout)
+    const {runs} = parseJson<{runs: {runId: string; status: string; createdAt: string}[]}>(list.stdout)
+    expectShape('runs list', parseJson(list.stdout))
     expect(runs.length).toBeGreaterThanOrEqual(5)
     expect(runs.map((r) => r.createdAt)).toEqual([...runs.map((r) => r.createdAt)].sort().reverse())
     const completed = runs.find((r) => r.status === 'completed')!
-    const show = await runCli(['runs', 'show', completed.id, '--json', '--home', home.path])
+    const show = await runCli(['runs', 'show', completed.runId, '--json', '--home', home.path])
     expect(show.code).toBe(0)
-    const details = parseJson<{record: RunRecord; metrics: EpochMetrics[]; events: {type: string}[]}>(show.stdout)
-    expect(details.record.id).toBe(completed.id)
+    const details = parseJson<{run: {runId: string}; metrics: unknown[]; events: {type: string}[]}>(show.stdout)
+    expectShape('runs show', details)
+    expect(details.run.runId).toBe(completed.runId)
     expect(details.metrics).toHaveLength(6)
     expect(details.events.some((e) => e.type === 'phase')).toBe(true)
 
-    const human = await runCli(['runs', 'show', completed.id, '--home', home.path])
+    const human = await runCli(['runs', 'show', completed.runId, '--home', home.path])
     expect(human.stdout).toMatch(/Parameters/)
     expect(human.stdout).toMatch(/hiddenDim\s+8/)
 

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
 import {eventLine} from '../../src/cli/lines.js'
+import type {RunDetailView} from '../../src/contract/runs.js'
 import {localTime, metric, table} from '../../src/text.js'
-import type {RunDetails} from '../../src/tracking/runs.js'
 
 export default class RunsShow extends MorphoCommand {
   static override summary = 'Show one run: parameters, summary, per-epoch metrics and seed events.'
@@ -18,12 +18,15 @@ export default class RunsShow extends MorphoCommand {
 
   static override flags = {}
 
-  async run(): Promise<RunDetails> {
+  async run(): Promise<RunDetailView> {
+    const {runDetailView} = await import('../../src/contract/runs.js')
     const {args, flags} = await this.parse(RunsShow)
-    const details = await (await this.store(flags)).runs.details(args['run-id'])
-    const {record: r, metrics, events} = details
+    const details = await runDetailView(await this.store(flags), args['run-id'])
+    const {run: r, metrics, events} = details
     const p = this.paint
-    this.log(`${p.bold(r.id)}  ${r.status}  ${r.problem}  ${r.backend.name}  created ${localTime(r.createdAt)}`)
+    this.log(
+      `${p.bold(r.runId)}  ${r.status}  ${r.problem}  ${r.backend?.name ?? '-'}  created ${localTime(r.createdAt)}`,
+    )
     if (r.summary) {
       const s = r.summary
       this.log(

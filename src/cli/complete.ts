@@ -17,6 +17,8 @@ export interface CompletableFlag {
   char?: string
   aliases?: string[]
   options?: readonly string[]
+  /** The value's name in the usage line; "A|B|C" lists its choices (a flag that parses them itself). */
+  helpValue?: string | string[]
   allowNo?: boolean
   multiple?: boolean
   hidden?: boolean
@@ -149,7 +151,7 @@ export async function complete(
       ? Promise.resolve([...options])
       : valuesOf(source, openedStore(), given.get('model'), visible)
 
-  if (pending) return startingWith(await values(BY_NAME[pending[0]], pending[1].options), current)
+  if (pending) return startingWith(await values(BY_NAME[pending[0]], choices(pending[1])), current)
   if (current.startsWith('-')) {
     const [key, value] = splitOnce(current)
     const found = byName.get(key)
@@ -166,6 +168,12 @@ export async function complete(
   if (arg === undefined) return command.id === 'help' ? startingWith(nextWords(visible, typed.slice(at)), current) : []
   const source = BY_COMMAND_ARG[`${command.id} ${arg}`] ?? BY_NAME[arg]
   return startingWith(await values(source, command.args[arg]!.options), current)
+}
+
+function choices(flag: CompletableFlag): readonly string[] | undefined {
+  if (flag.options) return flag.options
+  const help = Array.isArray(flag.helpValue) ? flag.helpValue.join('|') : flag.helpValue
+  return help?.includes('|') ? help.split('|') : undefined
 }
 
 /** The words that can follow a topic path: its commands' and sub-topics' next segment. */

@@ -59,6 +59,7 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   STORAGE: 503,
   STORE_UNAVAILABLE: 503,
   BACKEND_UNAVAILABLE: 503,
+  UNHEALTHY: 503,
   INTERRUPTED: 503,
   SHUTDOWN_TIMEOUT: 503,
 }

@@ -1,6 +1,5 @@
 import {lstat, rmdir, stat} from 'node:fs/promises'
 import {dirname} from 'node:path'
-import lockfile from 'proper-lockfile'
 import type {Env} from '../config.js'
 import {MorphoError} from '../errors.js'
 import {makeDirs} from '../store/atomic.js'
@@ -107,6 +106,8 @@ async function acquire(
   const deadline = started + settings.timeoutMs
   let pause = 4
   const watch = new StandStill(settings.staleMs)
+  // Loaded by the first write: a command that only reads the registry never needs it.
+  const {default: lockfile} = await import('proper-lockfile')
   for (;;) {
     try {
       // The lock folder is its own subject: nothing else has to exist (realpath false).

@@ -1,4 +1,5 @@
 import {notFound} from '../errors.js'
+import {lowerIsBetter as metricLowerIsBetter} from '../metrics.js'
 import {decodeModel, type LoadedModel} from '../model/serialize.js'
 import type {ModelFiles} from '../store/files.js'
 import type {Store} from '../store/store.js'
@@ -106,7 +107,7 @@ export function findBest(store: Store, options: BestOptions = {}): Promise<BestR
   return store.registry.read(async (tx) => {
     const model = await pickModel(tx, options.model)
     const metric = options.metric ?? 'val_acc'
-    const lowerIsBetter = options.lowerIsBetter ?? false
+    const lowerIsBetter = options.lowerIsBetter ?? metricLowerIsBetter(metric)
     const pool = options.stage === undefined ? model.versions : model.versions.filter((v) => v.stage === options.stage)
     const where = options.stage === undefined ? '' : ` in stage ${options.stage}`
     if (pool.length === 0) {
@@ -187,6 +188,15 @@ export function historyOf(store: Store, options: {model?: string; limit?: number
     const name = options.model === undefined ? undefined : (await pickModel(tx, options.model)).name
     return newestFirst(await tx.history(name), options.limit)
   })
+}
+
+/** The history newest first, at most `limit` entries, and how many there are in all. */
+export async function historyListing(
+  store: Store,
+  options: {model?: string; limit?: number} = {},
+): Promise<{entries: HistoryEntry[]; total: number}> {
+  const all = await historyOf(store, {model: options.model})
+  return {entries: options.limit === undefined ? all : all.slice(0, options.limit), total: all.length}
 }
 
 export function newestFirst(history: readonly HistoryEntry[], limit?: number): HistoryEntry[] {

@@ -1,4 +1,5 @@
 import {integrityError, notFound, usageError} from '../errors.js'
+import {lowerIsBetter} from '../metrics.js'
 import {whyUnservable} from '../model/check.js'
 import type {Store} from '../store/store.js'
 import {pickBest, type VersionView, verifiedFiles, view} from './queries.js'
@@ -78,7 +79,7 @@ export async function promote(store: Store, options: PromoteOptions): Promise<Pr
       const pool = model.versions.filter(
         (v) => v.stage !== 'Archived' && !(options.stage === 'Staging' && v.stage === 'Production'),
       )
-      const best = pickBest(pool, 'val_acc', false)
+      const best = pickBest(pool, 'val_acc', lowerIsBetter('val_acc'))
       if (!best) {
         throw notFound(
           `no version of ${model.name} to promote to ${options.stage}: none that qualifies has a val_acc`,

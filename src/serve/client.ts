@@ -14,6 +14,9 @@ export interface PredictResult {
   probabilities: number[][]
   model_version: string
   model_name?: string
+  /** The version's stage and its class labels, where the answer knows them. */
+  model_stage?: string | null
+  classes?: (number | string)[]
   inference_time_ms: number
   /** Where the prediction was computed. */
   source: 'server' | 'registry' | 'file'
@@ -81,7 +84,15 @@ export async function predictRemote(
     if (!answer || !Array.isArray(answer.predictions)) {
       throw new MorphoError('INTERNAL', `${endpoint} answered 200 without predictions: ${text.slice(0, 200)}`)
     }
-    return {...answer, source: 'server'}
+    // /predict answers with the version only (the original's shape); /health names the model.
+    const health = await checkHealth(url, {timeoutMs: options.timeoutMs})
+    const same = health.body?.model_version === answer.model_version
+    return {
+      ...answer,
+      ...(health.body?.model_name ? {model_name: health.body.model_name} : {}),
+      ...(same ? {model_stage: health.body?.model_stage ?? null} : {}),
+      source: 'server',
+    }
   }
   const message = (json as {error?: string} | undefined)?.error ?? text.slice(0, 200)
   const what = `${endpoint} answered ${res.statusCode}: ${message}`

@@ -122,6 +122,8 @@ export async function predictLocal(store: Store, target: ModelTarget, rows: unkn
     ...answerRows(probs, input.n, predictor.classes, label),
     model_version: String(resolved.entry.version),
     model_name: resolved.name,
+    model_stage: resolved.entry.stage,
+    classes: [...predictor.classes],
     inference_time_ms: Math.round(ms * 1000) / 1000,
     source: 'registry',
   }

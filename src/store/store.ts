@@ -198,6 +198,8 @@ export interface RunStore {
   modelFiles(id: string): Promise<ModelFiles | undefined>
   /** Removes the run and everything recorded with it, at once (NOT_FOUND when there is none). */
   delete(id: string): Promise<void>
+  /** Where the run is, for people: its folder, or "run <id> in <store>" (as RunWriter.location). */
+  describe(id: string): string
 }
 
 export interface RunWriter {

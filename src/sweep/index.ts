@@ -1,4 +1,5 @@
 import {createHash, randomBytes} from 'node:crypto'
+import {lowerIsBetter as metricLowerIsBetter} from '../metrics.js'
 import {parseOption} from '../option-spec.js'
 import {registerRun} from '../registry/register.js'
 import type {Store} from '../store/store.js'
@@ -57,7 +58,7 @@ export async function sweep(
 ): Promise<SweepOutcome> {
   const {plan} = await planSweep(request)
   const metric = parseSweepMetric(request.metric ?? plan.metric ?? 'val_acc')
-  const lowerIsBetter = request.lowerIsBetter ?? plan.lowerIsBetter ?? metric.endsWith('loss')
+  const lowerIsBetter = request.lowerIsBetter ?? plan.lowerIsBetter ?? metricLowerIsBetter(metric)
   const id = request.id ?? (request.shard ? gridId(plan, metric, lowerIsBetter) : newSweepId())
   const result = await runSweep({
     ...run,

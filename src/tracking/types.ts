@@ -12,7 +12,8 @@ import type {TrainingEvent, TrainSummary} from '../training/types.js'
 
 export const RUN_SCHEMA_VERSION = 1
 
-export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed' | 'abandoned'
+export const RUN_STATUSES = ['running', 'completed', 'interrupted', 'failed', 'abandoned'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
 
 /** events.jsonl: what the training loop reported, and the run's own status changes. */
 export type RunEvent =

@@ -1,24 +1,24 @@
+import {listRunViews, type RunDetailView, type RunListView, runDetailView} from '../contract/runs.js'
 import {notFound} from '../errors.js'
 import {
+  aliasIndex,
   getModel,
   type HistoryEntry,
-  historyOf,
+  historyListing,
   type ModelRecord,
-  type RegistryDocument,
   readRegistry,
   type Stage,
   stageHolder,
-  type VersionEntry,
+  type VersionView,
+  view,
 } from '../registry/index.js'
 import {assertSafeId} from '../store/paths.js'
-import type {RunDetails, Store} from '../store/store.js'
-import type {RunRecord} from '../tracking/types.js'
+import type {Store} from '../store/store.js'
 
 /**
  * The JSON behind the page, built from the store. Each function answers one endpoint of
- * README "Web page"; the page and scripts read the same documents, so a field is only ever
- * added, never renamed. Absolute paths of the store's own folders are left out of the
- * registry views: a version's `path` is relative to the store, as in registry.json.
+ * README "Web page", in the shapes of src/contract/catalog.ts: runs and versions as the
+ * commands print them (`runs list`, `list`, `history --json`), so a script reads one shape.
  */
 
 /** What the process serves, as the server tells it; absent in `morpho ui`. */
@@ -45,53 +45,14 @@ export interface ServedInfo {
   release?(): void
 }
 
-export interface RunSummary {
-  id: string
-  problem: string
-  status: string
-  createdAt: string
-  endedAt: string | null
-  seconds: number | null
-  backend: string | null
-  seed: number | null
-  val_acc: number | null
-  val_loss: number | null
-  best_val_acc: number | null
-  /** The saved model's accuracy on the held-out test set (null: the run has none). */
-  test_acc: number | null
-  epochs: number | null
-  seeds_germinated: number | null
-  seeds_total: number | null
-  parameters: number | null
-  data: {kind: string; samples: number | null; features: number | null; classes: number | null} | null
-  /** true when the run saved a model. */
-  model: boolean
-  /** Registered versions made from this run. */
-  versions: {model: string; version: number; stage: Stage}[]
+/** GET /api/runs: every run, newest first, as `morpho runs list --json` gives them. */
+export function runsView(store: Store, limit?: number): Promise<RunListView> {
+  return listRunViews(store, {limit})
 }
 
-export interface RunsView {
-  runs: RunSummary[]
-  /** Runs whose record could not be read, with the reason; the rest still list. */
-  skipped: {id: string; error: string}[]
-}
-
-/** GET /api/runs: every run, newest first. A damaged run record is reported, not fatal. */
-export async function runsView(store: Store): Promise<RunsView> {
-  const [{runs, skipped}, doc] = await Promise.all([store.runs.list(), readRegistry(store).catch(() => undefined)])
-  const byRun = versionsByRun(doc)
-  return {runs: runs.map((r) => summarize(r.id, r, byRun.get(r.id) ?? [])), skipped}
-}
-
-/** GET /api/runs/{id}: the record as stored, every epoch and every event. */
-export function runView(store: Store, id: string): Promise<RunDetails> {
-  assertSafeId('run id', id)
-  return store.runs.details(id)
-}
-
-export interface ModelVersionView extends VersionEntry {
-  /** The aliases pointing at this version. */
-  aliases: string[]
+/** GET /api/runs/{id}: the run, every epoch and every event, as `morpho runs show --json`. */
+export function runView(store: Store, id: string): Promise<RunDetailView> {
+  return runDetailView(store, id)
 }
 
 export interface ModelView {
@@ -102,7 +63,7 @@ export interface ModelView {
   /** Which version holds each stage (Archived: every archived version). */
   stages: {Production: number | null; Staging: number | null; Archived: number[]}
   /** Newest first. */
-  versions: ModelVersionView[]
+  versions: VersionView[]
 }
 
 /** GET /api/models: every registered model with its versions, stages and aliases. */
@@ -111,26 +72,25 @@ export async function modelsView(store: Store): Promise<{models: ModelView[]}> {
   return {
     models: Object.keys(doc.models)
       .sort()
-      .map((name) => modelView(getModel(doc, name)!)),
+      .map((name) => modelView(store, getModel(doc, name)!)),
   }
 }
 
 export const HISTORY_DEFAULT_LIMIT = 200
 export const HISTORY_MAX_LIMIT = 10_000
 
-/** GET /api/history: transitions newest first, for one model or all; `total` counts before the limit. */
+/** GET /api/history: transitions newest first, for one model or all, as `morpho history --json`. */
 export async function historyView(
   store: Store,
   options: {model?: string; limit?: number} = {},
-): Promise<{history: HistoryEntry[]; total: number}> {
+): Promise<{entries: HistoryEntry[]; total: number}> {
   if (options.model !== undefined) {
     assertSafeId('model name', options.model)
     if (!(await store.registry.read((tx) => tx.model(options.model!)))) {
       throw notFound(`No registered model "${options.model}"`, {details: {model: options.model}})
     }
   }
-  const all = await historyOf(store, {model: options.model})
-  return {history: all.slice(0, options.limit ?? HISTORY_DEFAULT_LIMIT), total: all.length}
+  return historyListing(store, {model: options.model, limit: options.limit ?? HISTORY_DEFAULT_LIMIT})
 }
 
 export interface ServedView {
@@ -147,12 +107,19 @@ export interface ServedView {
   featureMeans: number[] | null
 }
 
-/** GET /api/served: the model this process serves, or null (always null in `morpho ui`). */
+/** GET /api/served: the model this process serves; `served` is null in `morpho ui`. */
 export function servedView(
   info: ServedInfo | undefined,
   model?: {problem: string; inputDim: number; classes: number[]; mean: number[]; runId?: string},
-): ServedView | null {
-  if (!info) return null
+): {served: ServedView | null} {
+  if (!info) return {served: null}
+  return {served: servedOf(info, model)}
+}
+
+function servedOf(
+  info: ServedInfo,
+  model?: {problem: string; inputDim: number; classes: number[]; mean: number[]; runId?: string},
+): ServedView {
   return {
     name: info.name,
     version: info.version,
@@ -166,18 +133,12 @@ export function servedView(
   }
 }
 
-function modelView(model: ModelRecord): ModelView {
-  const aliasesOf = new Map<number, string[]>()
-  for (const [alias, version] of Object.entries(model.aliases)) {
-    aliasesOf.set(version, [...(aliasesOf.get(version) ?? []), alias])
-  }
+function modelView(store: Store, model: ModelRecord): ModelView {
+  const aliases = aliasIndex(model)
   // The registry's own rule for which version holds a stage, so the page shows what serve uses.
   const holder = (stage: Stage) => stageHolder(model, stage)?.version ?? null
-  const versions: ModelVersionView[] = []
-  for (let i = model.versions.length - 1; i >= 0; i--) {
-    const v = model.versions[i]!
-    versions.push({...v, aliases: (aliasesOf.get(v.version) ?? []).sort()})
-  }
+  const versions: VersionView[] = []
+  for (let i = model.versions.length - 1; i >= 0; i--) versions.push(view(store, model, model.versions[i]!, aliases))
   return {
     name: model.name,
     createdAt: model.createdAt,
@@ -187,53 +148,6 @@ function modelView(model: ModelRecord): ModelView {
       Staging: holder('Staging'),
       Archived: model.versions.filter((v) => v.stage === 'Archived').map((v) => v.version),
     },
-    versions,
-  }
-}
-
-function versionsByRun(doc: RegistryDocument | undefined): Map<string, RunSummary['versions']> {
-  const out = new Map<string, RunSummary['versions']>()
-  if (!doc) return out
-  for (const name of Object.keys(doc.models).sort()) {
-    for (const v of doc.models[name]!.versions) {
-      const list = out.get(v.runId) ?? []
-      list.push({model: name, version: v.version, stage: v.stage})
-      out.set(v.runId, list)
-    }
-  }
-  return out
-}
-
-function summarize(id: string, r: RunRecord, versions: RunSummary['versions']): RunSummary {
-  const s = (r.summary ?? {}) as Partial<Record<string, unknown>>
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null)
-  return {
-    id,
-    problem: r.problem,
-    status: r.status,
-    createdAt: r.createdAt,
-    endedAt: typeof r.endedAt === 'string' ? r.endedAt : null,
-    seconds: num(r.seconds),
-    backend: typeof r.backend?.name === 'string' ? r.backend.name : null,
-    seed: num(r.seed),
-    val_acc: num(s.val_acc),
-    val_loss: num(s.val_loss),
-    best_val_acc: num(s.best_val_acc),
-    test_acc: num(s.test_acc),
-    epochs: num(s.epochs),
-    seeds_germinated: num(s.seeds_germinated),
-    seeds_total: num(s.seeds_total),
-    parameters: num(s.parameters),
-    data:
-      r.data && typeof r.data === 'object'
-        ? {
-            kind: String(r.data.kind),
-            samples: num(r.data.samples),
-            features: num(r.data.features),
-            classes: num(r.data.classes),
-          }
-        : null,
-    model: typeof r.model === 'string',
     versions,
   }
 }

@@ -6,6 +6,7 @@ import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
 import {readAsset} from '../assets.js'
 import {MorphoError, notFound, usageError} from '../errors.js'
+import {LOWER_IS_BETTER} from '../metrics.js'
 import {createJsPredictor} from '../model/predictor.js'
 import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
 import {allowMethods, writeAnswer} from '../net/http.js'
@@ -138,6 +139,8 @@ export function createUiHandler(deps: UiDeps): UiHandler {
               store: deps.store.location,
               mode: deps.served ? 'serve' : 'ui',
               served: deps.served?.() !== undefined,
+              // Which metrics are better low: the page sorts by the same rule as `best` and `sweep`.
+              lowerIsBetter: LOWER_IS_BETTER,
             })
           case 'runs':
             return ok(await runsView(deps.store))
@@ -147,7 +150,7 @@ export function createUiHandler(deps: UiDeps): UiHandler {
             return ok(await historyView(deps.store, {model: query.get('model') ?? undefined, limit: limitOf(query)}))
           case 'served': {
             const info = deps.served?.()
-            if (!info) return ok(null)
+            if (!info) return ok(servedView(undefined))
             const file = await loadServed(info).then(
               (m) => m.file,
               () => undefined,
@@ -166,7 +169,7 @@ export function createUiHandler(deps: UiDeps): UiHandler {
             )
           }
           case 'traffic':
-            return ok(deps.metricsText ? trafficSnapshot(await deps.metricsText()) : null)
+            return ok({traffic: deps.metricsText ? trafficSnapshot(await deps.metricsText()) : null})
           default:
             throw unknownEndpoint(`/api/${params.resource}`)
         }

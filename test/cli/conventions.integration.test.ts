@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {makeRun} from '../helpers/runs.js'
+import {expectShape} from '../helpers/shapes.js'
 
 /** What people type by habit, through the built CLI: help, -h, mistyped commands and flags, Tab. */
 
@@ -29,6 +30,7 @@ describe('help and mistakes (built CLI)', () => {
     const res = await runCli(['help', 'promote', '--json'])
     expect(res.code).toBe(0)
     const help = parseJson<{command: string; args: unknown[]; flags: {name: string}[]}>(res.stdout)
+    expectShape('help', help)
     expect(help).toMatchObject({
       command: 'promote',
       summary: 'Move a version to Staging, Production or Archived.',
@@ -46,6 +48,7 @@ describe('help and mistakes (built CLI)', () => {
       required: false,
     })
     const topic = parseJson<{commands: {command: string}[]}>((await runCli(['help', 'runs', '--json'])).stdout)
+    expectShape('help', topic)
     expect(topic.commands.map((c) => c.command)).toEqual(['runs delete', 'runs list', 'runs show'])
   })
 
@@ -142,6 +145,7 @@ describe('shell completion (built CLI)', () => {
     ])
     expect(await candidates('train', '--problem=sp')).toEqual(['spirals', 'spheres'])
     expect(await candidates('list', '--stage', '')).toEqual(['None', 'Staging', 'Production', 'Archived'])
+    expect(await candidates('serve', '--stage', '')).toEqual(['Production', 'Staging'])
     expect(await candidates('promote', '')).toEqual(['Staging', 'Production', 'Archived'])
     expect(await candidates('serve', '--backend', '')).toEqual(['auto', 'tensorflow', 'wasm', 'cpu'])
     expect(await candidates('runs', 'show', '')).toEqual([...runIds].reverse())
@@ -165,6 +169,10 @@ describe('shell completion (built CLI)', () => {
   it('works in bash, through the script `morpho autocomplete bash` prints', async () => {
     const script = await runCli(['autocomplete', 'bash'])
     expect(script.code).toBe(0)
+    const json = parseJson<{shell: string; script: string}>((await runCli(['autocomplete', 'bash', '--json'])).stdout)
+    expectShape('autocomplete', json)
+    expect(json.script.trimEnd()).toBe(script.stdout.trimEnd())
+    expectShape('__complete', parseJson((await runCli(['__complete', '--json', '--', 'pr'])).stdout))
     // `morpho` on PATH is the built CLI, as after an install.
     const bin = join(tmp.path, 'bin')
     await mkdir(bin, {recursive: true})

@@ -68,7 +68,7 @@ describe('usage lines and numbers (built CLI)', () => {
       expect(history.stdout).toMatch(/…$/m)
 
       const best = await runCli(['best', '--home', home.path])
-      expect(best.stdout).toMatch(/^best spirals v1: val_acc 1\.0000$/m)
+      expect(best.stdout).toMatch(/^best spirals v1: val_acc 1\.0000 \(highest\)$/m)
     } finally {
       await home.cleanup()
     }

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ExportResult} from '../../src/export/export.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
+import {expectShape} from '../helpers/shapes.js'
 import {entriesOf, flipByte, packEntries, truncate} from './archive.js'
 import {exportCli, maxDiff, predictRegistry, SEED_CASES, syntheticRows, syntheticVersion} from './support.js'
 
@@ -38,6 +39,7 @@ beforeAll(async () => {
   const res = await exportCli(source, 'spirals@champion', 'archive', archive)
   expect(res.code, res.stderr).toBe(0)
   exported = res.json!
+  expectShape('export', exported)
 })
 afterAll(() => work?.cleanup())
 
@@ -58,6 +60,7 @@ describe('an archive imported into an empty store', () => {
     const res = await runCli(['import', archive, '--json', '--home', target])
     expect(res.code, res.stderr).toBe(0)
     imported = parseJson<ImportResult>(res.stdout)
+    expectShape('import', imported)
   })
 
   it('is a byte-identical version, numbered in its new store', async () => {

@@ -4,8 +4,9 @@ import {join} from 'node:path'
 import type * as Ort from 'onnxruntime-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {decodeOnnx} from '../../src/export/onnx-proto.js'
-import type {PredictResult} from '../../src/serve/client.js'
+import type {PredictView} from '../../src/serve/predict-view.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
+import {expectShape} from '../helpers/shapes.js'
 import {
   exportCli,
   maxDiff,
@@ -180,9 +181,10 @@ describe('ONNX export of models with 0, 1 and 2 live seeds', () => {
     const reference = await predictRegistry(home.path, {model: 'byrun', version}, rows)
     const viaFile = await runCli(['predict', '--model-file', out, '--json'], {input: JSON.stringify(rows)})
     expect(viaFile.code, viaFile.stderr).toBe(0)
-    const answer = parseJson<PredictResult>(viaFile.stdout)
-    expect(answer).toMatchObject({source: 'file', model_name: 'byrun', model_file: {path: out, format: 'onnx'}})
-    expect(answer.model_file!.runtime).toMatch(/^onnxruntime-node \d/)
+    const answer = parseJson<PredictView>(viaFile.stdout)
+    expectShape('predict', answer)
+    expect(answer).toMatchObject({source: 'file', model: 'byrun', modelFile: {path: out, format: 'onnx'}})
+    expect(answer.modelFile!.runtime).toMatch(/^onnxruntime-node \d/)
     expect(maxDiff(answer.probabilities, reference.probabilities)).toBeLessThanOrEqual(TOLERANCE)
     expect(answer.predictions).toEqual(reference.predictions)
 

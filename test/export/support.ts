@@ -4,7 +4,7 @@ import {expect} from 'vitest'
 import {Rng} from '../../src/data/rng.js'
 import type {Architecture, SavedSeed} from '../../src/model/model-file.js'
 import {saveModel} from '../../src/model/serialize.js'
-import type {PredictResult} from '../../src/serve/client.js'
+import type {PredictView} from '../../src/serve/predict-view.js'
 import type {RunRecord} from '../../src/tracking/types.js'
 import {validationPoints} from '../../src/ui/boundary.js'
 import {parseJson, runCli} from '../helpers/cli.js'
@@ -121,13 +121,13 @@ export async function predictRegistry(
   home: string,
   ref: {model: string; version: number},
   rows: number[][],
-): Promise<PredictResult> {
+): Promise<PredictView> {
   const res = await runCli(
     ['predict', '--model', ref.model, '--version', String(ref.version), '--json', '--home', home],
     {input: JSON.stringify(rows)},
   )
   expect(res.code, res.stderr).toBe(0)
-  return parseJson<PredictResult>(res.stdout)
+  return parseJson<PredictView>(res.stdout)
 }
 
 export async function exportCli(home: string, ref: string, format: string, out: string, ...more: string[]) {

@@ -4,8 +4,9 @@ import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {extname, join, normalize} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import type {PredictResult} from '../../src/serve/client.js'
+import type {PredictView} from '../../src/serve/predict-view.js'
 import {parseJson, ROOT, runCli, tempDir} from '../helpers/cli.js'
+import {expectShape} from '../helpers/shapes.js'
 import {testTf} from '../helpers/tf.js'
 import {openBrowser} from '../ui/helpers/browser.js'
 import {
@@ -30,7 +31,7 @@ const TFJS_BUNDLE = join(ROOT, 'node_modules', '@tensorflow', 'tfjs', 'dist', 't
 let home: {path: string; cleanup: () => Promise<void>}
 let server: Server
 let origin: string
-const cases: {name: string; url: string; rows: number[][]; reference: PredictResult; dir: string}[] = []
+const cases: {name: string; url: string; rows: number[][]; reference: PredictView; dir: string}[] = []
 
 /** Static files: /tf.min.js and each export under /<name>/ (what a web page would host). */
 function serve(root: string): Promise<Server> {
@@ -136,8 +137,9 @@ describe('the TF.js export', () => {
     for (const c of cases) {
       const res = await runCli(['predict', '--model-file', c.dir, '--json'], {input: JSON.stringify(c.rows)})
       expect(res.code, res.stderr).toBe(0)
-      const answer = parseJson<PredictResult>(res.stdout)
-      expect(answer.model_file).toMatchObject({path: join(c.dir, 'model.json'), format: 'tfjs'})
+      const answer = parseJson<PredictView>(res.stdout)
+      expectShape('predict', answer)
+      expect(answer.modelFile).toMatchObject({path: join(c.dir, 'model.json'), format: 'tfjs'})
       expect(answer.predictions).toEqual(c.reference.predictions)
       expect(maxDiff(answer.probabilities, c.reference.probabilities)).toBeLessThanOrEqual(TOLERANCE)
     }

@@ -387,7 +387,7 @@ describe('the runtime stage, reproduced: production install of a clean copy, run
       // Healthy means "with a model": the HEALTHCHECK fails until one is promoted.
       const check = await run('morpho', ['health', '--url', served.url])
       expect(check.code, check.stdout + check.stderr).toBe(1)
-      expect(check.stdout.trim()).toBe(`unhealthy: no model loaded (${served.url}/health)`)
+      expect(check.stderr).toMatch(`Error: unhealthy: no model loaded (${served.url}/health)`)
     } finally {
       await served.stop()
     }

@@ -5,6 +5,7 @@ import {withLock} from '../../src/registry/index.js'
 import {FolderStore} from '../../src/store/folder/folder-store.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {makeRun, tamper} from '../helpers/runs.js'
+import {expectShape} from '../helpers/shapes.js'
 
 /** The registry through the built CLI: what a user and a CI script see (stdout, exit codes, files). */
 
@@ -59,6 +60,7 @@ describe('the registry commands (built CLI)', () => {
     )
     expect(reg.code).toBe(0)
     const registered = parseJson<{model: string; version: number; entry: Record<string, unknown>}>(reg.stdout)
+    expectShape('register', registered)
     expect(keys(registered)).toEqual(['entry', 'model', 'version'])
     expect(registered).toMatchObject({model: 'spirals', version: 1})
     expect(keys(registered.entry)).toEqual(VERSION_KEYS)
@@ -85,6 +87,9 @@ describe('the registry commands (built CLI)', () => {
     expect((await morpho('register', runs[2]!)).code).toBe(0)
 
     // list: a table, newest first
+    const listed = parseJson<{versions: {version: number}[]}>((await morpho('list', '--json')).stdout)
+    expectShape('list', listed)
+    expect(listed.versions.map((v) => v.version)).toEqual([3, 2, 1])
     const table = await morpho('list')
     const lines = table.stdout.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^VERSION\s+STAGE\s+ALIASES\s+VAL_ACC\s+RUN\s+CREATED$/)
@@ -99,6 +104,7 @@ describe('the registry commands (built CLI)', () => {
     const p2 = await morpho('promote', 'Production', '--version', '2', '--json')
     expect(p2.code).toBe(0)
     const promoted = parseJson<Record<string, unknown> & {entry: object}>(p2.stdout)
+    expectShape('promote', promoted)
     expect(keys(promoted)).toEqual(['displaced', 'entry', 'from', 'model', 'noop', 'to', 'version'])
     expect(promoted).toMatchObject({
       model: 'spirals',
@@ -117,6 +123,7 @@ describe('the registry commands (built CLI)', () => {
     // best: ties and missing metrics per the README; production: the holder and its folder
     const best = await morpho('best', '--json')
     const bestJson = parseJson<Record<string, unknown>>(best.stdout)
+    expectShape('best', bestJson)
     expect(keys(bestJson)).toEqual([
       'considered',
       'entry',
@@ -138,6 +145,7 @@ describe('the registry commands (built CLI)', () => {
     })
     const prod = await morpho('production', '--json')
     const prodJson = parseJson<Record<string, unknown>>(prod.stdout)
+    expectShape('production', prodJson)
     expect(keys(prodJson)).toEqual(['dir', 'entry', 'model', 'uri', 'version'])
     expect(prodJson).toMatchObject({
       model: 'spirals',
@@ -148,6 +156,7 @@ describe('the registry commands (built CLI)', () => {
 
     // aliases beside the stages
     const alias = await morpho('alias', 'set', 'champion', '2', '--json')
+    expectShape('alias set', parseJson(alias.stdout))
     expect(parseJson(alias.stdout)).toEqual({
       model: 'spirals',
       alias: 'champion',
@@ -164,15 +173,21 @@ describe('the registry commands (built CLI)', () => {
     const rb = await morpho('rollback', '--json')
     expect(rb.code).toBe(0)
     const rolled = parseJson<Record<string, unknown>>(rb.stdout)
+    expectShape('rollback', rolled)
     expect(keys(rolled)).toEqual(['entry', 'from', 'model', 'skipped', 'version'])
     expect(rolled).toMatchObject({model: 'spirals', version: 2, from: 3, skipped: []})
     expect((await morpho('production')).stdout).toMatch(/^models:\/spirals\/2 {2}\(val_acc 0\.9500/)
 
     const del = await morpho('alias', 'delete', 'champion', '--json')
+    expectShape('alias delete', parseJson(del.stdout))
     expect(parseJson(del.stdout)).toEqual({model: 'spirals', alias: 'champion', version: 2, previous: 2, noop: false})
 
     // history: every change, newest first, with who and why
-    const hist = parseJson<{entries: Record<string, unknown>[]}>((await morpho('history', '--json')).stdout)
+    const hist = parseJson<{entries: Record<string, unknown>[]; total: number}>(
+      (await morpho('history', '--json')).stdout,
+    )
+    expectShape('history', hist)
+    expect(hist.total).toBe(10)
     expect(hist.entries.map((e) => [e.seq, e.action, e.version, e.from, e.to])).toEqual([
       [10, 'alias_delete', 2, 2, null],
       [9, 'transition', 3, 'Production', 'Archived'],
@@ -204,7 +219,7 @@ describe('the registry commands (built CLI)', () => {
     expect(text[1]).toMatch(/alias_delete champion\s+v2\s+-\s+\S+@\S+\s+alias champion deleted \(was v2\)$/)
   })
 
-  it('says "nothing found" with exit 4, and a usage mistake with exit 2, never a silent 0', async () => {
+  it('says "nothing found" (exit 4) for a lookup of one thing, answers an empty listing with exit 0, and a usage mistake with exit 2', async () => {
     const empty = join(tmp.path, 'empty')
     const inEmpty = (...args: string[]) => runCli([...args, '--home', empty, '--json'])
     const prod = await inEmpty('production')
@@ -214,19 +229,25 @@ describe('the registry commands (built CLI)', () => {
       exitCode: 4,
       message: 'the registry has no models yet',
     })
-    const list = await runCli(['list', '--home', empty])
-    expect(list).toMatchObject({code: 4, stdout: ''})
-    expect(list.stderr).toMatch(/no model versions/)
-    const noStaging = await morpho('list', '--stage', 'Staging', '--model', 'spirals', '--json')
-    expect(noStaging.code).toBe(4)
-    expect(parseJson<Envelope>(noStaging.stdout).error).toMatchObject({
-      code: 'NOT_FOUND',
-      message: 'no model versions of spirals in stage Staging',
-      hint: 'List every stage with morpho list --model spirals.',
+    // Listings that find nothing are empty lists, not errors.
+    const list = await inEmpty('list')
+    expect(list.code).toBe(0)
+    expect(parseJson(list.stdout)).toEqual({versions: []})
+    expect(await runCli(['list', '--home', empty])).toMatchObject({
+      code: 0,
+      stdout: 'No versions yet. Register a run with morpho register <run-id>, or train one with morpho train.\n',
     })
-    const noRuns = await inEmpty('runs', 'list')
-    expect(noRuns.code).toBe(4)
-    expect(parseJson<Envelope>(noRuns.stdout).error).toMatchObject({code: 'NOT_FOUND', message: 'no runs yet'})
+    const noStaging = await morpho('list', '--stage', 'staging', '--model', 'spirals', '--json')
+    expect(noStaging.code).toBe(0)
+    expect(parseJson(noStaging.stdout)).toEqual({versions: []})
+    expect(parseJson(await inEmpty('runs', 'list').then((r) => r.stdout))).toEqual({runs: [], total: 0, skipped: []})
+    expect(parseJson((await inEmpty('history')).stdout)).toEqual({entries: [], total: 0})
+    const sweeps = await inEmpty('sweeps', 'list')
+    expect(sweeps.code).toBe(0)
+    expect(parseJson(sweeps.stdout)).toEqual({sweeps: []})
+    expect((await inEmpty('sweeps', 'show', 'sweep-nope')).code).toBe(4)
+    // Naming a model that is not there is a lookup.
+    expect((await morpho('list', '--model', 'nope', '--json')).code).toBe(4)
 
     expect(await morpho('best', '--stage', 'Staging')).toMatchObject({
       code: 4,

@@ -4,6 +4,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {makeRun} from '../helpers/runs.js'
+import {expectShape} from '../helpers/shapes.js'
 import {BACKENDS, openTestStore, type TestStore} from '../helpers/stores.js'
 
 /**
@@ -30,12 +31,13 @@ describe.each(BACKENDS)('run references, runs delete, delete and gc (built CLI, 
   // A database store caches version files under XDG_CACHE_HOME: a folder of the test's own.
   const cli = (...args: string[]) => runCli([...args, '--store', t.locator], {env: {XDG_CACHE_HOME: cache.path}})
   const error = (stdout: string) => parseJson<ErrorOut>(stdout).error
-  // Run ids as runs list gives them (an empty store answered exit 4 before runs list said {runs: []}).
+  // Run ids as runs list gives them (none is an empty listing, exit 0).
   const listed = async () => {
     const res = await cli('runs', 'list', '--json')
-    if (res.code === 4) return []
-    const out = parseJson<{id: string}[] | {runs: {runId: string}[]}>(res.stdout)
-    return (Array.isArray(out) ? out.map((r) => r.id) : out.runs.map((r) => r.runId)).sort()
+    expect(res.code).toBe(0)
+    const out = parseJson<{runs: {runId: string}[]}>(res.stdout)
+    expectShape('runs list', out)
+    return out.runs.map((r) => r.runId).sort()
   }
 
   async function threeRuns() {
@@ -106,6 +108,7 @@ describe.each(BACKENDS)('run references, runs delete, delete and gc (built CLI, 
 
     const deleted = await cli('runs', 'delete', 'moons-20261201-100000-aaaa', b.id, '--json')
     expect(deleted.code, deleted.stdout).toBe(0)
+    expectShape('runs delete', parseJson(deleted.stdout))
     expect(parseJson(deleted.stdout)).toEqual({
       deleted: [
         {runId: a.id, versions: []},
@@ -147,6 +150,7 @@ describe.each(BACKENDS)('run references, runs delete, delete and gc (built CLI, 
     expect((await cli('production', '--json')).code).toBe(0)
     const deleted = await cli('delete', '--version', '2', '--force', '--reason', 'wrong data', '--json')
     expect(deleted.code, deleted.stdout).toBe(0)
+    expectShape('delete', parseJson(deleted.stdout))
     expect(parseJson(deleted.stdout)).toEqual({
       model: 'spirals',
       version: 2,
@@ -158,9 +162,12 @@ describe.each(BACKENDS)('run references, runs delete, delete and gc (built CLI, 
 
     const list = parseJson<{versions: {version: number; aliases: string[]}[]}>((await cli('list', '--json')).stdout)
     expect(list.versions.map((v) => v.version).sort()).toEqual([1, 3])
-    const history = parseJson<{
+    const historyJson = parseJson<{
       entries: {action: string; version: number; from: unknown; to: unknown; alias?: string; reason: string}[]
-    }>((await cli('history', '--json')).stdout).entries
+    }>((await cli('history', '--json')).stdout)
+    // A delete entry is a history entry like any other.
+    expectShape('history', historyJson)
+    const history = historyJson.entries
     expect(
       history
         .slice(0, 2)
@@ -202,6 +209,7 @@ describe.each(BACKENDS)('run references, runs delete, delete and gc (built CLI, 
     expect(await readdir(where)).toContain('2')
 
     const gc = await cli('gc', '--json')
+    expectShape('gc', parseJson(gc.stdout))
     expect(parseJson(gc.stdout)).toEqual({...planned, dryRun: false})
     expect(await readdir(where)).not.toContain('2')
     expect(parseJson((await cli('gc', '--json')).stdout)).toEqual({removed: [], bytes: 0, dryRun: false})

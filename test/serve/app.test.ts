@@ -452,9 +452,7 @@ describe('morpho serve: protection and the empty store', () => {
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
       await page.text()
       expect((await call(`${server.url}/api/served`)).body).toMatchObject({
-        name: 'spirals',
-        version: 1,
-        stage: 'Production',
+        served: {name: 'spirals', version: 1, stage: 'Production'},
       })
       const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text())
       const pageRequests = metrics

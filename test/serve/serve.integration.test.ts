@@ -4,7 +4,9 @@ import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {PredictView} from '../../src/serve/predict-view.js'
 import {parseJson, runCli, spawnCli, tempDir} from '../helpers/cli.js'
+import {expectShape} from '../helpers/shapes.js'
 import {call, halfSentPredict, type TrainedStore, trainedStore} from './helpers.js'
 
 interface Server {
@@ -84,26 +86,45 @@ describe('morpho serve, predict and health (built CLI)', () => {
     const healthy = await runCli(['health', '--url', url])
     expect(healthy.code, healthy.stderr).toBe(0)
     expect(healthy.stdout.trim()).toBe(`healthy: spirals v1 (Production) at ${url}/health`)
-    const healthJson = parseJson<{healthy: boolean; status: number; body: {model_version: string}}>(
-      (await runCli(['health', '--url', url, '--json'])).stdout,
-    )
-    expect(healthJson).toMatchObject({healthy: true, status: 200, body: {model_version: '1'}})
+    const healthJson = parseJson((await runCli(['health', '--url', url, '--json'])).stdout)
+    expectShape('health', healthJson)
+    expect(healthJson).toEqual({
+      url: `${url}/health`,
+      status: 'healthy',
+      model: 'spirals',
+      version: 1,
+      stage: 'Production',
+    })
 
     const rows = '[[0.5, -1.2, 0.3], [4, 4, -1]]'
     const remote = await runCli(['predict', '--url', url, '--data', rows, '--json'])
     expect(remote.code, remote.stderr).toBe(0)
     const local = await runCli(['predict', '--home', store.home, '--data', rows, '--json'])
     expect(local.code, local.stderr).toBe(0)
-    const r = parseJson<{predictions: number[]; probabilities: number[][]; source: string}>(remote.stdout)
-    const l = parseJson<{predictions: number[]; probabilities: number[][]; source: string}>(local.stdout)
+    const r = parseJson<PredictView>(remote.stdout)
+    const l = parseJson<PredictView>(local.stdout)
+    expectShape('predict', r)
+    expectShape('predict', l)
     expect([r.source, l.source]).toEqual(['server', 'registry'])
+    // The same keys whoever answered; the server does not say its class labels.
+    expect({...r, probabilities: [], inferenceTimeMs: 0}).toEqual({
+      ...l,
+      probabilities: [],
+      inferenceTimeMs: 0,
+      source: 'server',
+      url,
+      classes: null,
+    })
+    expect(l).toMatchObject({model: 'spirals', version: 1, stage: 'Production', classes: [0, 1], url: null})
     expect(r.predictions).toEqual(l.predictions)
     expect(r.probabilities[0]![0]).toBeCloseTo(l.probabilities[0]![0]!, 5)
 
     const fromStdin = await runCli(['predict', '--url', url], {input: '0.5,-1.2,0.3\n'})
     expect(fromStdin.code).toBe(0)
     expect(fromStdin.stdout).toMatch(/^row\s+prediction\s+probabilities\n0\s+[01]\s+0\.\d{4} 0\.\d{4}\n$/)
-    expect(fromStdin.stderr).toMatch(new RegExp(`^v1 from ${url.replaceAll('.', '\\.')}; forward pass [\\d.]+ ms\\n$`))
+    expect(fromStdin.stderr).toMatch(
+      new RegExp(`^spirals v1 from ${url.replaceAll('.', '\\.')}; forward pass [\\d.]+ ms\\n$`),
+    )
     const localTable = await runCli(['predict', '--home', store.home, '--data', rows])
     expect(localTable.stderr).toMatch(/^spirals v1 from the registry, no server; forward pass [\d.]+ ms\n$/)
 
@@ -124,8 +145,13 @@ describe('morpho serve, predict and health (built CLI)', () => {
     server.child.kill('SIGTERM')
     expect(await server.exit).toBe(0)
     const down = await runCli(['health', '--url', url])
-    expect(down.code).toBe(1)
-    expect(down.stdout).toMatch(/^unhealthy: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/)
+    expect(down).toMatchObject({code: 1, stdout: ''})
+    expect(down.stderr).toMatch(/Error: unhealthy: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/)
+    const downJson = await runCli(['health', '--url', url, '--json'])
+    expect(downJson.code).toBe(1)
+    expect(parseJson(downJson.stdout)).toMatchObject({
+      error: {code: 'UNHEALTHY', exitCode: 1, details: {url: `${url}/health`, status: null, body: null}},
+    })
   })
 
   it('an empty store serves without a model, and health says unhealthy (exit 1)', async () => {
@@ -135,7 +161,7 @@ describe('morpho serve, predict and health (built CLI)', () => {
       running.push(server)
       const check = await runCli(['health', '--url', server.url])
       expect(check.code).toBe(1)
-      expect(check.stdout.trim()).toBe(`unhealthy: no model loaded (${server.url}/health)`)
+      expect(check.stderr).toMatch(`Error: unhealthy: no model loaded (${server.url}/health)`)
       server.child.kill('SIGTERM')
       expect(await server.exit).toBe(0)
     } finally {
@@ -191,6 +217,7 @@ describe('morpho serve, predict and health (built CLI)', () => {
     // stdout: the line saying where it listens, then the summary.
     const [listening, ...summary] = server.stdout().split('\n')
     expect(JSON.parse(listening!)).toMatchObject({url: server.url})
+    expectShape('serve', parseJson(summary.join('\n')))
     expect(parseJson(summary.join('\n'))).toMatchObject({reason: 'SIGTERM', drained: true, unfinished: 0})
   })
 
@@ -227,6 +254,7 @@ describe('morpho serve, predict and health (built CLI)', () => {
     const json = await serve(['--home', store.home, '--json'])
     running.push(json)
     const first = JSON.parse(json.stdout().split('\n')[0]!)
+    expectShape('serve', first)
     expect(first).toEqual({
       url: json.url,
       host: '127.0.0.1',
@@ -260,7 +288,7 @@ describe('morpho serve, predict and health (built CLI)', () => {
       await rename(join(home.path, 'registry.json.tmp'), join(home.path, 'registry.json'))
       const waited = await waiting
       expect(waited.code, waited.stdout).toBe(0)
-      expect(parseJson(waited.stdout)).toMatchObject({healthy: true, status: 200, body: {model_version: '1'}})
+      expect(parseJson(waited.stdout)).toMatchObject({status: 'healthy', model: 'spirals', version: 1})
       expect((await call(`${server.url}/health`)).status).toBe(200)
       server.child.kill('SIGTERM')
       expect(await server.exit).toBe(0)
@@ -271,10 +299,11 @@ describe('morpho serve, predict and health (built CLI)', () => {
     const port = await freePort()
     const started = Date.now()
     const none = await runCli(['health', '--url', `http://127.0.0.1:${port}`, '--wait', '1s'])
-    expect(none.code).toBe(1)
+    expect(none).toMatchObject({code: 1, stdout: ''})
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
-    expect(none.stdout).toMatch(
-      /^unhealthy: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED \(.*, after waiting 1s\)\n$/,
+    // oclif wraps long error lines: join them back before matching.
+    expect(none.stderr.replace(/\s*\n\s*›\s*/g, ' ')).toMatch(
+      /Error: unhealthy: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED \(.*, after waiting 1s\)/,
     )
     const bad = await runCli(['health', '--wait', 'soon', '--json'])
     expect(bad.code).toBe(2)

@@ -7,6 +7,7 @@ import {PostgresStore} from '../../src/store/postgres/postgres-store.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {createDatabase, sql} from '../helpers/postgres.js'
 import {makeRun, tamper} from '../helpers/runs.js'
+import {expectShape} from '../helpers/shapes.js'
 
 /** `morpho store copy`, folder → PostgreSQL → folder, through the built CLI. */
 describe('store copy (built CLI)', () => {
@@ -36,6 +37,7 @@ describe('store copy (built CLI)', () => {
   it('copies a folder into PostgreSQL and back: every run, version, stage, alias and history entry, the same bytes', async () => {
     const there = await runCli(['store', 'copy', '--from', source.home, '--to', url, '--json'])
     expect(there.code, there.stdout + there.stderr).toBe(0)
+    expectShape('store copy', parseJson(there.stdout))
     expect(parseJson(there.stdout)).toEqual({
       from: source.home,
       to: url,

@@ -3,6 +3,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {type CliResult, parseJson, runCli, tempDir} from '../helpers/cli.js'
 import {createDatabase, sql} from '../helpers/postgres.js'
 import {makeRun} from '../helpers/runs.js'
+import {expectShape} from '../helpers/shapes.js'
 import {openTestStore, type TestStore} from '../helpers/stores.js'
 
 /**
@@ -26,9 +27,11 @@ function normalise(value: unknown): unknown {
   const text = JSON.stringify(value)
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'TIME')
     .replace(/"dir":("[^"]*"|null)/g, '"dir":"DIR"')
+    // Where a run is: a folder, or "run <id> in <database>".
+    .replace(/"location":"[^"]*"/g, '"location":"LOCATION"')
     .replace(/"pid":\d+/g, '"pid":0')
     // A forward pass takes the time it takes.
-    .replace(/"inference_time_ms":[0-9.e+-]+/g, '"inference_time_ms":0')
+    .replace(/"inferenceTimeMs":[0-9.e+-]+/g, '"inferenceTimeMs":0')
     // The manifest records when the version was registered.
     .replace(/"manifestSha256":"[0-9a-f]{64}"/g, '"manifestSha256":"SHA"')
   return JSON.parse(text)
@@ -150,6 +153,7 @@ describe('a PostgreSQL store (built CLI)', () => {
     const url = await createDatabase(inject('postgresAdminUrl'), 'morpho_init')
     const first = await runCli(['store', 'init', '--store', url, '--json'])
     expect(first.code, first.stderr).toBe(0)
+    expectShape('store init', parseJson(first.stdout))
     expect(parseJson(first.stdout)).toEqual({
       store: url.replace(/^postgres:\/\/postgres@/, 'postgres://postgres@'),
       kind: 'postgres',

@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
 import {sql} from '../helpers/postgres.js'
+import {expectShape} from '../helpers/shapes.js'
 import {openTestStore, type TestStore} from '../helpers/stores.js'
 
 /**
@@ -66,6 +67,8 @@ describe('sharded sweeps (built CLI, PostgreSQL store)', () => {
     const id = outs[0]!.id
 
     const report = parseJson<Report>((await runCli(['sweep', 'report', id, '--json', '--store', pg.locator])).stdout)
+    expectShape('sweep report', report)
+    for (const out of outs) expectShape('sweep', out)
     expect(report).toMatchObject({id, total: 6, done: 6, complete: true, missing: []})
     expect(report.runs.map((r) => r.index).sort()).toEqual([0, 1, 2, 3, 4, 5])
     for (const r of report.runs) expect(r.shard).toBe(`${r.index % 3}/3`)
@@ -89,6 +92,11 @@ describe('sharded sweeps (built CLI, PostgreSQL store)', () => {
 
     const list = parseJson<{sweeps: {id: string; done: number; total: number; complete: boolean}[]}>(
       (await runCli(['sweeps', 'list', '--json', '--store', pg.locator])).stdout,
+    )
+    expectShape('sweeps list', list)
+    expectShape(
+      'sweeps show',
+      parseJson((await runCli(['sweeps', 'show', id, '--json', '--store', pg.locator])).stdout),
     )
     expect(list.sweeps).toEqual([expect.objectContaining({id, done: 6, total: 6, complete: true})])
     const shown = await runCli(['sweeps', 'show', id, '--store', pg.locator])

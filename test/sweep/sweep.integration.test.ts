@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunRecord} from '../../src/tracking/types.js'
 import {parseJson, runCli, tempDir} from '../helpers/cli.js'
+import {expectShape} from '../helpers/shapes.js'
 
 interface Outcome {
   id: string
@@ -51,6 +52,8 @@ describe('morpho sweep (built CLI)', () => {
     ])
     expect(res.code, res.stderr).toBe(0)
     const out = parseJson<Outcome>(res.stdout)
+    expectShape('sweep', out)
+    expect(out.id).toMatch(/^sweep-\d{8}-\d{6}-[0-9a-f]{6}$/)
     expect(out.metric).toBe('val_acc')
     expect(out.runs).toHaveLength(4)
     expect(new Set(out.runs.map((r) => JSON.stringify(r.params))).size).toBe(4)

@@ -4,6 +4,7 @@ import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {Registry} from 'prom-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {listRunViews} from '../../src/contract/runs.js'
 import {createJsPredictor} from '../../src/model/predictor.js'
 import {loadModelFiles} from '../../src/model/serialize.js'
 import {createInferenceMetrics} from '../../src/monitoring/inference-metrics.js'
@@ -17,6 +18,7 @@ import {createUiHandler, PAGE_FILES, type UiDeps} from '../../src/ui/handler.js'
 import {createUiServer, resolveUiAddress, startUiServer} from '../../src/ui/server.js'
 import {parseExposition, trafficSnapshot} from '../../src/ui/traffic.js'
 import {tempDir} from '../helpers/cli.js'
+import {expectShape} from '../helpers/shapes.js'
 import {GROWING} from './helpers/growing.js'
 
 interface Answer {
@@ -115,7 +117,14 @@ describe('the web page API, on a store with two real runs and a registered model
   it('GET /api/info names the store and the mode', async () => {
     const res = await raw(base, '/api/info')
     expect(res.status).toBe(200)
-    expect(res.json).toEqual({morpho: '9.9.9', store: paths.home, mode: 'ui', served: false})
+    expectShape('GET /api/info', res.json)
+    expect(res.json).toEqual({
+      morpho: '9.9.9',
+      store: paths.home,
+      mode: 'ui',
+      served: false,
+      lowerIsBetter: {suffixes: ['loss', 'ece', 'error'], names: ['accuracy_dip', 'recovery_epochs']},
+    })
   })
 
   it('GET /api/runs lists both runs newest first with their summaries, and reports damaged run folders', async () => {
@@ -123,60 +132,41 @@ describe('the web page API, on a store with two real runs and a registered model
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8')
     expect(res.headers['cache-control']).toBe('no-store')
-    const {runs, skipped} = res.json
-    expect(runs.map((r: {id: string}) => r.id)).toEqual([...ids].reverse())
-    expect(Object.keys(runs[0]).sort()).toEqual(
-      [
-        'backend',
-        'best_val_acc',
-        'createdAt',
-        'data',
-        'endedAt',
-        'epochs',
-        'id',
-        'model',
-        'parameters',
-        'problem',
-        'seconds',
-        'seed',
-        'seeds_germinated',
-        'seeds_total',
-        'status',
-        'test_acc',
-        'val_acc',
-        'val_loss',
-        'versions',
-      ].sort(),
-    )
+    expectShape('GET /api/runs', res.json)
+    const {runs, skipped, total} = res.json
+    expect(total).toBe(2)
+    expect(runs.map((r: {runId: string}) => r.runId)).toEqual([...ids].reverse())
+    // The same document as `morpho runs list --json`.
+    expect(res.json).toEqual(await listRunViews(store))
     expect(runs[0]).toMatchObject({
-      id: ids[1],
+      runId: ids[1],
       problem: 'moons',
       status: 'completed',
-      backend: 'wasm',
+      backend: {name: 'wasm'},
       seed: 2,
-      epochs: 14,
-      seeds_total: 2,
+      summary: {epochs: 14, seeds_total: 2},
       model: true,
       data: {kind: 'generated', samples: 240, features: 3, classes: 2},
       versions: [{model: 'moons', version: 2, stage: 'Production'}],
+      location: paths.runDir(ids[1]!),
     })
     expect(runs[1].versions).toEqual([{model: 'moons', version: 1, stage: 'Staging'}])
-    expect(runs[0].val_acc).toBeGreaterThan(0)
+    expect(runs[0].summary.val_acc).toBeGreaterThan(0)
     // A folder without run.json yet is a run being created, not damage: neither listed nor reported.
     expect(skipped).toEqual([
-      {id: 'broken-json', error: expect.stringMatching(/run\.json is not valid JSON/)},
-      {id: 'broken-shape', error: 'run.json is not an object'},
+      {runId: 'broken-json', error: expect.stringMatching(/run\.json is not valid JSON/)},
+      {runId: 'broken-shape', error: 'run.json is not an object'},
     ])
   })
 
-  it('GET /api/runs/{id} gives the record, every epoch and every event', async () => {
+  it('GET /api/runs/{id} gives the run, every epoch and every event', async () => {
     const res = await raw(base, `/api/runs/${ids[0]}`)
     expect(res.status).toBe(200)
-    const {record, metrics, events} = res.json
-    expect(Object.keys(res.json).sort()).toEqual(['events', 'metrics', 'record'])
-    expect(record).toMatchObject({id: ids[0], status: 'completed', problem: 'moons', seed: 1, model: 'model'})
+    expectShape('GET /api/runs/{id}', res.json)
+    const {run, metrics, events} = res.json
+    expect(run).toMatchObject({runId: ids[0], status: 'completed', problem: 'moons', seed: 1, model: true})
     expect(metrics.map((m: {epoch: number}) => m.epoch)).toEqual(Array.from({length: 14}, (_, i) => i + 1))
-    expect(metrics[0]).toMatchObject({phase: 'warm_up', seed_states: [{state: 'dormant', alpha: 0}, {}]})
+    expect(metrics[0]).toMatchObject({phase: 'warm_up', seedStates: [{state: 'dormant', alpha: 0}, {}]})
     expect(metrics.at(-1).phase).toBe('adaptation')
     expect(events.filter((e: {type: string}) => e.type === 'germination').length).toBeGreaterThan(0)
     expect(events).toContainEqual(expect.objectContaining({type: 'phase', from: 'warm_up', to: 'adaptation', epoch: 5}))
@@ -200,9 +190,7 @@ describe('the web page API, on a store with two real runs and a registered model
     const res = await raw(base, `/api/runs/${ids[0]}/boundary`)
     expect(res.status).toBe(200)
     const b = res.json
-    expect(Object.keys(b).sort()).toEqual(
-      ['accuracy', 'classes', 'features', 'fixed', 'grid', 'note', 'points', 'source', 'x', 'y'].sort(),
-    )
+    expectShape('GET /api/runs/{id}/boundary', b)
     expect(b).toMatchObject({source: {run: ids[0]}, features: 3, classes: [0, 1], note: null})
     expect(b.x.feature).toBe(0)
     expect(b.y.feature).toBe(1)
@@ -215,7 +203,7 @@ describe('the web page API, on a store with two real runs and a registered model
 
     // The points are the run's own validation split: as many rows, and the model scores them
     // as training did (one row may sit on the boundary and tip the other way).
-    const record = (await raw(base, `/api/runs/${ids[0]}`)).json.record
+    const record = (await raw(base, `/api/runs/${ids[0]}`)).json.run
     expect(b.points.x).toHaveLength(record.data.val)
     for (const key of ['y', 'cls', 'pred']) expect(b.points[key]).toHaveLength(record.data.val)
     const right = b.points.pred.filter((p: number, i: number) => p === b.points.cls[i]).length
@@ -223,9 +211,10 @@ describe('the web page API, on a store with two real runs and a registered model
     expect(Math.abs(b.accuracy - record.summary.val_acc)).toBeLessThanOrEqual(1 / record.data.val + 1e-9)
   })
 
-  it('GET /api/models: versions newest first with stage, aliases, metrics and run; no absolute paths', async () => {
+  it('GET /api/models: versions newest first with stage, aliases, metrics and run, as `morpho list` shows them', async () => {
     const res = await raw(base, '/api/models')
     expect(res.status).toBe(200)
+    expectShape('GET /api/models', res.json)
     const [model] = res.json.models
     expect(res.json.models).toHaveLength(1)
     expect(model).toMatchObject({
@@ -243,32 +232,34 @@ describe('the web page API, on a store with two real runs and a registered model
       path: 'models/moons/1',
       metrics: {val_acc: expect.any(Number), val_loss: expect.any(Number)},
       registeredBy: {rule: 'auto', metric: 'val_acc', threshold: 0},
+      model: 'moons',
+      dir: paths.versionDir('moons', 1),
     })
-    expect(res.text).not.toContain(paths.home)
   })
 
   it('GET /api/history: newest first, with a limit and a model filter', async () => {
     const all = await raw(base, '/api/history')
     expect(all.status).toBe(200)
+    expectShape('GET /api/history?model=&limit=', all.json)
     expect(all.json.total).toBe(5)
-    expect(all.json.history.map((e: {seq: number; action: string}) => [e.seq, e.action])).toEqual([
+    expect(all.json.entries.map((e: {seq: number; action: string}) => [e.seq, e.action])).toEqual([
       [5, 'alias_set'],
       [4, 'transition'],
       [3, 'transition'],
       [2, 'register'],
       [1, 'register'],
     ])
-    expect(all.json.history[1]).toMatchObject({model: 'moons', version: 1, from: 'None', to: 'Staging'})
+    expect(all.json.entries[1]).toMatchObject({model: 'moons', version: 1, from: 'None', to: 'Staging'})
     const one = await raw(base, '/api/history?limit=1&model=moons')
-    expect(one.json).toMatchObject({total: 5, history: [{seq: 5}]})
+    expect(one.json).toMatchObject({total: 5, entries: [{seq: 5}]})
     expect((await raw(base, '/api/history?limit=abc')).status).toBe(400)
     expect((await raw(base, '/api/history?limit=0')).status).toBe(400)
     expect((await raw(base, '/api/history?model=nope')).status).toBe(404)
   })
 
   it('has no served model and no traffic in `morpho ui`', async () => {
-    expect((await raw(base, '/api/served')).json).toBeNull()
-    expect((await raw(base, '/api/traffic')).json).toBeNull()
+    expect((await raw(base, '/api/served')).json).toEqual({served: null})
+    expect((await raw(base, '/api/traffic')).json).toEqual({traffic: null})
     const boundary = await raw(base, '/api/served/boundary')
     expect(boundary.status).toBe(404)
     expect(boundary.json.code).toBe('NOT_FOUND')
@@ -436,7 +427,8 @@ describe('the web page API inside a server that serves a model', () => {
     const res = await raw(base, '/api/served')
     expect(res.status).toBe(200)
     const loaded = await loadModelFiles(paths.versionDir('moons', 1))
-    expect(res.json).toEqual({
+    expectShape('GET /api/served', res.json)
+    expect(res.json.served).toEqual({
       name: 'moons',
       version: 1,
       stage: 'Production',
@@ -453,6 +445,7 @@ describe('the web page API inside a server that serves a model', () => {
   it('GET /api/served/boundary draws with the server’s own predictor, over its run’s validation points', async () => {
     const res = await raw(base, '/api/served/boundary')
     expect(res.status).toBe(200)
+    expectShape('GET /api/served/boundary', res.json)
     expect(res.json).toMatchObject({source: {model: 'moons', version: 1}, features: 3, note: null})
     expect(res.json.points.x.length).toBeGreaterThan(0)
     expect(predictorCalls).toBeGreaterThan(0)
@@ -466,12 +459,12 @@ describe('the web page API inside a server that serves a model', () => {
   it('follows a reload: the next answer names the new version', async () => {
     const before = served
     served = {...before!, version: 1, stage: 'Staging', loadedAt: '2026-11-29T13:00:00.000Z'}
-    expect((await raw(base, '/api/served')).json).toMatchObject({
+    expect((await raw(base, '/api/served')).json.served).toMatchObject({
       stage: 'Staging',
       loadedAt: '2026-11-29T13:00:00.000Z',
     })
     served = undefined
-    expect((await raw(base, '/api/served')).json).toBeNull()
+    expect((await raw(base, '/api/served')).json).toEqual({served: null})
     served = before
   })
 
@@ -494,7 +487,8 @@ describe('the web page API inside a server that serves a model', () => {
     }
     const res = await raw(base, '/api/traffic')
     expect(res.status).toBe(200)
-    const t = res.json
+    expectShape('GET /api/traffic', res.json)
+    const t = res.json.traffic
     expect(Object.keys(t).sort()).toEqual([
       'errors',
       'latency',

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import type {BrowserContext, Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, spawnCli, tempDir} from '../helpers/cli.js'
+import {expectShape} from '../helpers/shapes.js'
 import {
   BLUE,
   GREEN,
@@ -77,7 +78,7 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     expect(await s.page.locator('table.runs caption').textContent()).toMatch(/^2 of 2 runs/)
 
     const accs = await Promise.all(
-      ids.map(async (id) => (await (await fetch(`${s.url}api/runs/${id}`)).json()).record.summary.val_acc as number),
+      ids.map(async (id) => (await (await fetch(`${s.url}api/runs/${id}`)).json()).run.summary.val_acc as number),
     )
     await s.page.getByRole('button', {name: /^val_acc/}).focus()
     await s.page.keyboard.press('Enter')
@@ -110,8 +111,8 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     // The text alternative of each chart is there for screen readers.
     expect(await s.page.locator('#chart-loss-desc').textContent()).toMatch(/^train_loss .* over 14 epochs/)
     // The header says which epoch was saved and how the saved model scored on the test set.
-    const {record} = (await (await fetch(`${s.url}api/runs/${ids[0]}`)).json()) as {
-      record: {summary: {selected_epoch: number; test_acc: number; test_loss: number}}
+    const {run: record} = (await (await fetch(`${s.url}api/runs/${ids[0]}`)).json()) as {
+      run: {summary: {selected_epoch: number; test_acc: number; test_loss: number}}
     }
     const term = (name: string) => s.page.locator('dl.summary div', {has: s.page.locator('dt', {hasText: name})})
     expect(await term('saved epoch').locator('dd').textContent()).toBe(String(record.summary.selected_epoch))
@@ -233,8 +234,8 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     try {
       let id: string | undefined
       for (let i = 0; i < 200 && id === undefined; i++) {
-        const {runs} = (await (await fetch(`${s.url}api/runs`)).json()) as {runs: {id: string; status: string}[]}
-        id = runs.find((r) => r.status === 'running')?.id
+        const {runs} = (await (await fetch(`${s.url}api/runs`)).json()) as {runs: {runId: string; status: string}[]}
+        id = runs.find((r) => r.status === 'running')?.runId
         if (id === undefined) await new Promise((r) => setTimeout(r, 50))
       }
       expect(id, 'a running run in /api/runs').toBeDefined()
@@ -255,7 +256,7 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
       await s.page.locator('.badge.status-completed').waitFor({timeout: 10_000})
       expect(await s.page.getByText('still training: this page follows it').count()).toBe(0)
       // Every epoch the run recorded (phase 2 is skipped once the network fits its data).
-      const {record} = (await (await fetch(`${s.url}api/runs/${id}`)).json()) as {record: {summary: {epochs: number}}}
+      const {run: record} = (await (await fetch(`${s.url}api/runs/${id}`)).json()) as {run: {summary: {epochs: number}}}
       expect(await epochsShown()).toBe(record.summary.epochs)
       expect(record.summary.epochs).toBeGreaterThan(first)
       await s.page.locator('canvas.boundary').waitFor()
@@ -275,6 +276,7 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
     child.kill('SIGINT')
     expect(await exited).toBe(0)
+    expectShape('ui', JSON.parse(stdout))
     expect(JSON.parse(stdout)).toEqual({url, store: home.path, stoppedBy: 'SIGINT'})
   })
 

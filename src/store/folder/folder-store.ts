@@ -119,7 +119,8 @@ async function writable(path: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Registry
 
-// Loaded when first needed: `runs list` and the like need neither lowdb nor the lock.
+// Loaded when first needed: `runs list` and the like need neither lowdb nor the lock, and
+// reads (`list`, `runs list`'s versions) no lowdb either.
 const registryFile = () => import('./registry-file.js')
 const lockModule = () => import('../../registry/lock.js')
 
@@ -175,7 +176,7 @@ export class FolderRegistry implements RegistryStore {
     const [{withLock}, {openRegistryFile}] = await Promise.all([lockModule(), registryFile()])
     return withLock(paths.registryLock, async (lock) => {
       await removeDeadTempFiles(paths)
-      const db = openRegistryFile(paths.registryFile)
+      const db = await openRegistryFile(paths.registryFile)
       await db.read()
       const doc = db.data
       const before = doc.history.length
@@ -430,6 +431,10 @@ export class FolderRuns implements RunStore {
       throw err
     }
     await rm(doomed, {recursive: true, force: true})
+  }
+
+  describe(id: string): string {
+    return this.paths.runDir(id)
   }
 }
 

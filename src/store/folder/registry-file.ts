@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
-import {type Adapter, Low} from 'lowdb'
+import type {Adapter, Low} from 'lowdb'
 import {integrityError} from '../../errors.js'
 import {emptyRegistry, findProblem, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from '../../registry/schema.js'
 import {printable} from '../../text.js'
@@ -33,18 +33,18 @@ export class RegistryFile implements Adapter<RegistryDocument> {
   }
 }
 
-export function openRegistryFile(file: string): Low<RegistryDocument> {
+/** The registry as a lowdb document, for a write under the lock (lowdb loads only then). */
+export async function openRegistryFile(file: string): Promise<Low<RegistryDocument>> {
+  const {Low} = await import('lowdb')
   return new Low(new RegistryFile(file), emptyRegistry())
 }
 
 /**
  * The registry as it is now, without taking the lock: for reads. Safe because writers only
- * ever replace the file by rename.
+ * ever replace the file by rename; a read needs no lowdb, only the file.
  */
 export async function readRegistryFile(file: string): Promise<RegistryDocument> {
-  const db = openRegistryFile(file)
-  await db.read()
-  return db.data
+  return (await new RegistryFile(file).read()) ?? emptyRegistry()
 }
 
 /**

@@ -639,6 +639,10 @@ export class PostgresRuns implements RunStore {
       if (gone.rowCount !== 1) throw runNotFound(id, this.store.location)
     })
   }
+
+  describe(id: string): string {
+    return `run ${id} in ${this.store.location}`
+  }
 }
 
 function runNotFound(id: string, where: string) {

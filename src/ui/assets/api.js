@@ -45,8 +45,8 @@ export const api = {
   models: () => getJson('/api/models'),
   history: (limit = 200, model) =>
     getJson(`/api/history?limit=${limit}${model ? `&model=${encodeURIComponent(model)}` : ''}`),
-  served: () => getJson('/api/served'),
+  served: async () => (await getJson('/api/served')).served,
   servedBoundary: () => getJson('/api/served/boundary'),
-  traffic: () => getJson('/api/traffic'),
+  traffic: async () => (await getJson('/api/traffic')).traffic,
   predict: (rows) => postJson('/predict', {data: rows}),
 }

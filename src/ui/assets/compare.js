@@ -64,7 +64,7 @@ export async function compareView(root, ids) {
   chartsBody.append(grid)
   for (const [key, title] of specs) {
     const box = h('div', {class: 'chart', id: `chart-compare-${key}`})
-    const text = runs.map((d) => `${d.record.id} ${num(d.metrics.at(-1)?.[key], 3)}`).join('; ')
+    const text = runs.map((d) => `${d.run.runId} ${num(d.metrics.at(-1)?.[key], 3)}`).join('; ')
     grid.append(figure(title, box, `${key} at the last epoch: ${text}.`))
     if (!chartsAvailable()) continue
     charts.push(
@@ -74,7 +74,7 @@ export async function compareView(root, ids) {
         markers,
         phase,
         series: runs.map((d, i) => ({
-          label: shortId(d.record.id, runs),
+          label: shortId(d.run.runId, runs),
           values: valuesOf(d, key),
           color: colorOf(i),
           dash: DASHES[i % DASHES.length],
@@ -88,7 +88,7 @@ export async function compareView(root, ids) {
 }
 
 function runsTable(runs, colorOf) {
-  const differing = differingParams(runs.map((d) => d.record.params ?? {}))
+  const differing = differingParams(runs.map((d) => d.run.params ?? {}))
   return h(
     'div',
     {class: 'table-wrap'},
@@ -117,14 +117,14 @@ function runsTable(runs, colorOf) {
         'tbody',
         {},
         runs.map((d, i) => {
-          const r = d.record
+          const r = d.run
           const s = r.summary ?? {}
           const swatch = h('span', {class: 'swatch', 'aria-hidden': 'true'})
           swatch.style.background = colorOf(i)
           return h(
             'tr',
             {},
-            h('th', {scope: 'row'}, swatch, ' ', runLink(r.id)),
+            h('th', {scope: 'row'}, swatch, ' ', runLink(r.runId)),
             h('td', {}, r.problem),
             h('td', {class: 'num'}, num(s.val_acc)),
             h(
@@ -154,7 +154,7 @@ function format(v) {
 
 /** The shortest tail of the ids that still tells them apart, for chart legends. */
 function shortId(id, runs) {
-  const ids = runs.map((d) => d.record.id)
+  const ids = runs.map((d) => d.run.runId)
   for (const n of [6, 13, 22]) {
     const tails = ids.map((x) => x.slice(-n))
     if (new Set(tails).size === ids.length && n < id.length) return `…${id.slice(-n)}`

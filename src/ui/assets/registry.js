@@ -13,7 +13,7 @@ export async function registryView(root, selected) {
   const model = models.models.find((m) => m.name === selected) ?? models.models[0]
   const history = await api.history(200, models.models.length > 1 ? model?.name : undefined)
   root.querySelector('.loading')?.remove()
-  const runIds = new Set(runs.runs.map((r) => r.runId ?? r.id))
+  const runIds = new Set(runs.runs.map((r) => r.runId))
   if (models.models.length === 0) {
     root.append(
       h(
@@ -145,7 +145,7 @@ function modelSection(model, runIds) {
 
 function historySection(history, model) {
   const [sec, body] = section(model ? `Transition history of ${model}` : 'Transition history', 'history')
-  if (history.history.length === 0) {
+  if (history.entries.length === 0) {
     body.append(h('p', {}, 'No transitions yet.'))
     return sec
   }
@@ -159,7 +159,7 @@ function historySection(history, model) {
         h(
           'caption',
           {},
-          `Registry history, newest first${history.total > history.history.length ? ` (the newest ${history.history.length} of ${history.total})` : ''}`,
+          `Registry history, newest first${history.total > history.entries.length ? ` (the newest ${history.entries.length} of ${history.total})` : ''}`,
         ),
         h(
           'thead',
@@ -175,7 +175,7 @@ function historySection(history, model) {
         h(
           'tbody',
           {},
-          history.history.map((e) =>
+          history.entries.map((e) =>
             h(
               'tr',
               {},

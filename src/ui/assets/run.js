@@ -19,7 +19,7 @@ export async function runView(root, id) {
   )
   let details = await api.run(id)
   loading.remove()
-  const r = details.record
+  const r = details.run
   const badges = h('p', {class: 'badges'})
   const summary = h('dl', {class: 'summary'})
   root.append(badges, summary)
@@ -45,15 +45,14 @@ export async function runView(root, id) {
   }
   const fill = (d) => {
     disposeCharts()
-    fillHeader(badges, summary, d.record)
+    fillHeader(badges, summary, d.run)
     fillCurves(curvesBody, d, charts)
     fillSeeds(seedsBody, d, charts)
     fillEvents(eventsBody, d.events)
-    fillParams(paramsBody, d.record)
+    fillParams(paramsBody, d.run)
   }
   fill(details)
   loadBoundary(boundaryBody, r)
-  loadVersions(badges, id)
 
   let timer
   if (r.status === 'running') {
@@ -62,12 +61,12 @@ export async function runView(root, id) {
       try {
         const next = await api.run(id)
         if (!root.isConnected) return
-        if (next.metrics.length !== details.metrics.length || next.record.status !== details.record.status) {
+        if (next.metrics.length !== details.metrics.length || next.run.status !== details.run.status) {
           details = next
           fill(details)
-          if (next.record.status !== 'running') loadBoundary(boundaryBody, next.record)
+          if (next.run.status !== 'running') loadBoundary(boundaryBody, next.run)
         }
-        if (next.record.status === 'running') timer = setTimeout(poll, POLL_MS)
+        if (next.run.status === 'running') timer = setTimeout(poll, POLL_MS)
       } catch {
         timer = setTimeout(poll, POLL_MS * 2)
       }
@@ -90,6 +89,7 @@ function fillHeader(badges, summary, r) {
     h('span', {class: 'badge'}, `backend ${r.backend?.name ?? '?'}`),
     ...(r.status === 'running' ? [h('span', {class: 'muted'}, 'still training: this page follows it')] : []),
   )
+  showVersions(badges, r)
   const data = r.data
   // The saved model is the selected epoch's (runs from before selection saved the last one).
   const saved = s.selected_epoch ?? s.epochs
@@ -129,7 +129,7 @@ function fillHeader(badges, summary, r) {
   summary.replaceChildren(...pairs(items).children)
 }
 
-function fillCurves(body, {metrics, events, record}, charts) {
+function fillCurves(body, {metrics, events, run}, charts) {
   clear(body)
   if (metrics.length === 0) {
     body.append(h('p', {}, 'No epoch has finished yet.'))
@@ -137,7 +137,7 @@ function fillCurves(body, {metrics, events, record}, charts) {
   }
   const x = metrics.map((m) => m.epoch)
   const germinations = events.filter((e) => e.type === 'germination')
-  const saved = record.status === 'completed' ? record.summary?.selected_epoch : undefined
+  const saved = run.status === 'completed' ? run.summary?.selected_epoch : undefined
   const markers = [
     ...germinations.map((e) => ({at: e.epoch, label: `⊕ ${e.seed}`})),
     ...(saved === undefined ? [] : [{at: saved, label: '✓ saved', ink: '--chart-saved'}]),
@@ -213,13 +213,13 @@ function fillCurves(body, {metrics, events, record}, charts) {
 
 function fillSeeds(body, {metrics}, charts) {
   clear(body)
-  const ids = metrics[0]?.seed_states?.map((s) => s.id) ?? []
+  const ids = metrics[0]?.seedStates?.map((s) => s.id) ?? []
   if (ids.length === 0) {
     body.append(h('p', {}, 'This run has no seed states recorded.'))
     return
   }
   const x = metrics.map((m) => m.epoch)
-  const stateOf = (m, id) => m.seed_states.find((s) => s.id === id)
+  const stateOf = (m, id) => m.seedStates.find((s) => s.id === id)
   const grown = ids.filter((id) => metrics.some((m) => stateOf(m, id)?.state !== 'dormant'))
 
   const strips = h('div', {class: 'strips', 'aria-hidden': 'true'})
@@ -307,28 +307,22 @@ function runsOf(points) {
   return out
 }
 
-/** Registered versions made from this run, linked to the registry view. */
-async function loadVersions(badges, id) {
-  try {
-    const {models} = await api.models()
-    const versions = models.flatMap((m) => m.versions.filter((v) => v.runId === id).map((v) => ({model: m.name, ...v})))
-    if (versions.length === 0 || !badges.isConnected) return
-    badges.append(
-      h(
-        'span',
-        {class: 'registered'},
-        ' registered as ',
-        versions.map((v, i) => [
-          i > 0 ? ', ' : '',
-          h('a', {href: '#/registry'}, `${v.model} v${v.version}`),
-          ' ',
-          stageBadge(v.stage),
-        ]),
-      ),
-    )
-  } catch {
-    // A registry that cannot be read is reported on the registry view.
-  }
+/** Registered versions made from this run, linked to their model in the registry view. */
+function showVersions(badges, run) {
+  if (run.versions.length === 0) return
+  badges.append(
+    h(
+      'span',
+      {class: 'registered'},
+      ' registered as ',
+      run.versions.map((v, i) => [
+        i > 0 ? ', ' : '',
+        h('a', {href: `#/registry?model=${encodeURIComponent(v.model)}`}, `${v.model} v${v.version}`),
+        ' ',
+        stageBadge(v.stage),
+      ]),
+    ),
+  )
 }
 
 async function loadBoundary(body, record) {
@@ -338,7 +332,7 @@ async function loadBoundary(body, record) {
     return
   }
   try {
-    const view = await api.runBoundary(record.id)
+    const view = await api.runBoundary(record.runId)
     clear(body).append(
       boundaryFigure(view, {
         caption:
