@@ -1,19 +1,22 @@
 #!/usr/bin/env node
 // Training benchmark: seconds per epoch on the wasm and cpu backends beside PyTorch and plain
 // TF.js model.fit on the same network, and a whole default run beside PyTorch, as ratios
-// (train-speed.mjs); then the val_acc the defaults reach on each problem, with seeds and
-// without (--seeds-per-layer 0), plus spirals over several --seed values.
+// (train-speed.mjs); where an epoch's time goes through the engine and through the kernel
+// step, on both backends at hidden 128 (train-profile.mjs); then the val_acc the defaults
+// reach on each problem, with seeds and without (--seeds-per-layer 0), plus spirals over
+// several --seed values.
 // Runs the built CLI (npm run build first); prints Markdown tables.
 //
 //   node test/bench/train.mjs            full run (several minutes)
 //   node test/bench/train.mjs --quick    a smoke-sized run for `npm run bench`
 //   node test/bench/train.mjs --jobs 2   training processes at once for the accuracy part
-//   node test/bench/train.mjs --speed    the speed tables only
+//   node test/bench/train.mjs --speed    the speed tables and profiles only
 import {execFile} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {bin, morpho, pool} from './cli.mjs'
+import {profileTable} from './train-profile.mjs'
 import {speedTables} from './train-speed.mjs'
 
 const argv = process.argv.slice(2)
@@ -49,6 +52,12 @@ async function main() {
         hiddens: [64, 128],
       }),
     )
+    if (!quick) {
+      // Where an epoch's time goes, through the engine and through the kernel step.
+      for (const backend of ['wasm', 'cpu']) {
+        console.log(`\n${await profileTable({backend, hidden: 128, epochs: 6, rounds: 3})}`)
+      }
+    }
     if (speedOnly) return
 
     const tasks = []
