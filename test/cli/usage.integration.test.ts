@@ -73,4 +73,45 @@ describe('usage lines and numbers (built CLI)', () => {
       await home.cleanup()
     }
   })
+
+  it('shows a run as a summary by default, every parameter with --params and every epoch with --epochs', async () => {
+    const home = await tempDir()
+    try {
+      const run = await makeRun(home.path, {id: 'spirals-20261201-141503-a3f9c1'})
+      const short = await runCli(['runs', 'show', 'latest', '--home', home.path])
+      expect(short.code, short.stderr).toBe(0)
+      // Set away from the defaults: the fixture's network; --problem spirals is the default.
+      expect(short.stdout).toMatch(/^Parameters \(1 more at their defaults: --params\)$/m)
+      expect(short.stdout).toMatch(/^--hidden-dim {7}8$/m)
+      expect(short.stdout).not.toMatch(/^--problem /m)
+      expect(short.stdout).toMatch(/^Epochs \(2 of 4: --epochs for each\)$/m)
+      expect(short.stdout.match(/^\d+( saved)? +(warm_up|adaptation) /gm)).toEqual([
+        '1        warm_up ',
+        '4 saved  adaptation ',
+      ])
+
+      const full = await runCli(['runs', 'show', run.id, '--params', '--epochs', '--home', home.path])
+      expect(full.stdout).toMatch(/^Parameters$/m)
+      expect(full.stdout).toMatch(/^--problem +spirals$/m)
+      expect(full.stdout).toMatch(/^Epochs$/m)
+      expect(full.stdout.match(/^\d+( saved)? +(warm_up|adaptation) /gm)).toHaveLength(4)
+    } finally {
+      await home.cleanup()
+    }
+  })
+
+  it("names predict's class columns by their labels", async () => {
+    const home = await tempDir()
+    try {
+      const run = await makeRun(home.path)
+      expect((await runCli(['register', run.id, '--home', home.path])).code).toBe(0)
+      expect((await runCli(['promote', 'Production', '--version', '1', '--home', home.path])).code).toBe(0)
+      const res = await runCli(['predict', '--data', '[[0.5, -1.2]]', '--home', home.path])
+      expect(res.code, res.stderr).toBe(0)
+      expect(res.stdout).toMatch(/^ROW {2}PREDICTION {2}P\(0\) {4}P\(1\)$/m)
+      expect(res.stdout).toMatch(/^0 {4}[01] {11}\d\.\d{4} {2}\d\.\d{4}$/m)
+    } finally {
+      await home.cleanup()
+    }
+  })
 })

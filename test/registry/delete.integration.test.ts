@@ -50,7 +50,23 @@ describe.each(BACKENDS)('run references, runs delete, delete and gc (built CLI, 
   }
 
   it('takes latest and a unique start of a run id; a start several ids share is exit 2 naming them', async () => {
-    await threeRuns()
+    const {a, b} = await threeRuns()
+    const shown = await cli('runs', 'show', 'moons-20261201-100000-aaab', '--json')
+    expect(shown.code, shown.stdout).toBe(0)
+    expect(parseJson<{run: {runId: string}}>(shown.stdout).run.runId).toBe(b.id)
+    expect((await cli('runs', 'show', 'moons-2026', '--json')).code).toBe(2)
+
+    // runs list filters, and --limit keeps the newest while total counts every match.
+    const moons = await cli('runs', 'list', '--problem', 'moons', '--limit', '1', '--json')
+    expect(moons.code, moons.stdout).toBe(0)
+    const listing = parseJson<{runs: {runId: string}[]; total: number; skipped: unknown[]}>(moons.stdout)
+    expect({ids: listing.runs.map((r) => r.runId), total: listing.total}).toEqual({ids: [b.id], total: 2})
+    const all = parseJson<{runs: {runId: string}[]}>((await cli('runs', 'list', '--problem', 'moons', '--json')).stdout)
+    expect(all.runs.map((r) => r.runId)).toEqual([b.id, a.id])
+    const failed = await cli('runs', 'list', '--status', 'failed', '--json')
+    expect(failed.code).toBe(0)
+    expect(parseJson(failed.stdout)).toEqual({runs: [], total: 0, skipped: []})
+    expect((await cli('runs', 'list', '--status', 'done', '--json')).code).toBe(2)
     const latest = await cli('register', 'latest', '--json')
     expect(latest.code, latest.stdout).toBe(0)
     expect(parseJson<{entry: {runId: string}}>(latest.stdout).entry.runId).toBe('spirals-20261201-110000-cccc03')
