@@ -404,7 +404,7 @@ describe('morpho train (built CLI)', () => {
 
     const human = await runCli(['runs', 'show', completed.runId, '--home', home.path])
     expect(human.stdout).toMatch(/Parameters/)
-    expect(human.stdout).toMatch(/hiddenDim\s+8/)
+    expect(human.stdout).toMatch(/^--hidden-dim\s+8$/m)
 
     const missing = await runCli(['runs', 'show', 'spirals-nope', '--home', home.path])
     expect(missing.code).toBe(4)

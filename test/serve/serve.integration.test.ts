@@ -121,7 +121,8 @@ describe('morpho serve, predict and health (built CLI)', () => {
 
     const fromStdin = await runCli(['predict', '--url', url], {input: '0.5,-1.2,0.3\n'})
     expect(fromStdin.code).toBe(0)
-    expect(fromStdin.stdout).toMatch(/^row\s+prediction\s+probabilities\n0\s+[01]\s+0\.\d{4} 0\.\d{4}\n$/)
+    // A server does not say its class labels: the columns are the classes in order.
+    expect(fromStdin.stdout).toMatch(/^ROW\s+PREDICTION\s+P\(0\)\s+P\(1\)\n0\s+[01]\s+\d\.\d{4}\s+\d\.\d{4}\n$/)
     expect(fromStdin.stderr).toMatch(
       new RegExp(`^spirals v1 from ${url.replaceAll('.', '\\.')}; forward pass [\\d.]+ ms\\n$`),
     )
