@@ -41,7 +41,7 @@ Every finished run is recorded in the store under the sweep's id, so the shards 
       options: [...SWEEP_METRICS],
     }),
     'lower-is-better': Flags.boolean({
-      description: 'Smaller values rank first [default: true for *_loss metrics].',
+      description: 'Smaller values rank first [default: for losses and calibration (*_loss, *_ece), as best ranks].',
       allowNo: true,
     }),
     parallel: Flags.integer({description: 'Training processes at once [default: 1].', min: 1, max: 64}),

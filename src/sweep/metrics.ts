@@ -9,6 +9,7 @@ export const SWEEP_METRICS = [
   'train_loss',
   'test_acc',
   'test_loss',
+  'test_ece',
   'seeds_germinated',
   'parameters',
 ] as const

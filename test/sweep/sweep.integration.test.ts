@@ -109,6 +109,24 @@ describe('morpho sweep (built CLI)', () => {
     await store.cleanup()
   })
 
+  it('ranks a loss or a calibration error lowest first without being told, as best does', async () => {
+    const store = await tempDir()
+    const res = await runCli([
+      'sweep',
+      ...['--problem', 'moons', '--param', 'seed=1,2', '--metric', 'test_ece'],
+      ...['--warm-up-epochs', '2', '--adaptation-epochs', '1', '--samples', '240', '--hidden-dim', '8'],
+      ...['--json', '--home', store.path],
+    ])
+    expect(res.code, res.stderr).toBe(0)
+    const out = parseJson<{lowerIsBetter: boolean; runs: {value: number}[]; best: {value: number}}>(res.stdout)
+    expectShape('sweep', out)
+    expect(out.lowerIsBetter).toBe(true)
+    const values = out.runs.map((r) => r.value)
+    expect(values).toHaveLength(2)
+    expect(out.best.value).toBe(Math.min(...values))
+    await store.cleanup()
+  })
+
   it('refuses a bad sweep file with a clear error, and starts no run', async () => {
     const store = await tempDir()
     const cases: [string, string, RegExp][] = [
