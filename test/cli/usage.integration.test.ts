@@ -13,7 +13,8 @@ describe('usage lines and numbers (built CLI)', () => {
     for (let i = 0; i < commands.length; i += 4) {
       await Promise.all(
         commands.slice(i, i + 4).map(async ({command}) => {
-          const res = await runCli([...command.split(' '), '--help'], {env: {OCLIF_COLUMNS: '1000'}})
+          // Wide enough that no usage line wraps (sweep's, with every training flag, is over 1,000).
+          const res = await runCli([...command.split(' '), '--help'], {env: {OCLIF_COLUMNS: '10000'}})
           expect(res.code, command).toBe(0)
           const block = /^USAGE\n((?: {2}\$ .*\n)+)/m.exec(res.stdout)
           expect(block, `${command}: ${res.stdout.slice(0, 300)}`).not.toBeNull()
