@@ -1,7 +1,8 @@
+import {readFileSync} from 'node:fs'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Rng} from '../../src/data/rng.js'
 import type {Tf} from '../../src/tf/backend.js'
-import {resolveTrainOptions} from '../../src/training/options.js'
+import {OPTION_BY_FLAG, resolveTrainOptions} from '../../src/training/options.js'
 import {Trainer} from '../../src/training/trainer.js'
 import type {EpochMetrics, TrainingEvent} from '../../src/training/types.js'
 import {blobs, testTf} from '../helpers/tf.js'
@@ -226,6 +227,65 @@ describe('Trainer', () => {
     expect(joint.germinated && frozen.germinated).toBe(true)
     expect(joint.moved).toBeGreaterThan(0)
     expect(frozen.moved).toBe(0)
+  })
+
+  it("runs the original's schedule from the README's flags: StepLR, the plateau rule, a frozen backbone, the last epoch", async () => {
+    // The flags README gives for the original's behaviour, read from the README itself.
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const line = /The original's values stay reachable: `([^`]+)`/.exec(readme.replace(/\n/g, ' '))
+    expect(line).not.toBeNull()
+    const words = line![1]!.split(/\s+/)
+    const given: Record<string, unknown> = {}
+    for (let i = 0; i < words.length; i += 2) given[OPTION_BY_FLAG.get(words[i]!.slice(2))!.key] = words[i + 1]
+    const original = resolveTrainOptions(given)
+    expect(original).toMatchObject({
+      warmUpEpochs: 50,
+      adaptationEpochs: 200,
+      hiddenDim: 128,
+      lrStep: 20,
+      delta: 5e-4,
+      controller: 'plateau',
+      accThreshold: 0.95,
+      jointLrScale: 0,
+      checkpoint: 'last',
+    })
+    // The same schedule on a small network and hard data (val_acc stays below 0.95).
+    const options = resolveTrainOptions({...given, hiddenDim: 8, numLayers: 2, batchSize: 32, blendSteps: 3})
+    const data = blobs(64, 3, 5)
+    const trainer = new Trainer(tf, data, options, new Rng(3))
+    const first = trainer.net.hidden[0]!.kernel
+    const epochs: EpochMetrics[] = []
+    const events: TrainingEvent[] = []
+    let atWarmUpEnd: Float32Array | undefined
+    const result = await trainer.run({
+      onEpoch: (m) => {
+        epochs.push(m)
+        if (m.epoch === 50) atWarmUpEnd = first.dataSync().slice() as Float32Array
+      },
+      onEvent: (e) => void events.push(e),
+    })
+    // StepLR(20, 0.1) in each phase; phase 2 starts at 0.1 × --lr.
+    for (const [epoch, scale] of [
+      [20, 1],
+      [21, 0.1],
+      [41, 0.01],
+      [51, 0.1],
+      [71, 0.01],
+    ] as const) {
+      expect(trainer.lrFor(epoch)).toBeCloseTo(3e-3 * scale, 12)
+    }
+    expect(events.some((e) => e.type === 'phase_skipped')).toBe(false)
+    const germinations = events.filter((e) => e.type === 'germination') as Extract<
+      TrainingEvent,
+      {type: 'germination'}
+    >[]
+    expect(germinations.length).toBeGreaterThan(0)
+    // The plateau rule: no germination before --patience phase-2 epochs without a better loss.
+    expect(germinations[0]!.epoch).toBeGreaterThanOrEqual(50 + 15)
+    expect(first.dataSync()).toEqual(atWarmUpEnd)
+    expect(result.summary.selected_epoch).toBe(epochs.at(-1)!.epoch)
+    trainer.dispose()
+    result.net.dispose()
   })
 
   it('uses the learning-rate schedule per phase', () => {
