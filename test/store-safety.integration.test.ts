@@ -118,6 +118,16 @@ describe('store safety (built CLI)', () => {
         `${join(home.path, 'runs', 'linked-run')} is a symbolic link; morpho does not follow links inside its store`,
       )
       expect(await readdir(join(home.path, 'runs'))).toContain('linked-run')
+      // The listing leaves it out, and says so (on stderr: --json's stdout keeps its shape).
+      for (const json of [[], ['--json']]) {
+        const list = await runCli(['runs', 'list', ...json, '--home', home.path])
+        expect(list.code).toBe(0)
+        expect(list.stdout).toContain(runId)
+        expect(list.stdout).not.toContain('outside')
+        expect(list.stderr).toContain(
+          `skipped run linked-run: ${join(home.path, 'runs', 'linked-run')} is a symbolic link; morpho does not follow links inside its store`,
+        )
+      }
     } finally {
       await rm(join(home.path, 'runs', 'linked-run'))
       await rm(elsewhere, {recursive: true, force: true})

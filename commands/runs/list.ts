@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MorphoCommand} from '../../src/cli/base.js'
 import type {RunListView} from '../../src/contract/runs.js'
-import {localTime, metric, table} from '../../src/text.js'
+import {localTime, metric, printable, table} from '../../src/text.js'
 import {RUN_STATUSES, type RunStatus} from '../../src/tracking/types.js'
 
 export default class RunsList extends MorphoCommand {
@@ -30,7 +30,8 @@ export default class RunsList extends MorphoCommand {
       status: flags.status as RunStatus | undefined,
       limit: flags.limit,
     })
-    for (const s of listing.skipped) this.note(`skipped run ${s.runId}: ${s.error}`)
+    // What a damaged record's error quotes must not drive the terminal.
+    for (const s of listing.skipped) this.note(printable(`skipped run ${s.runId}: ${s.error}`))
     if (listing.runs.length === 0) {
       const filtered = flags.problem !== undefined || flags.status !== undefined
       this.log(filtered ? 'No runs match.' : 'No runs yet. Train one with morpho train.')
