@@ -1,8 +1,8 @@
 import {basename, resolve} from 'node:path'
 import {MorphoError} from '../errors.js'
 import {type VersionView, view} from '../registry/queries.js'
-import type {ImportSource, VersionEntry} from '../registry/schema.js'
-import {record} from '../registry/tx.js'
+import type {ImportSource} from '../registry/schema.js'
+import {addVersion, modelOrNew} from '../registry/tx.js'
 import {assertSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
 import {readArchive} from './archive.js'
@@ -51,11 +51,7 @@ export async function importArchive(store: Store, options: ImportOptions): Promi
   const staged = await store.registry.stageVersion(name, archive.versionFiles)
   try {
     return await store.registry.write(async (tx) => {
-      let model = await tx.model(name)
-      if (!model) {
-        model = {name, createdAt: tx.time, nextVersion: 1, aliases: {}, versions: []}
-        await tx.insertModel(model)
-      }
+      const model = await modelOrNew(tx, name)
       const same = model.versions.find((v) => v.manifestSha256 === index.entry.manifestSha256)
       if (same) {
         throw new MorphoError(
@@ -67,34 +63,30 @@ export async function importArchive(store: Store, options: ImportOptions): Promi
           },
         )
       }
-      const version = model.nextVersion
       const {promotedBy: _promoted, ...kept} = index.entry
-      const entry: VersionEntry = {
-        ...kept,
-        version,
-        stage: 'None',
-        createdAt: tx.time,
-        updatedAt: tx.time,
-        path: `models/${name}/${version}`,
-        registeredBy: {rule: 'manual'},
-      }
-      model.versions.push(entry)
-      model.nextVersion = version + 1
-      await tx.insertVersion(model, entry, staged)
-      await record(tx, {
-        model: name,
-        version,
-        action: 'register',
-        from: null,
-        to: 'None',
-        reason: `imported from ${source.archive}: ${index.model} v${index.version} (run ${index.entry.runId}), exported ${index.exportedAt} on ${index.exportedBy.host} by morpho ${index.exportedBy.morpho}`,
-        rule: {rule: 'manual'},
-        source,
-      })
+      const entry = await addVersion(
+        tx,
+        model,
+        (version) => ({
+          ...kept,
+          version,
+          stage: 'None',
+          createdAt: tx.time,
+          updatedAt: tx.time,
+          path: `models/${name}/${version}`,
+          registeredBy: {rule: 'manual'},
+        }),
+        staged,
+        () => ({
+          reason: `imported from ${source.archive}: ${index.model} v${index.version} (run ${index.entry.runId}), exported ${index.exportedAt} on ${index.exportedBy.host} by morpho ${index.exportedBy.morpho}`,
+          rule: {rule: 'manual'},
+          source,
+        }),
+      )
       const manifest = JSON.parse(Buffer.from(archive.versionFiles.get('manifest.json')!).toString('utf8')) as {
         files: ImportResult['files']
       }
-      return {model: name, version, source, files: manifest.files, entry: view(store, model, entry)}
+      return {model: name, version: entry.version, source, files: manifest.files, entry: view(store, model, entry)}
     })
   } finally {
     await staged.discard()

@@ -5,9 +5,9 @@ import type {Store} from '../store/store.js'
 import type {RunRecord} from '../tracking/types.js'
 import {withManifest} from './manifest.js'
 import {type VersionView, view} from './queries.js'
-import type {RegisteredBy, VersionEntry} from './schema.js'
+import type {RegisteredBy} from './schema.js'
 import {modelNameFor} from './select.js'
-import {autoReason, record} from './tx.js'
+import {addVersion, autoReason, modelOrNew} from './tx.js'
 
 export interface RegisterOptions {
   /** Default: the run's problem, made into a valid name. */
@@ -63,41 +63,33 @@ export async function registerRun(store: Store, runId: string, options: Register
   try {
     interrupted()
     return await store.registry.write(async (tx) => {
-      let model = await tx.model(name)
-      if (!model) {
-        model = {name, createdAt: tx.time, nextVersion: 1, aliases: {}, versions: []}
-        await tx.insertModel(model)
-      }
-      const version = model.nextVersion
-      const entry: VersionEntry = {
-        version,
-        stage: 'None',
-        runId: run.id,
-        createdAt: tx.time,
-        updatedAt: tx.time,
-        description: options.description ?? null,
-        tags: options.tags ?? {},
-        metrics: numericSummary(run),
-        params: {problem: run.problem, backend: run.backend?.name ?? 'unknown', seed: run.seed ?? null},
-        path: `models/${name}/${version}`,
-        manifestSha256,
-        registeredBy,
-      }
-      model.versions.push(entry)
-      model.nextVersion = version + 1
-      await tx.insertVersion(model, entry, staged)
-      await record(tx, {
-        model: name,
-        version,
-        action: 'register',
-        from: null,
-        to: 'None',
-        reason:
-          options.reason ??
-          (registeredBy.rule === 'auto' ? autoReason(entry, registeredBy) : `registered run ${run.id}`),
-        rule: registeredBy,
-      })
-      return {model: name, version, entry: view(store, model, entry)}
+      const model = await modelOrNew(tx, name)
+      const entry = await addVersion(
+        tx,
+        model,
+        (version) => ({
+          version,
+          stage: 'None',
+          runId: run.id,
+          createdAt: tx.time,
+          updatedAt: tx.time,
+          description: options.description ?? null,
+          tags: options.tags ?? {},
+          metrics: numericSummary(run),
+          params: {problem: run.problem, backend: run.backend?.name ?? 'unknown', seed: run.seed ?? null},
+          path: `models/${name}/${version}`,
+          manifestSha256,
+          registeredBy,
+        }),
+        staged,
+        (added) => ({
+          reason:
+            options.reason ??
+            (registeredBy.rule === 'auto' ? autoReason(added, registeredBy) : `registered run ${run.id}`),
+          rule: registeredBy,
+        }),
+      )
+      return {model: name, version: entry.version, entry: view(store, model, entry)}
     })
   } finally {
     await staged.discard()

@@ -1,5 +1,5 @@
 import {hostname, userInfo} from 'node:os'
-import type {RegistryWriteTx} from '../store/store.js'
+import type {RegistryWriteTx, StagedVersion} from '../store/store.js'
 import {metric} from '../text.js'
 import type {Actor, HistoryEntry, ModelRecord, Rule, Stage, VersionEntry} from './schema.js'
 
@@ -27,6 +27,41 @@ export function record(
   entry: Omit<HistoryEntry, 'seq' | 'time' | 'actor'>,
 ): Promise<HistoryEntry> {
   return tx.appendHistory({time: tx.time, ...entry, actor: actor()})
+}
+
+/** The model by that name, created empty in this write when the registry has none yet. */
+export async function modelOrNew(tx: RegistryWriteTx, name: string): Promise<ModelRecord> {
+  const found = await tx.model(name)
+  if (found) return found
+  const model: ModelRecord = {name, createdAt: tx.time, nextVersion: 1, aliases: {}, versions: []}
+  await tx.insertModel(model)
+  return model
+}
+
+/**
+ * Adds the version `build` makes under the model's next number, with its staged files, and
+ * records its registration (None, from nothing) in the history.
+ */
+export async function addVersion(
+  tx: RegistryWriteTx,
+  model: ModelRecord,
+  build: (version: number) => VersionEntry,
+  staged: StagedVersion,
+  history: (entry: VersionEntry) => Pick<HistoryEntry, 'reason' | 'rule' | 'source'>,
+): Promise<VersionEntry> {
+  const entry = build(model.nextVersion)
+  model.versions.push(entry)
+  model.nextVersion = entry.version + 1
+  await tx.insertVersion(model, entry, staged)
+  await record(tx, {
+    model: model.name,
+    version: entry.version,
+    action: 'register',
+    from: null,
+    to: 'None',
+    ...history(entry),
+  })
+  return entry
 }
 
 export function setStage(
