@@ -5,6 +5,7 @@ import {createLogger, memoryLogger} from '../../src/serve/log.js'
 import {type ServeOptions, type Serving, startServing} from '../../src/serve/serve.js'
 import {FolderStore} from '../../src/store/folder/folder-store.js'
 import type {StorePaths} from '../../src/store/paths.js'
+import {PostgresStore} from '../../src/store/postgres/postgres-store.js'
 import type {Store} from '../../src/store/store.js'
 import {trainRun} from '../../src/tracking/tracked-run.js'
 import {resolveTrainOptions} from '../../src/training/options.js'
@@ -120,4 +121,24 @@ export function halfSentPredict(port: number, part: string): ClientRequest {
   req.write(part)
   req.flushHeaders()
   return req
+}
+
+/**
+ * A PostgreSQL store that replicas can follow: one tiny run registered three times
+ * (versions 1-3), v1 in Production.
+ */
+export async function seedFollowedStore(url: string): Promise<void> {
+  const store = new PostgresStore(url)
+  try {
+    const run = await trainRun({
+      options: resolveTrainOptions({samples: 160, hiddenDim: 8, numLayers: 1, warmUpEpochs: 2, adaptationEpochs: 2}),
+      store,
+      backend: 'cpu',
+      morphoVersion: 'test',
+    })
+    for (let i = 0; i < 3; i++) await registerRun(store, run.runId)
+    await promote(store, {version: 1, stage: 'Production'})
+  } finally {
+    await store.close()
+  }
 }

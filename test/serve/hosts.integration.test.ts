@@ -1,12 +1,9 @@
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import {randomBytes, randomInt} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {promote, registerRun} from '../../src/registry/index.js'
-import {PostgresStore} from '../../src/store/postgres/postgres-store.js'
-import {trainRun} from '../../src/tracking/tracked-run.js'
-import {resolveTrainOptions} from '../../src/training/options.js'
 import {BIN, runCli} from '../helpers/cli.js'
 import {type Cluster, createDatabase, startCluster} from '../helpers/postgres.js'
+import {seedFollowedStore} from './helpers.js'
 
 /**
  * Several hosts for real: the database and two serving replicas each in a network namespace of
@@ -75,19 +72,7 @@ describe.skipIf(cannot !== undefined)('replicas and the database on hosts of the
     }
     cluster = await startCluster({host: address.db, netns: hosts.db})
     url = await createDatabase(cluster.url())
-    const store = new PostgresStore(url)
-    try {
-      const run = await trainRun({
-        options: resolveTrainOptions({samples: 160, hiddenDim: 8, numLayers: 1, warmUpEpochs: 2, adaptationEpochs: 2}),
-        store,
-        backend: 'cpu',
-        morphoVersion: 'test',
-      })
-      for (let i = 0; i < 3; i++) await registerRun(store, run.runId)
-      await promote(store, {version: 1, stage: 'Production'})
-    } finally {
-      await store.close()
-    }
+    await seedFollowedStore(url)
     for (const host of ['a', 'b'] as const) {
       const child = spawn(
         'ip',

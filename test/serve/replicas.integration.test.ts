@@ -1,12 +1,9 @@
 import type {ChildProcess} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {promote, registerRun} from '../../src/registry/index.js'
-import {PostgresStore} from '../../src/store/postgres/postgres-store.js'
-import {trainRun} from '../../src/tracking/tracked-run.js'
-import {resolveTrainOptions} from '../../src/training/options.js'
 import {runCli} from '../helpers/cli.js'
 import {type Cluster, createDatabase, startCluster} from '../helpers/postgres.js'
 import {startServeProcess} from '../helpers/serve-process.js'
+import {seedFollowedStore} from './helpers.js'
 
 /**
  * Serving replicas following one PostgreSQL store (`serve --store postgres://… --watch`),
@@ -88,19 +85,7 @@ describe('serving replicas following a PostgreSQL store', () => {
   beforeAll(async () => {
     cluster = await startCluster()
     url = await createDatabase(cluster.url())
-    const store = new PostgresStore(url)
-    try {
-      const run = await trainRun({
-        options: resolveTrainOptions({samples: 160, hiddenDim: 8, numLayers: 1, warmUpEpochs: 2, adaptationEpochs: 2}),
-        store,
-        backend: 'cpu',
-        morphoVersion: 'test',
-      })
-      for (let i = 0; i < 3; i++) await registerRun(store, run.runId)
-      await promote(store, {version: 1, stage: 'Production'})
-    } finally {
-      await store.close()
-    }
+    await seedFollowedStore(url)
     for (let i = 0; i < 3; i++) replicas.push(await startReplica(url))
   }, 120_000)
 
