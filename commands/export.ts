@@ -13,7 +13,7 @@ export default class Export extends MorphoCommand {
   static override description =
     `MODEL is a registered model, optionally with @VERSION, @ALIAS or @STAGE (default: its Production version), or a run: its id, the start of one, or latest (its own saved model). The version's files are verified first (exit 7 if they changed). Everything is written beside --out and renamed into place at the end: --out is complete or absent, never half-written. An --out that exists is refused (exit 5) unless --force.
 
-onnx: one model.onnx (opset 21) taking raw float32 rows [N, features] (the scaler is in the graph) and giving "probabilities" [N, classes] and "predictions" [N] (the class labels). tfjs: a TF.js LayersModel folder (model.json + weights.bin) for tf.loadLayersModel. triton: a Triton model repository, --out/NAME/config.pbtxt and --out/NAME/VERSION/model.onnx. archive: one .tgz of the version that morpho import registers into another store.`
+onnx: one model.onnx (opset 21) taking raw float32 rows [N, features] (the scaler is in the graph) and giving "probabilities" [N, classes] and "predictions" [N] (the class labels). tfjs: a TF.js LayersModel folder (model.json + weights.bin) for tf.loadLayersModel. triton: a Triton model repository, --out/NAME/config.pbtxt, --out/NAME/labels.txt (the class labels) and --out/NAME/VERSION/model.onnx. archive: one .tgz of the version that morpho import registers into another store.`
 
   static override examples = [
     '<%= config.bin %> export spirals@3 --format onnx --out spirals.onnx',

@@ -3,7 +3,7 @@ import {MorphoCommand} from '../src/cli/base.js'
 import {stageFlag, stageOf} from '../src/cli/flags.js'
 import {parseVersionRef} from '../src/registry/select.js'
 import {type PredictView, predictView} from '../src/serve/predict-view.js'
-import {metric, table} from '../src/text.js'
+import {metric, printable, table} from '../src/text.js'
 
 export default class Predict extends MorphoCommand {
   static override summary =
@@ -66,12 +66,16 @@ export default class Predict extends MorphoCommand {
             )
           : await predictRemote(flags.url, rows, {modelVersion: flags.version, timeoutMs: flags.timeout * 1000})
     const view = predictView(result, flags.url ?? null)
-    // One column per class, named by its label (a server does not say them: 0, 1, … in order).
+    // One column per class, named by its label (0, 1, … in order when the answer does not list them).
     const classes = view.classes ?? (view.probabilities[0] ?? []).map((_, k) => k)
     this.log(
       table(
-        ['ROW', 'PREDICTION', ...classes.map((c) => `P(${c})`)],
-        view.predictions.map((p, i) => [String(i), String(p), ...view.probabilities[i]!.map((q) => metric(q))]),
+        ['ROW', 'PREDICTION', ...classes.map((c) => `P(${printable(String(c))})`)],
+        view.predictions.map((p, i) => [
+          String(i),
+          printable(String(p)),
+          ...view.probabilities[i]!.map((q) => metric(q)),
+        ]),
       ),
     )
     const model = view.model

@@ -250,7 +250,8 @@ const Boundary = named('Boundary', () =>
   obj({
     source: union(obj({run: str}), obj({model: str, version: int})),
     features: int,
-    classes: arr(num),
+    classes: arr(union(int, str)),
+    featureNames: arr(str),
     x: obj({feature: int, min: num, max: num}),
     y: obj({feature: int, min: num, max: num}),
     fixed: arr(num),
@@ -520,6 +521,7 @@ export const API_SHAPES: Entry[] = [
           problem: nullable(str),
           inputDim: nullable(int),
           classes: nullable(arr(union(int, str))),
+          featureNames: nullable(arr(str)),
           featureMeans: nullable(arr(num)),
         }),
       ),

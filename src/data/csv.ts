@@ -4,13 +4,18 @@ import {type FileHandle, open} from 'node:fs/promises'
 import {resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {invalidData, MorphoError} from '../errors.js'
-import {type Dataset, indexLabels} from './datasets.js'
+import {printable} from '../text.js'
+import {type ClassLabels, type Dataset, indexLabels} from './datasets.js'
 
 /**
  * The user's own data for `--data file.csv`: rows of `feature..., label`, comma-separated.
  * - `#` comment lines and blank lines are skipped; whitespace around cells is trimmed.
  * - The first row is a header when any of its feature cells is not a number.
- * - Labels are integers (0/1/2, 3/7, -1/1, ...); classes are their sorted distinct values.
+ * - Labels are integers (0/1/2, 3/7, -1/1, ...), classes their sorted distinct values; or text
+ *   (cat/dog, "setosa"), classes the distinct labels sorted by code unit, so the order depends
+ *   on the labels alone, never on the order of the rows. A column of numbers that are not all
+ *   integers is refused: it reads as a measurement, not a class. A text label is at most
+ *   MAX_NAME_CHARS characters, without control characters; there are at most MAX_CLASSES.
  * Every error names the file and the 1-based line number as an editor shows it (header,
  * comments and blank lines counted), and the offending value.
  *
@@ -31,7 +36,17 @@ export interface CsvDataset extends Dataset {
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
 const NOT_FINITE = /^[+-]?(?:inf|infinity|nan)$/i
-const EXAMPLE_HINT = 'Each row is numeric features followed by an integer label, e.g. "0.5,1.2,0".'
+const EXAMPLE_HINT = 'Each row is numeric features followed by a label, e.g. "0.5,1.2,0" or "0.5,1.2,cat".'
+const LABEL_HINT =
+  'The last column is the class label: a whole number such as 0, 1 or 2, or a name such as cat (a column of measurements is not a class label).'
+
+/** Longest text label or column name, in characters: a name, not a sentence. */
+export const MAX_NAME_CHARS = 100
+/** Most distinct labels a file may have. */
+export const MAX_CLASSES = 1000
+// Characters a label or a column name may not hold: C0 and C1 controls, DEL, the line and
+// paragraph separators and the bidirectional controls, which a terminal or a page would obey.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u
 
 export interface CsvLimits {
   /** Most bytes read. */
@@ -196,7 +211,12 @@ class FloatColumn {
 /** Takes the lines of a CSV file one at a time (1-based numbers) and builds the dataset. */
 class CsvParser {
   private readonly features = new FloatColumn()
+  /** Each row's label, as an index into `labelTexts`. */
   private readonly labels: number[] = []
+  /** The distinct label cells in the order they first appear, and the line each first appears on. */
+  private readonly labelTexts: string[] = []
+  private readonly labelLines: number[] = []
+  private readonly labelIndex = new Map<string, number>()
   private header?: string[]
   private width = 0
   private firstLine = 0
@@ -226,7 +246,7 @@ class CsvParser {
         throw this.fail(`line ${line} has 1 cell; a row needs at least one feature column and a label column`, {line})
       }
       if (cells.slice(0, -1).some((cell) => !NUMBER.test(cell) && !NOT_FINITE.test(cell))) {
-        this.header = cells.map((cell) => cell.replace(/^"(.*)"$/, '$1'))
+        this.header = cells.map((cell, i) => this.name(unquote(cell), line, i + 1, 'column name'))
         return
       }
     } else if (cells.length !== width) {
@@ -244,7 +264,7 @@ class CsvParser {
     }
 
     const n = this.width
-    for (let column = 1; column <= n; column++) {
+    for (let column = 1; column < n; column++) {
       const cell = cells[column - 1]!
       const where = `line ${line}, column ${column}`
       const details = {line, column, value: cell}
@@ -252,23 +272,13 @@ class CsvParser {
         throw this.fail(`${where}: "${cell}" is not ${NOT_FINITE.test(cell) ? 'a finite number' : 'a number'}`, details)
       }
       const value = Number(cell)
-      if (column < n) {
-        // Features are stored as float32; a value beyond its range would silently become Infinity.
-        if (!Number.isFinite(Math.fround(value))) {
-          throw this.fail(`${where}: "${cell}" is not a finite number in 32-bit floating point`, details)
-        }
-        this.features.push(value)
-      } else {
-        if (!Number.isSafeInteger(value)) {
-          throw this.fail(
-            `${where}: label "${cell}" is not an integer`,
-            details,
-            'The last column is the class label and must be a whole number such as 0, 1 or 2.',
-          )
-        }
-        this.labels.push(value)
+      // Features are stored as float32; a value beyond its range would silently become Infinity.
+      if (!Number.isFinite(Math.fround(value))) {
+        throw this.fail(`${where}: "${cell}" is not a finite number in 32-bit floating point`, details)
       }
+      this.features.push(value)
     }
+    this.labels.push(this.label(unquote(cells[n - 1]!), line, n))
     this.rows++
   }
 
@@ -280,9 +290,9 @@ class CsvParser {
     if (rows < 2) {
       throw this.fail(`has ${rows} data row${rows === 1 ? '' : 's'}; at least 2 are needed`, {rows})
     }
-    const {y, classes} = indexLabels(this.labels)
+    const {y, classes} = this.classes()
     if (classes.length < 2) {
-      throw invalidData(`only one class (label ${classes[0]}) in ${source}; a classifier needs at least 2`, {
+      throw invalidData(`only one class (label ${String(classes[0])}) in ${source}; a classifier needs at least 2`, {
         hint: 'The last column is the label: add rows of at least one other class.',
         details: {path: source, classes},
       })
@@ -298,4 +308,91 @@ class CsvParser {
     if (this.header !== undefined) dataset.header = this.header
     return dataset
   }
+
+  /** A label cell as the index of its text among the distinct labels; refused when it cannot be a class label. */
+  private label(cell: string, line: number, column: number): number {
+    const known = this.labelIndex.get(cell)
+    if (known !== undefined) return known
+    if (cell === '')
+      throw this.fail(`line ${line}, column ${column}: the label is empty`, {line, column, value: cell}, LABEL_HINT)
+    this.name(cell, line, column, 'label')
+    if (this.labelTexts.length === MAX_CLASSES) {
+      throw this.fail(
+        `line ${line}, column ${column}: label "${cell}" would be class ${MAX_CLASSES + 1}; a file has at most ${MAX_CLASSES} classes`,
+        {line, column, value: cell, limit: MAX_CLASSES},
+        'The last column is the class label; a column with a different value on almost every row is not one.',
+      )
+    }
+    this.labelIndex.set(cell, this.labelTexts.length)
+    this.labelTexts.push(cell)
+    this.labelLines.push(line)
+    return this.labelTexts.length - 1
+  }
+
+  /** A label or a header's column name, refused when a terminal or a page could not show it as it is. */
+  private name(text: string, line: number, column: number, what: 'label' | 'column name'): string {
+    const where = `line ${line}, column ${column}`
+    const hint = what === 'label' ? LABEL_HINT : 'A header row names the columns: short names such as width or species.'
+    if (CONTROL.test(text)) {
+      const value = printable(text)
+      throw this.fail(`${where}: ${what} "${value}" holds a control character`, {line, column, value}, hint)
+    }
+    const chars = [...text].length
+    if (chars > MAX_NAME_CHARS) {
+      throw this.fail(
+        `${where}: ${what} "${[...text].slice(0, 40).join('')}…" is ${chars} characters long; at most ${MAX_NAME_CHARS} are allowed`,
+        {line, column, value: text, chars, limit: MAX_NAME_CHARS},
+        hint,
+      )
+    }
+    return text
+  }
+
+  /**
+   * A first row whose label alone is text, above rows of integer labels, is a header whose
+   * feature names are numbers ("1,2,label"), not a class of one row: refused, saying so.
+   */
+  private refuseNumberedHeader(): void {
+    const texts = this.labelTexts
+    const words = texts.filter((t) => !NUMBER.test(t) || !Number.isSafeInteger(Number(t)))
+    if (words.length !== 1 || this.labelLines[texts.indexOf(words[0]!)] !== this.firstLine) return
+    const word = texts.indexOf(words[0]!)
+    if (this.labels.filter((i) => i === word).length !== 1) return
+    throw this.fail(
+      `line ${this.firstLine}, column ${this.width}: label "${words[0]}" is text while every other label is an integer; is line ${this.firstLine} a header?`,
+      {line: this.firstLine, column: this.width, value: words[0]},
+      'A header row is recognised by a feature column name that is not a number: rename a column (e.g. x1,x2,label), or remove the row.',
+    )
+  }
+
+  /**
+   * The classes: integers when every label is one (sorted by value: 1 and 01 are one class), else
+   * the labels as text (sorted by code unit); a column of numbers that are not all integers is refused.
+   */
+  private classes(): {y: Int32Array; classes: ClassLabels} {
+    const texts = this.labelTexts
+    if (texts.every((t) => NUMBER.test(t))) {
+      const bad = texts.findIndex((t) => !Number.isSafeInteger(Number(t)))
+      if (bad >= 0) {
+        const line = this.labelLines[bad]!
+        throw this.fail(
+          `line ${line}, column ${this.width}: label "${texts[bad]}" is not an integer`,
+          {line, column: this.width, value: texts[bad]},
+          LABEL_HINT,
+        )
+      }
+      const values = texts.map(Number)
+      return indexLabels(Float64Array.from(this.labels, (i) => values[i]!))
+    }
+    this.refuseNumberedHeader()
+    const classes = [...texts].sort()
+    const position = new Map(classes.map((label, i) => [label, i]))
+    const index = texts.map((t) => position.get(t)!)
+    return {y: Int32Array.from(this.labels, (i) => index[i]!), classes}
+  }
+}
+
+/** A cell without the double quotes around it, as a header's names and text labels may be written. */
+function unquote(cell: string): string {
+  return cell.replace(/^"(.*)"$/, '$1')
 }

@@ -14,6 +14,11 @@ import {Rng} from './rng.js'
  * - rows are shuffled for every problem, so no ordering can leak into a split.
  */
 
+/** A class label: an integer of the data, or a CSV file's text label. */
+export type ClassLabel = number | string
+/** The labels of a model's classes: all numbers or all text. */
+export type ClassLabels = number[] | string[]
+
 export interface Dataset {
   /** Row-major n × features. */
   x: Float32Array
@@ -21,8 +26,8 @@ export interface Dataset {
   y: Int32Array
   n: number
   features: number
-  /** The label value of each class index, sorted ascending. */
-  classes: number[]
+  /** The label of each class index: integers sorted ascending, or a CSV file's text labels sorted by code unit. */
+  classes: ClassLabels
   problem: string
 }
 

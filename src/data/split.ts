@@ -1,5 +1,5 @@
 import {usageError} from '../errors.js'
-import type {Dataset} from './datasets.js'
+import type {ClassLabels, Dataset} from './datasets.js'
 import {Rng} from './rng.js'
 
 /**
@@ -56,5 +56,5 @@ function take(ds: Dataset, rows: Uint32Array): Dataset {
     x.set(ds.x.subarray(src * f, (src + 1) * f), i * f)
     y[i] = ds.y[src]!
   })
-  return {x, y, n: rows.length, features: f, classes: [...ds.classes], problem: ds.problem}
+  return {x, y, n: rows.length, features: f, classes: ds.classes.slice() as ClassLabels, problem: ds.problem}
 }

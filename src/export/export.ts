@@ -8,7 +8,7 @@ import {buildOnnx, ONNX_OPSET} from './onnx.js'
 import {placeOutput, type WrittenFile, writeSynced} from './output.js'
 import {resolveSource} from './source.js'
 import {buildTfjs, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE} from './tfjs.js'
-import {tritonConfig} from './triton.js'
+import {TRITON_LABELS_FILE, tritonConfig, tritonLabels} from './triton.js'
 
 /** `morpho export`: a registered version (or a run's model) in a format other runtimes read. */
 
@@ -87,8 +87,9 @@ export async function exportModel(store: Store, options: ExportOptions): Promise
       await writeSynced(join(staging, source.model, String(source.version ?? 1), ONNX_FILE), onnx!)
       await writeSynced(
         join(staging, source.model, 'config.pbtxt'),
-        tritonConfig(source.model, loaded.file.architecture),
+        tritonConfig(source.model, loaded.file.architecture, loaded.file.classes),
       )
+      await writeSynced(join(staging, source.model, TRITON_LABELS_FILE), tritonLabels(loaded.file.classes))
     }
     if (options.format === 'archive') await writeArchive(store, source, staging, options.morphoVersion)
     interrupted()

@@ -1,4 +1,4 @@
-import type {SavedSeed} from '../model/model-file.js'
+import {featureNames, type SavedSeed} from '../model/model-file.js'
 import type {LoadedModel} from '../model/serialize.js'
 
 /**
@@ -20,14 +20,6 @@ export interface ExportMeta {
   morphoVersion: string
 }
 
-/** The model's feature names: as recorded at training, else x1 … xN. */
-export function featureNames(loaded: LoadedModel): string[] {
-  const d = loaded.file.architecture.inputDim
-  const recorded = loaded.file.features
-  if (Array.isArray(recorded) && recorded.length === d && recorded.every((f) => typeof f === 'string')) return recorded
-  return Array.from({length: d}, (_, i) => `x${i + 1}`)
-}
-
 /** The seeds an export computes (blending and active), with the alpha they are exported at. */
 export function liveSeeds(loaded: LoadedModel): SavedSeed[] {
   return loaded.file.seeds.filter((s) => s.state === 'active' || (s.state === 'blending' && s.alpha > 0))
@@ -41,7 +33,7 @@ export function exportProps(loaded: LoadedModel, meta: ExportMeta): Record<strin
     run_id: meta.runId ?? '',
     problem: loaded.file.problem,
     classes: JSON.stringify(loaded.file.classes),
-    feature_names: JSON.stringify(featureNames(loaded)),
+    feature_names: JSON.stringify(featureNames(loaded.file)),
     live_seeds: JSON.stringify(liveSeeds(loaded).map(({id, state, alpha}) => ({id, state, alpha}))),
     morpho_version: meta.morphoVersion,
   }

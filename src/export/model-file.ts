@@ -2,6 +2,7 @@ import {readFile, stat} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {resolveBackend} from '../config.js'
 import {invalidData, MorphoError, notFound} from '../errors.js'
+import type {ClassLabel} from '../model/model-file.js'
 import type {PredictResult} from '../serve/client.js'
 import {answerRows, checkRows} from '../serve/predict.js'
 import {INPUT_NAME, PREDICTIONS_NAME, PROBABILITIES_NAME} from './meta.js'
@@ -75,12 +76,20 @@ async function predictOnnx(file: string, rows: unknown): Promise<PredictResult> 
     const probs = out[PROBABILITIES_NAME] ?? out[session.outputNames[0]!]!
     const k = probs.dims[1] ?? 1
     const labels = out[PREDICTIONS_NAME]
-    const classes = props.classes ? (JSON.parse(props.classes) as number[]) : Array.from({length: k}, (_, i) => i)
+    const listed = props.classes ? JSON.parse(props.classes) : undefined
+    const classes = classesOf(listed, k, file)
     const answer = answerRows(probs.data as Float32Array, x.n, classes, label)
-    // The graph's own labels, when it gives them: what a Triton or ONNX Runtime user reads.
-    if (labels) answer.predictions = Array.from(labels.data as BigInt64Array, (v) => Number(v))
+    // The graph's own labels, when it gives them: what a Triton or ONNX Runtime user reads
+    // (int64 as numbers; a string tensor's labels as they are).
+    if (labels) {
+      answer.predictions =
+        labels.type === 'string'
+          ? Array.from(labels.data as string[])
+          : Array.from(labels.data as BigInt64Array, (v) => Number(v))
+    }
     return {
       ...answer,
+      ...(listed === undefined ? {} : {classes}),
       model_version: props.model_version ?? '',
       ...(props.model_name ? {model_name: props.model_name} : {}),
       inference_time_ms: Math.round(ms * 1000) / 1000,
@@ -149,11 +158,10 @@ async function predictTfjs(file: string, rows: unknown): Promise<PredictResult> 
     )
     const ms = performance.now() - started
     const k = probs.length / x.n
-    const classes = Array.isArray(morpho.classes) ? (morpho.classes as number[]) : Array.from({length: k}, (_, i) => i)
-    if (classes.length !== k)
-      throw new MorphoError('INVALID_DATA', `${file} lists ${classes.length} classes but gives ${k} probabilities`)
+    const classes = classesOf(morpho.classes, k, file)
     return {
       ...answerRows(probs, x.n, classes, label),
+      ...(morpho.classes === undefined ? {} : {classes}),
       model_version: version,
       ...(name ? {model_name: name} : {}),
       inference_time_ms: Math.round(ms * 1000) / 1000,
@@ -163,6 +171,25 @@ async function predictTfjs(file: string, rows: unknown): Promise<PredictResult> 
   } finally {
     model.dispose()
   }
+}
+
+/**
+ * The labels an export's metadata lists (numbers, or a text-label model's strings), checked
+ * against the k probabilities it gives; 0 … k-1 when it lists none.
+ */
+function classesOf(listed: unknown, k: number, file: string): ClassLabel[] {
+  if (listed === undefined) return Array.from({length: k}, (_, i) => i)
+  const labels =
+    Array.isArray(listed) && listed.every((c) => typeof c === 'number' || typeof c === 'string')
+      ? (listed as ClassLabel[])
+      : undefined
+  if (labels?.length !== k) {
+    throw new MorphoError(
+      'INVALID_DATA',
+      `${file} lists ${labels ? `${labels.length} classes` : 'malformed classes'} but gives ${k} probabilities`,
+    )
+  }
+  return labels
 }
 
 /** For a model that does not say its width: the first row's. */

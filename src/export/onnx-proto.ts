@@ -65,6 +65,7 @@ const SCHEMA = {
           fields: {
             dims: repeated('int64', 1),
             dataType: one('int32', 2),
+            stringData: repeated('bytes', 6),
             name: one('string', 8),
             rawData: one('bytes', 9),
           },
@@ -82,6 +83,7 @@ const SCHEMA = {
 /** TensorProto.DataType values. */
 export const ONNX_FLOAT = 1
 export const ONNX_INT64 = 7
+export const ONNX_STRING = 8
 /** AttributeProto.AttributeType values. */
 export const ATTR_FLOAT = 1
 export const ATTR_INT = 2
@@ -99,7 +101,10 @@ export interface OnnxTensor {
   name: string
   dataType: number
   dims: number[]
-  rawData: Uint8Array
+  /** Numeric tensors: the values, little-endian. */
+  rawData?: Uint8Array
+  /** String tensors: each element's UTF-8 bytes. */
+  stringData?: Uint8Array[]
 }
 export interface OnnxAttribute {
   name: string

@@ -1,3 +1,4 @@
+import type {ClassLabels} from '../model/model-file.js'
 import {servedLayers, type Weight} from '../model/predictor.js'
 import type {LoadedModel} from '../model/serialize.js'
 import {type ExportMeta, exportProps, INPUT_NAME, PREDICTIONS_NAME, PROBABILITIES_NAME} from './meta.js'
@@ -6,6 +7,7 @@ import {
   encodeOnnx,
   ONNX_FLOAT,
   ONNX_INT64,
+  ONNX_STRING,
   type OnnxModel,
   type OnnxNode,
   type OnnxTensor,
@@ -14,7 +16,8 @@ import {
 
 /**
  * A saved model as one ONNX graph that takes raw float32 rows [N, features] and gives
- * `probabilities` [N, classes] and `predictions` [N] (the class labels, int64):
+ * `probabilities` [N, classes] and `predictions` [N] (the class labels: int64, or string for a
+ * model trained on text labels):
  *
  *   (input − mean) / std → Gemm+Relu → per block: Gemm+Relu, then + Σ (α/s)·seed(h)
  *   → Gemm → Softmax → ArgMax → Gather(labels)
@@ -79,7 +82,8 @@ export function buildOnnx(loaded: LoadedModel, meta: ExportMeta): Promise<Uint8A
     attribute: [intAttr('axis', 1)],
   })
   const index = node('ArgMax', [PROBABILITIES_NAME], [intAttr('axis', 1), intAttr('keepdims', 0)], 'argmax')
-  initializers.push(int64Tensor('classes', [arch.numClasses], loaded.file.classes))
+  const labels = labelTensor('classes', loaded.file.classes)
+  initializers.push(labels)
   nodes.push({
     name: 'labels',
     opType: 'Gather',
@@ -105,7 +109,7 @@ export function buildOnnx(loaded: LoadedModel, meta: ExportMeta): Promise<Uint8A
       input: [valueInfo(INPUT_NAME, ONNX_FLOAT, ['N', arch.inputDim])],
       output: [
         valueInfo(PROBABILITIES_NAME, ONNX_FLOAT, ['N', arch.numClasses]),
-        valueInfo(PREDICTIONS_NAME, ONNX_INT64, ['N']),
+        valueInfo(PREDICTIONS_NAME, labels.dataType, ['N']),
       ],
     },
   }
@@ -133,6 +137,15 @@ function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTe
   const view = new DataView(raw.buffer)
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true)
   return {name, dataType: ONNX_FLOAT, dims, rawData: raw}
+}
+
+/** The class labels as a tensor the graph gathers from: int64, or string for text labels. */
+function labelTensor(name: string, classes: ClassLabels): OnnxTensor {
+  if (classes.every((c) => typeof c === 'string')) {
+    const utf8 = new TextEncoder()
+    return {name, dataType: ONNX_STRING, dims: [classes.length], stringData: classes.map((c) => utf8.encode(c))}
+  }
+  return int64Tensor(name, [classes.length], classes as number[])
 }
 
 function int64Tensor(name: string, dims: number[], values: number[]): OnnxTensor {

@@ -1,4 +1,7 @@
+import type {ClassLabels} from '../data/datasets.js'
 import type {SeedState} from './seeds.js'
+
+export type {ClassLabel, ClassLabels} from '../data/datasets.js'
 
 /**
  * model/model.json: the architecture, the seed states, the input scaler and a TF.js
@@ -39,12 +42,26 @@ export interface ModelFile {
   seeds: SavedSeed[]
   /** Standardisation fitted on the training split; predict applies it to raw rows. */
   scaler: {mean: number[]; std: number[]}
-  /** The label value for each output index (the data's own class labels, sorted). */
-  classes: number[]
+  /**
+   * The label for each output index: the data's own class labels, sorted — integers, or the
+   * text labels of a CSV file (sorted by code unit).
+   */
+  classes: ClassLabels
   /** The feature names (a CSV's header), when the data had them. */
   features?: string[]
   problem: string
   runId?: string
   createdAt: string
   weightsManifest: {paths: string[]; weights: WeightSpec[]}[]
+}
+
+/**
+ * The model's feature names: as recorded at training (a CSV's header), else x1 … xN — the names
+ * every export, /models and the page use.
+ */
+export function featureNames(file: Pick<ModelFile, 'architecture' | 'features'>): string[] {
+  const d = file.architecture.inputDim
+  const recorded = file.features
+  if (Array.isArray(recorded) && recorded.length === d && recorded.every((f) => typeof f === 'string')) return recorded
+  return Array.from({length: d}, (_, i) => `x${i + 1}`)
 }

@@ -1,6 +1,6 @@
 import type {Tensor, TensorInfo} from '@tensorflow/tfjs'
 import type {Tf} from '../tf/backend.js'
-import type {Architecture, SavedSeed} from './model-file.js'
+import type {Architecture, ClassLabels, SavedSeed} from './model-file.js'
 import type {LoadedModel} from './serialize.js'
 
 /**
@@ -13,8 +13,8 @@ import type {LoadedModel} from './serialize.js'
 export interface Predictor {
   readonly kind: 'tfjs' | 'js'
   readonly architecture: Architecture
-  /** Label value of each output index. */
-  readonly classes: number[]
+  /** Label of each output index. */
+  readonly classes: ClassLabels
   /** `rows` holds n×inputDim raw features, row-major; returns n×numClasses probabilities. */
   predictProba(rows: Float32Array, n: number): Float32Array
   dispose(): void

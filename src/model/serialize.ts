@@ -157,8 +157,16 @@ function checkModelFile(file: ModelFile, path: string): void {
     file.scaler?.mean?.length === a.inputDim &&
     file.scaler?.std?.length === a.inputDim &&
     file.classes?.length === a.numClasses &&
+    wellFormedLabels(file.classes) &&
     file.weightsManifest?.[0]?.paths?.length === 1 &&
     // The weights sit beside model.json: a path elsewhere would read any file.
     isSafeId(String(file.weightsManifest[0].paths[0]))
   if (!ok) throw integrityError(`${path} is malformed`, {hint: 'The model file was edited or written by another tool.'})
+}
+
+/** Class labels are all finite numbers or all distinct strings: one label per output index. */
+function wellFormedLabels(classes: unknown[]): boolean {
+  const numbers = classes.every((c) => typeof c === 'number' && Number.isFinite(c))
+  const strings = classes.every((c) => typeof c === 'string')
+  return (numbers || strings) && new Set(classes).size === classes.length
 }

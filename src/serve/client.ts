@@ -10,7 +10,8 @@ import {DEFAULT_URL} from './options.js'
 export {DEFAULT_URL} from './options.js'
 
 export interface PredictResult {
-  predictions: number[]
+  /** Each row's class label: an integer, or the text label of a model trained on CSV text labels. */
+  predictions: (number | string)[]
   probabilities: number[][]
   model_version: string
   model_name?: string

@@ -1,4 +1,5 @@
 import {testPrediction} from '../model/check.js'
+import type {ClassLabels} from '../model/model-file.js'
 import {createJsPredictor, createTfPredictor, type Predictor} from '../model/predictor.js'
 import type {LoadedModel} from '../model/serialize.js'
 import type {Tf} from '../tf/backend.js'
@@ -17,8 +18,8 @@ export {PREDICTOR_CHOICES, type PredictorChoice} from './options.js'
 export interface Forward {
   readonly inputDim: number
   readonly numClasses: number
-  /** The label value of each output index. */
-  readonly classes: number[]
+  /** The label of each output index. */
+  readonly classes: ClassLabels
   /** Batches of up to this many rows run in JavaScript; 0 when TF.js takes everything. */
   readonly jsMaxRows: number
   /** "tfjs", "js", or "js ≤ N rows, tfjs above". */

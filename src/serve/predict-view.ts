@@ -15,7 +15,7 @@ export interface PredictView {
   predictions: (number | string)[]
   /** Each row's probability per class, in the order of `classes`. */
   probabilities: number[][]
-  /** The class labels, when known (the registry, an exported file); a server does not say. */
+  /** The class labels in the order of `probabilities`; null when the answer does not list them (an exported file without morpho's metadata, an older server). */
   classes: (number | string)[] | null
   inferenceTimeMs: number
   source: PredictResult['source']

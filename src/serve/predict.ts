@@ -1,5 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {invalidData, usageError} from '../errors.js'
+import type {ClassLabel} from '../model/model-file.js'
 import {argmaxRows, createJsPredictor} from '../model/predictor.js'
 import {decodeModel} from '../model/serialize.js'
 import {resolveModel} from '../registry/index.js'
@@ -138,7 +139,7 @@ export function checkRows(rows: unknown, inputDim: number, label: string): {rows
 export function answerRows(
   probs: Float32Array,
   n: number,
-  classes: readonly number[],
+  classes: readonly ClassLabel[],
   label: string,
 ): Pick<PredictResult, 'predictions' | 'probabilities'> {
   const k = classes.length

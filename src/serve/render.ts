@@ -1,4 +1,5 @@
 import {invalidData} from '../errors.js'
+import type {ClassLabel, ClassLabels} from '../model/model-file.js'
 import {argmaxRow, firstNonFiniteRow} from '../model/predictor.js'
 import {getModel, type RegistryDocument, STAGES} from '../registry/index.js'
 import type {ModelHolder} from './model-holder.js'
@@ -21,7 +22,8 @@ export function checkProbabilities(probs: Float32Array, n: number, k: number, fi
 }
 
 /**
- * POST /predict: {"predictions", "probabilities", "model_version", "inference_time_ms"}, written
+ * POST /predict: {"predictions", "probabilities", "model_version", "inference_time_ms"} — the
+ * original's — and "classes", the labels in the order of each row's probabilities; written
  * directly: at a row or a few per request, building the text costs less than arrays for
  * JSON.stringify.
  */
@@ -33,7 +35,7 @@ export function renderPrediction(
   field: string,
 ): string {
   const k = snapshot.forward.numClasses
-  const classes = snapshot.classes
+  const labelText = snapshot.labelsJson
   checkProbabilities(probs, n, k, field, snapshot.label)
   let predictions = ''
   let probabilities = ''
@@ -41,12 +43,12 @@ export function renderPrediction(
     const base = r * k
     let row = ''
     for (let j = 0; j < k; j++) row += j === 0 ? probs[base] : `,${probs[base + j]}`
-    const label = classes[argmaxRow(probs, base, k)]
+    const label = labelText[argmaxRow(probs, base, k)]
     predictions += r === 0 ? label : `,${label}`
     probabilities += r === 0 ? `[${row}]` : `,[${row}]`
   }
   const time = Math.round(ms * 1000) / 1000
-  return `{"predictions":[${predictions}],"probabilities":[${probabilities}],"model_version":"${snapshot.version}","inference_time_ms":${time}}`
+  return `{"predictions":[${predictions}],"probabilities":[${probabilities}],"model_version":"${snapshot.version}","inference_time_ms":${time},"classes":${snapshot.classesJson}}`
 }
 
 /** POST /v2/models/{name}[/versions/{v}]/infer: the outputs asked for, in the order asked. */
@@ -64,7 +66,7 @@ export function renderInfer(
     if (name === 'probabilities') {
       out.push({name, shape: [n, k], datatype: 'FP32', data: Array.from(probs)})
     } else {
-      const labels = new Array<number>(n)
+      const labels = new Array<ClassLabel>(n)
       for (let r = 0; r < n; r++) labels[r] = snapshot.classes[argmaxRow(probs, r * k, k)]!
       out.push({name, shape: [n], datatype: labelType(snapshot.classes), data: labels})
     }
@@ -84,7 +86,15 @@ export function renderMetadata(snapshot: ModelSnapshot, doc: RegistryDocument, v
     name: snapshot.name,
     versions: record ? record.versions.map((v) => String(v.version)) : [String(snapshot.version)],
     platform: 'morpho',
-    inputs: [{name: 'input', datatype: 'FP32', shape: [-1, snapshot.inputDim]}],
+    // OIP parameters are scalars: the names comma-separated (a CSV header's names never hold a comma).
+    inputs: [
+      {
+        name: 'input',
+        datatype: 'FP32',
+        shape: [-1, snapshot.inputDim],
+        parameters: {feature_names: snapshot.featureNames.join(',')},
+      },
+    ],
     outputs: [
       {name: 'probabilities', datatype: 'FP32', shape: [-1, snapshot.forward.numClasses]},
       {name: 'predictions', datatype: labelType(snapshot.classes), shape: [-1]},
@@ -93,11 +103,16 @@ export function renderMetadata(snapshot: ModelSnapshot, doc: RegistryDocument, v
   })
 }
 
-function labelType(classes: number[]): 'INT64' | 'FP64' {
+/** The OIP datatype of the predictions tensor: INT64 for integer labels, BYTES (strings in JSON) for text labels. */
+export function labelType(classes: ClassLabels): 'INT64' | 'FP64' | 'BYTES' {
+  if (classes.every((c) => typeof c === 'string')) return 'BYTES'
   return classes.every((c) => Number.isInteger(c)) ? 'INT64' : 'FP64'
 }
 
-/** GET /models: the original's three fields, plus stages, aliases and what is loaded. */
+/**
+ * GET /models: the original's three fields, plus stages, aliases and what is loaded — with the
+ * loaded version's feature names and class labels (null while none is loaded).
+ */
 export function renderModels(doc: RegistryDocument, holder: ModelHolder) {
   const current = holder.current
   const names = Object.keys(doc.models).sort()
@@ -113,15 +128,18 @@ export function renderModels(doc: RegistryDocument, holder: ModelHolder) {
     for (const alias of Object.keys(record.aliases).sort()) aliases[alias] = String(record.aliases[alias])
   }
   const last = holder.lastReload
+  const shown = current && current.name === name ? current : undefined
   return {
     model_name: name ?? null,
-    current_version: current && current.name === name ? String(current.version) : null,
+    current_version: shown ? String(shown.version) : null,
     current_stage: current?.stage ?? null,
     loaded_at: current?.loadedAt ?? null,
     available_versions: available,
     stages,
     aliases,
     models: names,
+    feature_names: shown?.featureNames ?? null,
+    classes: shown?.classes ?? null,
     last_reload: last
       ? {
           trigger: last.trigger,

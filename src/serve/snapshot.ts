@@ -1,4 +1,5 @@
 import {MorphoError} from '../errors.js'
+import {type ClassLabels, featureNames} from '../model/model-file.js'
 import {decodeModel, type LoadedModel} from '../model/serialize.js'
 import type {InferenceMetrics} from '../monitoring/inference-metrics.js'
 import type {ResolvedModel, Stage, VersionView} from '../registry/index.js'
@@ -27,6 +28,11 @@ export class ModelSnapshot {
   readonly forward: Forward
   readonly batcher: MicroBatcher
   readonly problem: string
+  /** The model's feature names: its CSV header's, else x1 … xN (as the exports name them). */
+  readonly featureNames: string[]
+  /** Each class label as JSON, and the list of them: what /predict writes, made once. */
+  readonly labelsJson: string[]
+  readonly classesJson: string
   private refs = 0
   private retired = false
   private disposed = false
@@ -40,6 +46,9 @@ export class ModelSnapshot {
     this.dir = resolved.dir
     this.entry = resolved.entry
     this.problem = loaded.file.problem
+    this.featureNames = featureNames(loaded.file)
+    this.labelsJson = loaded.file.classes.map((c) => JSON.stringify(c))
+    this.classesJson = `[${this.labelsJson.join(',')}]`
     this.forward = forward
     this.batcher = batcher
   }
@@ -53,7 +62,7 @@ export class ModelSnapshot {
     return this.forward.inputDim
   }
 
-  get classes(): number[] {
+  get classes(): ClassLabels {
     return this.forward.classes
   }
 

@@ -1,6 +1,6 @@
 import {basename, extname, resolve} from 'node:path'
 import {loadCsv} from '../data/csv.js'
-import {type Dataset, generate} from '../data/datasets.js'
+import {type ClassLabel, type ClassLabels, type Dataset, generate} from '../data/datasets.js'
 import {Rng} from '../data/rng.js'
 import {applyScaler, fitScaler, type Scaler} from '../data/scaler.js'
 import {holdOut, splitDataset, splitSizes} from '../data/split.js'
@@ -35,8 +35,8 @@ export interface TestSet {
 export interface Prepared {
   data: PreparedData
   scaler: Scaler
-  /** Label value of each class index. */
-  classes: number[]
+  /** Label of each class index. */
+  classes: ClassLabels
   source: DataSource
   /** The problem name a run is filed under (and its default model name). */
   problem: string
@@ -90,9 +90,12 @@ export async function prepareData(
     checkSplittable(dataset.n, options, undefined)
   }
   if (dataset.classes.length < 2) {
-    throw invalidData(`The data has only one class (label ${dataset.classes[0]}); a classifier needs at least 2`, {
-      hint: 'Check the label column, or the --cluster-count / --sphere-count flags.',
-    })
+    throw invalidData(
+      `The data has only one class (label ${JSON.stringify(dataset.classes[0])}); a classifier needs at least 2`,
+      {
+        hint: 'Check the label column, or the --cluster-count / --sphere-count flags.',
+      },
+    )
   }
   const {train, val} = splitDataset(dataset, options.trainFrac, new Rng(options.seed).fork('split'))
   const scaler = fitScaler(train.x, train.n, train.features)
@@ -148,14 +151,14 @@ function generateTest(options: TrainOptions): Dataset | undefined {
 }
 
 /** Standardised with the training scaler, labels as the training classes' indices. */
-function testSet(ds: Dataset, classes: number[], scaler: Scaler): TestSet {
-  const index = new Map(classes.map((value, i) => [value, i]))
+function testSet(ds: Dataset, classes: ClassLabels, scaler: Scaler): TestSet {
+  const index = new Map<ClassLabel, number>(classes.map((value, i) => [value, i]))
   const y = new Int32Array(ds.n)
   for (let i = 0; i < ds.n; i++) {
     const label = ds.classes[ds.y[i]!]!
     const k = index.get(label)
     if (k === undefined) {
-      throw invalidData(`The test rows have label ${label}, which the training rows never have`, {
+      throw invalidData(`The test rows have label ${JSON.stringify(label)}, which the training rows never have`, {
         hint: 'Use more data or a smaller --test-frac, so every class is in the training rows.',
       })
     }

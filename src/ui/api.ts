@@ -1,5 +1,6 @@
 import {listRunViews, type RunDetailView, type RunListView, runDetailView} from '../contract/runs.js'
 import {notFound} from '../errors.js'
+import type {ClassLabels} from '../model/model-file.js'
 import {
   aliasIndex,
   getModel,
@@ -101,25 +102,31 @@ export interface ServedView {
   runId: string | null
   problem: string | null
   inputDim: number | null
-  /** Label value of each output index. */
-  classes: number[] | null
+  /** Label of each output index (integers, or a CSV file's text labels). */
+  classes: ClassLabels | null
+  /** The model's feature names (a CSV's header, else x1 … xN). */
+  featureNames: string[] | null
   /** The training mean of each raw feature: the page pre-fills the prediction form with it. */
   featureMeans: number[] | null
 }
 
+/** What /api/served tells of the served model's file. */
+export interface ServedModel {
+  problem: string
+  inputDim: number
+  classes: ClassLabels
+  featureNames: string[]
+  mean: number[]
+  runId?: string
+}
+
 /** GET /api/served: the model this process serves; `served` is null in `morpho ui`. */
-export function servedView(
-  info: ServedInfo | undefined,
-  model?: {problem: string; inputDim: number; classes: number[]; mean: number[]; runId?: string},
-): {served: ServedView | null} {
+export function servedView(info: ServedInfo | undefined, model?: ServedModel): {served: ServedView | null} {
   if (!info) return {served: null}
   return {served: servedOf(info, model)}
 }
 
-function servedOf(
-  info: ServedInfo,
-  model?: {problem: string; inputDim: number; classes: number[]; mean: number[]; runId?: string},
-): ServedView {
+function servedOf(info: ServedInfo, model?: ServedModel): ServedView {
   return {
     name: info.name,
     version: info.version,
@@ -129,6 +136,7 @@ function servedOf(
     problem: model?.problem ?? null,
     inputDim: model?.inputDim ?? null,
     classes: model?.classes ?? null,
+    featureNames: model?.featureNames ?? null,
     featureMeans: model?.mean ?? null,
   }
 }

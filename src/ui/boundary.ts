@@ -1,5 +1,5 @@
 import {notFound} from '../errors.js'
-import type {Architecture} from '../model/model-file.js'
+import {type Architecture, type ClassLabels, featureNames} from '../model/model-file.js'
 import {createJsPredictor} from '../model/predictor.js'
 import {decodeModel, type LoadedModel} from '../model/serialize.js'
 import {assertSafeId} from '../store/paths.js'
@@ -20,8 +20,10 @@ export interface BoundaryView {
   source: {run: string} | {model: string; version: number}
   /** The model's input feature count; the picture varies features 1 and 2. */
   features: number
-  /** Label value of each class index. */
-  classes: number[]
+  /** Label of each class index (integers, or a CSV file's text labels). */
+  classes: ClassLabels
+  /** The model's feature names (a CSV's header, else x1 … xN): the axes are the first two. */
+  featureNames: string[]
   x: {feature: 0; min: number; max: number}
   y: {feature: 1; min: number; max: number}
   /** Raw values held for features 3 and up: the training mean. */
@@ -192,6 +194,7 @@ async function boundaryOf(
     source,
     features: d,
     classes,
+    featureNames: featureNames(loaded.file),
     x,
     y,
     fixed: fixed.map(round),

@@ -7,6 +7,7 @@ import {gzipSync} from 'node:zlib'
 import {readAsset} from '../assets.js'
 import {MorphoError, notFound, usageError} from '../errors.js'
 import {LOWER_IS_BETTER} from '../metrics.js'
+import {featureNames} from '../model/model-file.js'
 import {createJsPredictor} from '../model/predictor.js'
 import {type LoadedModel, loadModelFiles} from '../model/serialize.js'
 import {allowMethods, writeAnswer} from '../net/http.js'
@@ -162,6 +163,7 @@ export function createUiHandler(deps: UiDeps): UiHandler {
                   problem: file.problem,
                   inputDim: file.architecture.inputDim,
                   classes: file.classes,
+                  featureNames: featureNames(file),
                   mean: file.scaler.mean,
                   runId: file.runId,
                 },

@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import {mkdir} from 'node:fs/promises'
 import {join, relative} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {MAX_CLASSES} from '../../src/data/csv.js'
 import {loadCsv} from '../../src/data/index.js'
 import {asyncErrorOf, tempFolder} from './helpers.js'
 
@@ -52,6 +53,28 @@ describe('loadCsv', () => {
     it('accepts a label written as 1.0 (an integer value)', async () => {
       const file = await dir.write('float-labels.csv', '0.1,0.0\n0.2,1.0\n')
       expect([...(await loadCsv(file)).y]).toEqual([0, 1])
+    })
+
+    it('takes text labels: classes sorted by code unit whatever the row order, labels trimmed and unquoted', async () => {
+      const file = await dir.write('text.csv', 'w,h,species\n1,2, owl\n3,4,"Dog"\n5,6,cat\n7,8,owl \n9,9,éclair\n')
+      const ds = await loadCsv(file)
+      expect(ds.classes).toEqual(['Dog', 'cat', 'owl', 'éclair'])
+      expect([...ds.y]).toEqual([2, 0, 1, 2, 3])
+      expect(ds.header).toEqual(['w', 'h', 'species'])
+      // The same rows in another order give the same classes.
+      const shuffled = await loadCsv(await dir.write('text-2.csv', '9,9,éclair\n5,6,cat\n3,4,Dog\n1,2,owl\n'))
+      expect(shuffled.classes).toEqual(ds.classes)
+    })
+
+    it('reads a label column of integers and words as text, and 1 and 01 as one integer class', async () => {
+      expect((await loadCsv(await dir.write('mixed.csv', '1,10\n2,2\n3,other\n'))).classes).toEqual([
+        '10',
+        '2',
+        'other',
+      ])
+      const ints = await loadCsv(await dir.write('padded.csv', '1,01\n2,1\n3,2\n'))
+      expect(ints.classes).toEqual([1, 2])
+      expect([...ints.y]).toEqual([0, 0, 1])
     })
 
     it('resolves a relative path to an absolute one', async () => {
@@ -119,11 +142,46 @@ describe('loadCsv', () => {
     })
 
     it('a non-numeric first row that is not a header because its features are numbers', async () => {
-      await expectInvalid('label-name.csv', '1,2,label\n3,4,1\n', 'line 1, column 3: "label" is not a number')
+      await expectInvalid(
+        'label-name.csv',
+        '1,2,label\n3,4,1\n5,6,0\n',
+        'line 1, column 3: label "label" is text while every other label is an integer; is line 1 a header?',
+      )
     })
 
     it('a label that is not an integer', async () => {
       await expectInvalid('float-label.csv', '# c\n1,2,0\n3,4,0.5\n', 'line 3, column 3: label "0.5" is not an integer')
+    })
+
+    it('a label a terminal or a page could not show as it is: empty, a control character, too long', async () => {
+      await expectInvalid('empty-label.csv', 'a,b,c\n1,2,cat\n3,4,\n', 'line 3, column 3: the label is empty')
+      await expectInvalid(
+        'bell.csv',
+        '1,2,cat\n3,4,d\u0007og\n',
+        'line 2, column 3: label "d\\x07og" holds a control character',
+      )
+      await expectInvalid('bidi.csv', '1,2,cat\n3,4,\u202edog\n', 'label "\\u202edog" holds a control character')
+      await expectInvalid('long-label.csv', `1,2,cat\n3,4,${'é'.repeat(101)}\n`, 'is 101 characters long; at most 100')
+      // 100 characters, counted as characters (not UTF-16 units), are a label.
+      const ok = await loadCsv(await dir.write('long-ok.csv', `1,2,cat\n3,4,${'😀'.repeat(100)}\n`))
+      expect(ok.classes).toHaveLength(2)
+    })
+
+    it('a header name with a control character', async () => {
+      await expectInvalid(
+        'header-control.csv',
+        'w\u001b[2J,h,label\n1,2,0\n3,4,1\n',
+        'line 1, column 1: column name "w\\x1b[2J"',
+      )
+    })
+
+    it(`more than ${MAX_CLASSES} classes, naming the label that would be one too many`, async () => {
+      const rows = Array.from({length: MAX_CLASSES + 2}, (_, i) => `${i},c${i}`)
+      await expectInvalid(
+        'many.csv',
+        rows.join('\n'),
+        `line ${MAX_CLASSES + 1}, column 2: label "c${MAX_CLASSES}" would be class ${MAX_CLASSES + 1}`,
+      )
     })
 
     it('fewer than 2 data rows', async () => {

@@ -8,13 +8,13 @@ import {type PbMessage, type PbValue, parsePbtxt} from './pbtxt.js'
 import {exportCli, SEED_CASES, syntheticVersion} from './support.js'
 
 /**
- * The Triton model repository: NAME/config.pbtxt and NAME/VERSION/model.onnx, with a config whose
+ * The Triton model repository: NAME/config.pbtxt, NAME/labels.txt and NAME/VERSION/model.onnx, with a config whose
  * inputs and outputs are the ONNX graph's real names, types and shapes as ONNX Runtime reads them.
  * (No tritonserver runs here: this checks the config against the model the way Triton does.)
  */
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort
-const TRITON_TYPES: Record<string, string> = {TYPE_FP32: 'float32', TYPE_INT64: 'int64'}
+const TRITON_TYPES: Record<string, string> = {TYPE_FP32: 'float32', TYPE_INT64: 'int64', TYPE_STRING: 'string'}
 
 let home: {path: string; cleanup: () => Promise<void>}
 beforeAll(async () => {
@@ -27,7 +27,13 @@ it('writes a Triton repository whose config.pbtxt matches the ONNX graph', async
   const repo = join(home.path, 'repo')
   const res = await exportCli(home.path, `spirals@${version}`, 'triton', repo)
   expect(res.code, res.stderr).toBe(0)
-  expect(res.json!.files.map((f) => f.path)).toEqual([`spirals/${version}/model.onnx`, 'spirals/config.pbtxt'])
+  expect(res.json!.files.map((f) => f.path).sort()).toEqual([
+    `spirals/${version}/model.onnx`,
+    'spirals/config.pbtxt',
+    'spirals/labels.txt',
+  ])
+  // The class labels, one per line in output order, for Triton's classification extension.
+  expect(await readFile(join(repo, 'spirals', 'labels.txt'), 'utf8')).toBe('0\n2\n5\n')
 
   // The same graph as --format onnx writes.
   const single = join(home.path, 'single.onnx')

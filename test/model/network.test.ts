@@ -206,6 +206,19 @@ describe('MorphoNet', () => {
       const bin = await readFile(join(modelDir, 'weights.bin'))
       await writeFile(join(modelDir, 'weights.bin'), bin.subarray(0, bin.length - 4))
       await expect(loadModelFiles(modelDir)).rejects.toMatchObject({code: 'INTEGRITY', exitCode: 7})
+      // Text labels are kept; labels that mix numbers and text, or repeat, are not a model's.
+      const file = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'))
+      await writeFile(join(modelDir, 'weights.bin'), bin)
+      await writeFile(join(modelDir, 'model.json'), JSON.stringify({...file, classes: ['cat', 'dog']}))
+      expect((await loadModelFiles(modelDir)).file.classes).toEqual(['cat', 'dog'])
+      for (const classes of [
+        [0, 'dog'],
+        ['cat', 'cat'],
+        [0, null],
+      ]) {
+        await writeFile(join(modelDir, 'model.json'), JSON.stringify({...file, classes}))
+        await expect(loadModelFiles(modelDir)).rejects.toThrow(/model\.json is malformed/)
+      }
       await writeFile(join(modelDir, 'model.json'), '{"hello": 1}')
       await expect(loadModelFiles(modelDir)).rejects.toThrow(/not a morpho model/)
       await expect(loadModelFiles(join(dir, 'nowhere'))).rejects.toThrow(/Missing model file/)

@@ -68,7 +68,13 @@ describe('morpho serve: endpoints on a real server', () => {
   it('POST /predict: label values, probabilities per class, the version and the model time', async () => {
     const res = await call<Prediction>(`${url}/predict`, {body: {data: ROWS}})
     expect(res.status).toBe(200)
-    expect(Object.keys(res.body)).toEqual(['predictions', 'probabilities', 'model_version', 'inference_time_ms'])
+    expect(Object.keys(res.body)).toEqual([
+      'predictions',
+      'probabilities',
+      'model_version',
+      'inference_time_ms',
+      'classes',
+    ])
     expect(res.body.model_version).toBe('1')
     expect(res.body.inference_time_ms).toBeGreaterThanOrEqual(0)
     expect(res.body.probabilities).toHaveLength(3)
@@ -116,6 +122,8 @@ describe('morpho serve: endpoints on a real server', () => {
       stages: {None: ['2'], Staging: [], Production: ['1'], Archived: []},
       aliases: {champion: '2'},
       models: ['spirals'],
+      feature_names: ['x1', 'x2', 'x3'],
+      classes: [0, 1],
       last_reload: {trigger: 'startup', at: expect.any(String), result: 'success', version: '1'},
     })
   })
@@ -263,7 +271,8 @@ describe('morpho serve: endpoints on a real server', () => {
         name: 'spirals',
         versions: ['1', '2'],
         platform: 'morpho',
-        inputs: [{name: 'input', datatype: 'FP32', shape: [-1, 3]}],
+        // A model without a header: the default names, as its exports give them.
+        inputs: [{name: 'input', datatype: 'FP32', shape: [-1, 3], parameters: {feature_names: 'x1,x2,x3'}}],
         outputs: [
           {name: 'probabilities', datatype: 'FP32', shape: [-1, 2]},
           {name: 'predictions', datatype: 'INT64', shape: [-1]},

@@ -106,14 +106,13 @@ describe('morpho serve, predict and health (built CLI)', () => {
     expectShape('predict', r)
     expectShape('predict', l)
     expect([r.source, l.source]).toEqual(['server', 'registry'])
-    // The same keys whoever answered; the server does not say its class labels.
+    // The same keys and class labels whoever answered.
     expect({...r, probabilities: [], inferenceTimeMs: 0}).toEqual({
       ...l,
       probabilities: [],
       inferenceTimeMs: 0,
       source: 'server',
       url,
-      classes: null,
     })
     expect(l).toMatchObject({model: 'spirals', version: 1, stage: 'Production', classes: [0, 1], url: null})
     expect(r.predictions).toEqual(l.predictions)
@@ -121,7 +120,7 @@ describe('morpho serve, predict and health (built CLI)', () => {
 
     const fromStdin = await runCli(['predict', '--url', url], {input: '0.5,-1.2,0.3\n'})
     expect(fromStdin.code).toBe(0)
-    // A server does not say its class labels: the columns are the classes in order.
+    // The columns are named by the labels the server's answer lists.
     expect(fromStdin.stdout).toMatch(/^ROW\s+PREDICTION\s+P\(0\)\s+P\(1\)\n0\s+[01]\s+\d\.\d{4}\s+\d\.\d{4}\n$/)
     expect(fromStdin.stderr).toMatch(
       new RegExp(`^spirals v1 from ${url.replaceAll('.', '\\.')}; forward pass [\\d.]+ ms\\n$`),

@@ -437,6 +437,7 @@ describe('the web page API inside a server that serves a model', () => {
       problem: 'moons',
       inputDim: 3,
       classes: [0, 1],
+      featureNames: ['x1', 'x2', 'x3'],
       featureMeans: loaded.file.scaler.mean,
     })
     expect((await raw(base, '/api/info')).json).toMatchObject({mode: 'serve', served: true})

@@ -129,9 +129,7 @@ describe('the web page in Chromium, served by `morpho ui`', () => {
     const [class0, class1] = await waitForInk(s.page, 'canvas.boundary', [BLUE, VERMILLION], 10)
     expect(class0).toBeGreaterThan(10)
     expect(class1).toBeGreaterThan(10)
-    expect(await s.page.locator('canvas.boundary').getAttribute('aria-label')).toMatch(
-      /^Decision boundary over feature 1/,
-    )
+    expect(await s.page.locator('canvas.boundary').getAttribute('aria-label')).toMatch(/^Decision boundary over x1 \(/)
     // The legend works from the keyboard: Tab to an entry, then Space hides its series and Enter shows it.
     const valLossEntry = s.page.locator('#chart-loss').getByRole('button', {name: 'Show val_loss'})
     expect(await valLossEntry.getAttribute('aria-pressed')).toBe('true')
@@ -322,7 +320,7 @@ describe('the web page in Chromium, served by `morpho serve` with the Production
 
   it('answers the prediction form exactly as POST /predict does', async () => {
     const row = [0.25, -0.3, 0.1]
-    for (const [i, v] of row.entries()) await s.page.getByLabel(`Feature ${i + 1}`, {exact: true}).fill(String(v))
+    for (const [i, v] of row.entries()) await s.page.getByLabel(`x${i + 1}`, {exact: true}).fill(String(v))
     await s.page.getByRole('button', {name: 'Predict'}).click()
     const answer = s.page.locator('#predict-result')
     await answer.locator('#predicted-class').waitFor()
@@ -344,9 +342,9 @@ describe('the web page in Chromium, served by `morpho serve` with the Production
     expect(class0).toBeGreaterThan(10)
     expect(class1).toBeGreaterThan(10)
     expect(await s.page.locator('.boundary-figure figcaption').textContent()).toMatch(/\d+ validation points; \d/)
-    const before = await s.page.getByLabel('Feature 1', {exact: true}).inputValue()
+    const before = await s.page.getByLabel('x1', {exact: true}).inputValue()
     await canvas.click({position: {x: 120, y: 120}})
-    await expect.poll(() => s.page.getByLabel('Feature 1', {exact: true}).inputValue()).not.toBe(before)
+    await expect.poll(() => s.page.getByLabel('x1', {exact: true}).inputValue()).not.toBe(before)
     await s.page.locator('#predicted-class').waitFor()
   })
 

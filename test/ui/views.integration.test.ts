@@ -1,11 +1,10 @@
-import type {ChildProcess} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCli, spawnCli, tempDir} from '../helpers/cli.js'
+import {runCli, tempDir} from '../helpers/cli.js'
 import {makeRun} from '../helpers/runs.js'
-import {openBrowser, urlFrom} from './helpers/browser.js'
+import {browseServer} from './helpers/browser.js'
 
 /**
  * The page's views where a new user stumbled, in a real Chromium against `morpho ui` of the
@@ -14,10 +13,9 @@ import {openBrowser, urlFrom} from './helpers/browser.js'
  */
 
 let home: {path: string; cleanup: () => Promise<void>}
-let child: ChildProcess
+let server: Awaited<ReturnType<typeof browseServer>>
 let url: string
 let page: Page
-let browser: Awaited<ReturnType<typeof openBrowser>>
 const runs: string[] = []
 
 beforeAll(async () => {
@@ -42,19 +40,12 @@ beforeAll(async () => {
     const res = await runCli([...args, '--home', home.path])
     expect(res.code, res.stderr).toBe(0)
   }
-  child = spawnCli(['ui', '--port', '0', '--home', home.path])
-  url = (await urlFrom(child, /morpho ui: (http:\/\/\S+\/)/)).replace(/\/?$/, '/')
-  browser = await openBrowser(new URL(url).origin)
-  page = browser.page
+  server = await browseServer(['ui', '--port', '0', '--home', home.path], /morpho ui: (http:\/\/\S+\/)/)
+  ;({url, page} = server)
 }, 60_000)
 
 afterAll(async () => {
-  await browser?.close()
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
-  }
+  await server?.close()
   await home?.cleanup()
 })
 

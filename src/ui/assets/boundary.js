@@ -87,10 +87,14 @@ export function boundaryFigure(view, {caption} = {}) {
   const notes = []
   if (view.features > 2) {
     const values = view.fixed.map((v) => v.toFixed(3)).join(', ')
+    // By name when there are a few; a long list reads better as a range.
+    const held = view.features <= 6 ? view.featureNames?.slice(2) : undefined
     notes.push(
-      view.features === 3
-        ? `Feature 3 is held at its training mean (${values}).`
-        : `Features 3–${view.features} are held at their training means (${values}).`,
+      held
+        ? `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held at ${held.length === 1 ? 'its training mean' : 'their training means'} (${values}).`
+        : view.features === 3
+          ? `Feature 3 is held at its training mean (${values}).`
+          : `Features 3–${view.features} are held at their training means (${values}).`,
     )
   }
   if (view.points) {
@@ -164,7 +168,8 @@ function axes(ctx, plot, view, sx, sy) {
     line(ctx, x, plot.y + plot.h, x, plot.y + plot.h + 4)
     ctx.fillText(label(v), x, plot.y + plot.h + 6)
   }
-  ctx.fillText('feature 1', plot.x + plot.w / 2, plot.y + plot.h + 22)
+  const [xName, yName] = axisNames(view)
+  ctx.fillText(clipText(ctx, xName, plot.w), plot.x + plot.w / 2, plot.y + plot.h + 22)
   ctx.textAlign = 'right'
   ctx.textBaseline = 'middle'
   for (const v of ticks(view.y.min, view.y.max)) {
@@ -176,8 +181,21 @@ function axes(ctx, plot, view, sx, sy) {
   ctx.translate(12, plot.y + plot.h / 2)
   ctx.rotate(-Math.PI / 2)
   ctx.textAlign = 'center'
-  ctx.fillText('feature 2', 0, 0)
+  ctx.fillText(clipText(ctx, yName, plot.h), 0, 0)
   ctx.restore()
+}
+
+/** The axes' names: the model's first two feature names (canvas text, never markup). */
+function axisNames(view) {
+  return [view.featureNames?.[0] ?? 'feature 1', view.featureNames?.[1] ?? 'feature 2']
+}
+
+/** The text cut to `width` pixels, "…" marking the cut. */
+function clipText(ctx, text, width) {
+  if (ctx.measureText(text).width <= width) return text
+  let chars = [...text]
+  while (chars.length > 1 && ctx.measureText(`${chars.join('')}…`).width > width) chars = chars.slice(0, -1)
+  return `${chars.join('')}…`
 }
 
 /** About five round values between lo and hi. */
@@ -210,5 +228,6 @@ function describe(view) {
   const points = view.points
     ? ` ${view.points.x.length} validation points drawn; ${percent(view.accuracy)} predicted right.`
     : ''
-  return `Decision boundary over feature 1 (${view.x.min} to ${view.x.max}) and feature 2 (${view.y.min} to ${view.y.max}): area by predicted class: ${shares}.${points}`
+  const [xName, yName] = axisNames(view)
+  return `Decision boundary over ${xName} (${view.x.min} to ${view.x.max}) and ${yName} (${view.y.min} to ${view.y.max}): area by predicted class: ${shares}.${points}`
 }

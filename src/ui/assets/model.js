@@ -270,7 +270,9 @@ function predictForm(body, served) {
     h(
       'div',
       {class: 'fields'},
-      inputs.map((input, i) => h('div', {class: 'field'}, h('label', {for: input.id}, `Feature ${i + 1}`), input)),
+      inputs.map((input, i) =>
+        h('div', {class: 'field'}, h('label', {for: input.id}, served.featureNames?.[i] ?? `Feature ${i + 1}`), input),
+      ),
     ),
     button,
     result,

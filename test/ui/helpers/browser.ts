@@ -2,7 +2,7 @@ import type {ChildProcess} from 'node:child_process'
 import {join} from 'node:path'
 import {chromium, type Page} from 'playwright-core'
 import {expect} from 'vitest'
-import {parseJson, ROOT, runCli, tempDir} from '../../helpers/cli.js'
+import {parseJson, ROOT, runCli, spawnCli, tempDir} from '../../helpers/cli.js'
 import {GROWING_FLAGS} from './growing.js'
 
 /** A real headless Chromium for the page's end-to-end tests (Debian's chromium, driven by playwright-core). */
@@ -102,6 +102,29 @@ export async function openBrowser(origin: string) {
     async close() {
       await context.close()
       await profile.cleanup()
+    },
+  }
+}
+
+/**
+ * A server of the built CLI (`morpho ui` or `morpho serve`, by `args`) and a Chromium on its page,
+ * once the server has printed its URL (`printed` captures it); `close()` ends both.
+ */
+export async function browseServer(args: string[], printed: RegExp) {
+  const child = spawnCli(args)
+  const url = (await urlFrom(child, printed)).replace(/\/?$/, '/')
+  const browser = await openBrowser(new URL(url).origin)
+  return {
+    child,
+    url,
+    browser,
+    page: browser.page,
+    async close() {
+      await browser.close()
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
     },
   }
 }
