@@ -14,8 +14,9 @@ import {type ClassLabels, type Dataset, indexLabels} from './datasets.js'
  * - Labels are integers (0/1/2, 3/7, -1/1, ...), classes their sorted distinct values; or text
  *   (cat/dog, "setosa"), classes the distinct labels sorted by code unit, so the order depends
  *   on the labels alone, never on the order of the rows. A column of numbers that are not all
- *   integers is refused: it reads as a measurement, not a class. A text label is at most
- *   MAX_NAME_CHARS characters, without control characters; there are at most MAX_CLASSES.
+ *   integers is refused: it reads as a measurement, not a class. A label, like a header's
+ *   column name, is at most MAX_NAME_CHARS characters without control characters; a file has
+ *   at most MAX_CLASSES classes.
  * Every error names the file and the 1-based line number as an editor shows it (header,
  * comments and blank lines counted), and the offending value.
  *
