@@ -395,5 +395,5 @@ class CsvParser {
 
 /** A cell without the double quotes around it, as a header's names and text labels may be written. */
 function unquote(cell: string): string {
-  return cell.replace(/^"(.*)"$/, '$1')
+  return cell.length >= 2 && cell.startsWith('"') && cell.endsWith('"') ? cell.slice(1, -1) : cell
 }
