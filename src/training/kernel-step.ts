@@ -245,7 +245,9 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
   const b = tf.backend() as unknown as CpuBackend
   const heap = new Heap()
   const k = simdKernels(heap.memory)
-  if (!k) return undefined
+  // The product's block of k values (48 in TF.js 4); a backend without it trains the reference.
+  const block = b.blockSize
+  if (!k || !Number.isInteger(block) || block < 1) return undefined
   const at = (t: Info) => (t.dataId as {offset: number}).offset
   const write = (values: Float32Array | null, shape: number[]): Info => {
     const n = size(shape)
@@ -284,7 +286,6 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
     }
     return scratch.offset
   }
-  const block = b.blockSize
   return {
     write,
     free: (t) => heap.free(at(t), size(t.shape)),
@@ -295,7 +296,7 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
       const out = w.shape[1]!
       const y = write(null, [rows, out])
       const s = room(rows, inDim, out)
-      k.gemm64(at(x), inDim * 4, 4, copy(w), at(y), rows, inDim, out, block, s)
+      k.gemm64(at(x), inDim * 4, 4, copy(w), out * 4, 4, at(y), rows, inDim, out, block, s)
       k.biasAct(at(y), copy(bias), rows, out, relu !== 'none')
       return y
     },
@@ -304,18 +305,16 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
       const out = d.shape[1]!
       const g = write(null, [inDim, out])
       const s = room(inDim, rows, out)
-      k.gemm64(at(x), 4, inDim * 4, at(d), at(g), inDim, rows, out, block, s)
+      k.gemm64(at(x), 4, inDim * 4, at(d), out * 4, 4, at(g), inDim, rows, out, block, s)
       return g
     },
     inputGrad(d, w) {
       const [inDim, out] = rows2(w)
       const rows = d.shape[0]!
-      const wt = write(null, [out, inDim])
-      k.transpose(copy(w), at(wt), inDim, out)
       const dx = write(null, [rows, inDim])
       const s = room(rows, out, inDim)
-      k.gemm64(at(d), out * 4, 4, at(wt), at(dx), rows, out, inDim, block, s)
-      heap.free(at(wt), out * inDim)
+      // Wᵀ as B: element (c, j) of Wᵀ is W[j][c].
+      k.gemm64(at(d), out * 4, 4, copy(w), 4, out * 4, at(dx), rows, out, inDim, block, s)
       return dx
     },
     colsum(d) {

@@ -1,3 +1,5 @@
+import {setFlagsFromString} from 'node:v8'
+
 /**
  * The training step's arithmetic as WebAssembly SIMD functions over a memory: the wasm
  * backend's own, or (for the cpu backend) one the step keeps. A matrix product, a transpose,
@@ -40,6 +42,8 @@ export interface AdamConstants {
 
 /** Every pointer is a byte offset in the memory the kernels were made for. */
 export interface SimdKernels {
+  /** gemm64 adds with a fused multiply-add (relaxed SIMD), same results, fewer instructions. */
+  fused: boolean
   /**
    * out (m×n, row-major) = A·B (+ bias), then relu 1: max(x, 0) as the backend's Relu kernel
    * (NaN stays NaN), or 2: as XNNPACK's fused clamp (NaN becomes 0). Element (i, k) of A is at
@@ -65,15 +69,18 @@ export interface SimdKernels {
   mask(g: number, a: number, n: number): void
   adam(w: number, m: number, v: number, g: number, n: number, c: AdamConstants): void
   /**
-   * The cpu backend's product, out (m×n) = A·B with A at the same strides: each output's
-   * products added in a double over `block` values of k at a time, each block's sum added
-   * into the float32 output. `scratch` holds (m·k + k·n)·8 bytes.
+   * The cpu backend's product, out (m×n) = A·B with A and B at strides as gemm's A (so either
+   * can be a transposed matrix): each output's products added in a double over `block` values
+   * of k at a time, each block's sum added into the float32 output. `scratch` holds
+   * (m·k + k·n)·8 bytes.
    */
   gemm64(
     a: number,
     aRow: number,
     aCol: number,
     b: number,
+    bRow: number,
+    bCol: number,
     out: number,
     m: number,
     k: number,
@@ -152,6 +159,8 @@ const simd = {
   f64Splat: 0x14,
   f64Add: 0xf0,
   f64Mul: 0xf2,
+  /** Relaxed SIMD: a·b + c, fused or not as the hardware does it. */
+  f64Madd: 0x107,
   demote: 0x5e,
   promote: 0x5f,
 } as const
@@ -629,17 +638,20 @@ function adamFn(): Fn {
 }
 
 /**
- * gemm64(a, aRow, aCol, b, out, m, k, n, block, scratch): the cpu backend's product. Each
- * output adds its products up in a double (a float32 times a float32 is exact in a double)
- * over `block` values of k at a time, and adds each block's sum into the float32 output:
- * out = f32(out + sum), from 0. A and B are first widened to doubles in `scratch` ((m·k + k·n)
- * · 8 bytes, A row-major whatever its strides), so the loop only loads, multiplies and adds:
- * tiles of 4 rows × 4, 2 or 1 columns (two doubles to a vector), then the rows left over.
+ * gemm64(a, aRow, aCol, b, bRow, bCol, out, m, k, n, block, scratch): the cpu backend's
+ * product. Each output adds its products up in a double (a float32 times a float32 is exact
+ * in a double) over `block` values of k at a time, and adds each block's sum into the float32
+ * output: out = f32(out + sum), from 0. A and B are first widened to doubles in `scratch`
+ * ((m·k + k·n) · 8 bytes, whatever their strides: a transposed operand costs no extra pass), so
+ * the loop only loads, multiplies and adds: tiles of 4 rows × 4, 2 or 1 columns (two doubles
+ * to a vector), then the rows left over. With `fma`, each multiply and add is one fused
+ * multiply-add (relaxed SIMD), which gives the same sums: the product it would round is exact.
+ * test/training/simd.test.ts holds both to tf.matMul on cpu, bit for bit.
  */
-function gemm64Fn(): Fn {
-  const P = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]
+function gemm64Fn(fma: boolean): Fn {
+  const P = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]
   const f = new Fn(P)
-  const [A, AROW, ACOL, B, OUT, M, K, N, BLOCK, SCRATCH] = P.map((_, i) => i)
+  const [A, AROW, ACOL, B, BROW, BCOL, OUT, M, K, N, BLOCK, SCRATCH] = P.map((_, i) => i)
   const i0 = f.local(I32)
   const j0 = f.local(I32)
   const k0 = f.local(I32)
@@ -665,33 +677,57 @@ function gemm64Fn(): Fn {
   f.get(K).i32(3).e(op.i32shl).set(lda)
   f.v(0x0c, ...new Array(16).fill(0)).set(zeroV)
 
-  // Widen A (m×k at its strides) into scratch row-major, then B (k×n) after it.
+  // Widen A (m×k at its strides) into scratch, then B (k×n) after it. A's rows are in panels
+  // of 4, their values interleaved (k0 of rows 0-3, then k1 of rows 0-3, ...) so that a tile
+  // reads them from one pointer; the rows after the last panel are row-major.
   const [r, c, ps, pd] = [i0, j0, pb, po]
-  f.get(SCRATCH).set(pd)
+  const step = kk
+  const m4 = k0
+  f.get(M).i32(-4).e(op.i32and).set(m4)
   f.i32(0).set(r)
   f.while(
     () => f.get(r).get(M).e(op.i32ltu),
     () => {
       f.get(A).get(r).get(AROW).e(op.i32mul, op.i32add).set(ps)
+      // In a panel: scratch + (r & ~3)·lda + (r & 3)·8, a step of 32; after: scratch + r·lda, a step of 8.
+      f.get(SCRATCH).get(r).i32(-4).e(op.i32and).get(lda).e(op.i32mul, op.i32add)
+      f.get(r).i32(3).e(op.i32and).i32(3).e(op.i32shl, op.i32add).set(pd)
+      f.i32(8).set(step)
+      f.when(
+        () => f.get(r).get(m4).e(op.i32ltu),
+        () => f.i32(32).set(step),
+      )
+      f.when(
+        () => f.get(r).get(m4).e(op.i32geu),
+        () => f.get(SCRATCH).get(r).get(lda).e(op.i32mul, op.i32add).set(pd),
+      )
       f.i32(0).set(c)
       f.while(
         () => f.get(c).get(K).e(op.i32ltu),
         () => {
           f.get(pd).get(ps).e(op.f32load, 2, 0, op.f64promote, 0x39, 3, 0) // f64.store
-          f.bump(ps, {local: ACOL}).bump(pd, 8).bump(c, 1)
+          f.bump(ps, {local: ACOL}).bump(pd, {local: step}).bump(c, 1)
         },
       )
       f.bump(r, 1)
     },
   )
-  f.get(pd).set(b64)
-  f.get(B).set(ps)
-  f.get(K).get(N).e(op.i32mul).i32(2).e(op.i32shl).get(B).e(op.i32add).set(c) // end of B
+  f.get(SCRATCH).get(M).get(lda).e(op.i32mul, op.i32add).tee(b64).set(pd)
+  // B row-major whatever its strides (a transposed B is just other strides).
+  f.i32(0).set(r)
   f.while(
-    () => f.get(ps).get(c).e(op.i32ltu),
+    () => f.get(r).get(K).e(op.i32ltu),
     () => {
-      f.get(pd).get(ps).e(op.f32load, 2, 0, op.f64promote, 0x39, 3, 0)
-      f.bump(ps, 4).bump(pd, 8)
+      f.get(B).get(r).get(BROW).e(op.i32mul, op.i32add).set(ps)
+      f.i32(0).set(c)
+      f.while(
+        () => f.get(c).get(N).e(op.i32ltu),
+        () => {
+          f.get(pd).get(ps).e(op.f32load, 2, 0, op.f64promote, 0x39, 3, 0)
+          f.bump(ps, {local: BCOL}).bump(pd, 8).bump(c, 1)
+        },
+      )
+      f.bump(r, 1)
     },
   )
 
@@ -699,9 +735,8 @@ function gemm64Fn(): Fn {
     const nv = lanes === 4 ? 2 : 1
     const scalar = lanes === 1
     const acc = (r: number, q: number) => (scalar ? accS[r]! : accV[r * nv + q]!)
-    for (let r = 0; r < rows; r++) {
-      f.get(SCRATCH).get(i0).i32(r).e(op.i32add).get(lda).e(op.i32mul, op.i32add).set(pa[r]!)
-    }
+    // A panel's row r is at offset r·8 from one pointer (8·rows bytes a value of k); a row after the panels is alone.
+    f.get(SCRATCH).get(i0).get(lda).e(op.i32mul, op.i32add).set(pa[0]!)
     f.i32(0).set(k0)
     f.while(
       () => f.get(k0).get(K).e(op.i32ltu),
@@ -731,17 +766,17 @@ function gemm64Fn(): Fn {
               else f.v(simd.load, 0, ...uleb(16 * q)).set(bV[q]!)
             }
             for (let r = 0; r < rows; r++) {
-              f.get(pa[r]!)
-              if (scalar) f.e(0x2b, 3, 0).set(aS)
-              else f.v(simd.load64Splat, 3, 0).set(aV)
+              f.get(pa[0]!)
+              if (scalar) f.e(0x2b, 3, ...uleb(8 * r)).set(aS)
+              else f.v(simd.load64Splat, 3, ...uleb(8 * r)).set(aV)
               for (let q = 0; q < nv; q++) {
-                f.get(acc(r, q))
-                if (scalar) f.get(aS).get(bS).e(op.f64mul, op.f64add)
-                else f.get(aV).get(bV[q]!).v(simd.f64Mul).v(simd.f64Add)
+                if (scalar) f.get(acc(r, q)).get(aS).get(bS).e(op.f64mul, op.f64add)
+                else if (fma) f.get(aV).get(bV[q]!).get(acc(r, q)).v(simd.f64Madd)
+                else f.get(acc(r, q)).get(aV).get(bV[q]!).v(simd.f64Mul).v(simd.f64Add)
                 f.set(acc(r, q))
               }
-              f.bump(pa[r]!, 8)
             }
+            f.bump(pa[0]!, 8 * rows)
             f.bump(pb, {local: ldb})
             f.get(kk).i32(1).e(op.i32sub).set(kk)
           },
@@ -827,19 +862,19 @@ function biasActFn(): Fn {
   return f
 }
 
-const FUNCTIONS: [string, () => Fn][] = [
-  ['gemm', gemmFn],
-  ['transpose', transposeFn],
-  ['colsum', colsumFn],
-  ['mask', maskFn],
-  ['adam', adamFn],
-  ['gemm64', gemm64Fn],
+const FUNCTIONS: [string, (fma: boolean) => Fn][] = [
+  ['gemm', () => gemmFn()],
+  ['transpose', () => transposeFn()],
+  ['colsum', () => colsumFn()],
+  ['mask', () => maskFn()],
+  ['adam', () => adamFn()],
+  ['gemm64', (fma) => gemm64Fn(fma)],
   ['colsum64', () => colsumFn(true)],
-  ['biasAct', biasActFn],
+  ['biasAct', () => biasActFn()],
 ]
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = FUNCTIONS.map(([, make]) => make())
+function moduleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
+  const fns = FUNCTIONS.map(([, make]) => make(fma))
   const types = section(1, vec(fns.map((fn) => [0x60, ...vec(fn.params.map((p) => [p])), 0])))
   const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]))
   const funcs = section(3, vec(fns.map((_, i) => uleb(i))))
@@ -870,22 +905,53 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ])
 }
 
-let compiled: WebAssembly.Module | undefined
+const compiled = new Map<boolean, WebAssembly.Module | undefined>()
 
-/** The kernels over `memory`, or undefined where this runtime has no WebAssembly SIMD. */
-export function simdKernels(memory: WebAssembly.Memory): SimdKernels | undefined {
-  try {
-    if (!compiled) {
-      const bytes = moduleBytes()
-      if (!WebAssembly.validate(bytes)) return undefined
-      compiled = new WebAssembly.Module(bytes)
+const RELAXED_FLAG = 'experimental-wasm-relaxed-simd'
+
+/** V8 before 11.4 (Node 20 has 11.3) ships relaxed SIMD behind RELAXED_FLAG. */
+function relaxedBehindFlag(): boolean {
+  const [major = 0, minor = 0] = process.versions.v8.split('.').map(Number)
+  return major < 11 || (major === 11 && minor < 4)
+}
+
+/**
+ * The module, with relaxed SIMD's fused multiply-add in gemm64 if `fma` and this runtime has
+ * it. Its results are the same either way: a float32 times a float32 is exact in a double, so
+ * fusing the multiply into the add rounds once where the two rounded once. Node 20's V8 has
+ * relaxed SIMD complete behind a flag (on by default from V8 11.4): the flag is on for this one
+ * compilation and off again after, so no other module sees it.
+ */
+function compile(fma: boolean): WebAssembly.Module | undefined {
+  if (compiled.has(fma)) return compiled.get(fma)
+  const bytes = moduleBytes(fma)
+  let module: WebAssembly.Module | undefined
+  if (WebAssembly.validate(bytes)) module = new WebAssembly.Module(bytes)
+  else if (fma && relaxedBehindFlag()) {
+    try {
+      setFlagsFromString(`--${RELAXED_FLAG}`)
+      if (WebAssembly.validate(bytes)) module = new WebAssembly.Module(bytes)
+    } finally {
+      setFlagsFromString(`--no-${RELAXED_FLAG}`)
     }
-    const x = new WebAssembly.Instance(compiled, {env: {memory}}).exports as Record<string, (...a: number[]) => void>
+  }
+  compiled.set(fma, module)
+  return module
+}
+
+/** The kernels over `memory` (gemm64 fused where it can be, unless `fma` is false), or undefined where this runtime has no WebAssembly SIMD. */
+export function simdKernels(memory: WebAssembly.Memory, {fma = true}: {fma?: boolean} = {}): SimdKernels | undefined {
+  try {
+    const fused = fma ? compile(true) : undefined
+    const module = fused ?? compile(false)
+    if (!module) return undefined
+    const x = new WebAssembly.Instance(module, {env: {memory}}).exports as Record<string, (...a: number[]) => void>
     const {gemm, transpose, colsum, mask, adam, gemm64, colsum64, biasAct} = x as Record<
       string,
       (...a: number[]) => void
     >
     return {
+      fused: fused !== undefined,
       gemm: (a, aRow, aCol, b, bias, out, m, k, n, relu) =>
         gemm!(a, aRow, aCol, b, bias ?? 0, bias === undefined ? 0 : 1, out, m, k, n, relu),
       transpose: (src, dst, rows, cols) => transpose!(src, dst, rows, cols),
@@ -907,8 +973,8 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | undefined
           c.epsilon,
           c.negLr,
         ),
-      gemm64: (a, aRow, aCol, b, out, m, k, n, block, scratch) =>
-        gemm64!(a, aRow, aCol, b, out, m, k, n, block, scratch),
+      gemm64: (a, aRow, aCol, b, bRow, bCol, out, m, k, n, block, scratch) =>
+        gemm64!(a, aRow, aCol, b, bRow, bCol, out, m, k, n, block, scratch),
       colsum64: (src, dst, rows, cols) => colsum64!(src, dst, rows, cols),
       biasAct: (out, bias, rows, n, relu) => biasAct!(out, bias, rows, n, relu ? 1 : 0),
     }

@@ -466,7 +466,10 @@ export class Trainer {
 
   /**
    * Scores a checkpoint on rows the loop never saw (the test set), through a network rebuilt
-   * from its saved weights and seed states: the model exactly as it is saved and served.
+   * from its saved weights and seed states: the model exactly as it is saved and served. Its
+   * logits come from a training step of its own, which gives net.forward's values (on cpu in
+   * a fraction of the time: TF.js's JavaScript product took 0.8 s for the default test rows
+   * at hidden 128).
    */
   async scoreCheckpoint(checkpoint: Checkpoint, rows: {x: Float32Array; y: Int32Array; n: number}): Promise<Scores> {
     const {tf, options} = this
@@ -477,7 +480,8 @@ export class Trainer {
     })
     const set = new ScoringSet(tf, rows.x, rows.y, rows.n, this.data.features)
     try {
-      return await score(tf, net, set, this.scoring())
+      const stepper = createStepper(tf, net)
+      return await score(tf, net, set, {...this.scoring(), forward: (x) => stepper.logits(x)})
     } finally {
       set.dispose()
       net.dispose()
