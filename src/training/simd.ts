@@ -142,6 +142,7 @@ const op = {
 } as const
 const simd = {
   load: 0x00,
+  shuffle: 0x0d,
   loadSplat: 0x09,
   store: 0x0b,
   splat: 0x13,
@@ -428,6 +429,14 @@ function tiles(
   )
 }
 
+/** i8x16.shuffle's 16 byte lanes for four float32 lanes of (a, b): 0-3 from a, 4-7 from b. */
+const lanes32 = (...picks: number[]) => picks.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])
+
+/**
+ * transpose(src, dst, rows, cols): dst (cols×rows) = srcᵀ, bits copied. Blocks of 4×4 go
+ * through vectors (four rows loaded, shuffled into four columns); the rows and columns left
+ * over one value at a time.
+ */
 function transposeFn(): Fn {
   const f = new Fn([I32, I32, I32, I32])
   const [SRC, DST, ROWS, COLS] = [0, 1, 2, 3]
@@ -435,26 +444,83 @@ function transposeFn(): Fn {
   const c = f.local(I32)
   const ps = f.local(I32)
   const pd = f.local(I32)
-  const rowBytes = f.local(I32)
+  const rowBytes = f.local(I32) // a row of dst
+  const colBytes = f.local(I32) // a row of src
+  const rows4 = f.local(I32)
+  const cols4 = f.local(I32)
+  const a = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)]
+  const t = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)]
   f.get(ROWS).i32(2).e(op.i32shl).set(rowBytes)
-  f.get(SRC).set(ps)
+  f.get(COLS).i32(2).e(op.i32shl).set(colBytes)
+  f.get(ROWS).i32(-4).e(op.i32and).set(rows4)
+  f.get(COLS).i32(-4).e(op.i32and).set(cols4)
+  const shuffle = (x: number, y: number, picks: number[], into: number) =>
+    f
+      .get(x)
+      .get(y)
+      .v(simd.shuffle, ...lanes32(...picks))
+      .set(into)
   f.i32(0).set(r)
   f.while(
-    () => f.get(r).get(ROWS).e(op.i32ltu),
+    () => f.get(r).get(rows4).e(op.i32ltu),
     () => {
-      // dst column r: dst + r·4, then one row (rows·4 bytes) further per element.
-      f.get(DST).get(r).i32(2).e(op.i32shl, op.i32add).set(pd)
       f.i32(0).set(c)
       f.while(
-        () => f.get(c).get(COLS).e(op.i32ltu),
+        () => f.get(c).get(cols4).e(op.i32ltu),
         () => {
-          f.get(pd).get(ps).e(op.i32load, 2, 0, op.i32store, 2, 0)
-          f.bump(ps, 4).bump(pd, {local: rowBytes}).bump(c, 1)
+          // src[r..r+3][c..c+3] → dst[c..c+3][r..r+3]
+          f.get(SRC).get(r).get(colBytes).e(op.i32mul, op.i32add).get(c).i32(2).e(op.i32shl, op.i32add).set(ps)
+          for (let i = 0; i < 4; i++) f.get(ps).v(simd.load, 2, 0).set(a[i]!).bump(ps, {local: colBytes})
+          shuffle(a[0]!, a[1]!, [0, 4, 1, 5], t[0]!)
+          shuffle(a[0]!, a[1]!, [2, 6, 3, 7], t[1]!)
+          shuffle(a[2]!, a[3]!, [0, 4, 1, 5], t[2]!)
+          shuffle(a[2]!, a[3]!, [2, 6, 3, 7], t[3]!)
+          f.get(DST).get(c).get(rowBytes).e(op.i32mul, op.i32add).get(r).i32(2).e(op.i32shl, op.i32add).set(pd)
+          for (const [x, y, picks] of [
+            [t[0]!, t[2]!, [0, 1, 4, 5]],
+            [t[0]!, t[2]!, [2, 3, 6, 7]],
+            [t[1]!, t[3]!, [0, 1, 4, 5]],
+            [t[1]!, t[3]!, [2, 3, 6, 7]],
+          ] as const) {
+            f.get(pd)
+              .get(x)
+              .get(y)
+              .v(simd.shuffle, ...lanes32(...picks))
+              .v(simd.store, 2, 0)
+            f.bump(pd, {local: rowBytes})
+          }
+          f.bump(c, 4)
         },
       )
-      f.bump(r, 1)
+      f.bump(r, 4)
     },
   )
+  /** One value at a time over rows [r0, rows) × columns [c0, cols), c0 and r0 locals. */
+  const rest = (rowFrom: number, colFrom: number | undefined, rowsTo: number) => {
+    f.get(rowFrom).set(r)
+    f.while(
+      () => f.get(r).get(rowsTo).e(op.i32ltu),
+      () => {
+        if (colFrom === undefined) f.i32(0).set(c)
+        else f.get(colFrom).set(c)
+        f.get(SRC).get(r).get(colBytes).e(op.i32mul, op.i32add).get(c).i32(2).e(op.i32shl, op.i32add).set(ps)
+        f.get(DST).get(c).get(rowBytes).e(op.i32mul, op.i32add).get(r).i32(2).e(op.i32shl, op.i32add).set(pd)
+        f.while(
+          () => f.get(c).get(COLS).e(op.i32ltu),
+          () => {
+            f.get(pd).get(ps).e(op.i32load, 2, 0, op.i32store, 2, 0)
+            f.bump(ps, 4).bump(pd, {local: rowBytes}).bump(c, 1)
+          },
+        )
+        f.bump(r, 1)
+      },
+    )
+  }
+  // The columns after the blocks, in the block rows; then every column of the rows after them.
+  const zero = f.local(I32)
+  f.i32(0).set(zero)
+  rest(zero, cols4, rows4)
+  rest(rows4, undefined, ROWS)
   return f
 }
 

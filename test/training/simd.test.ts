@@ -75,3 +75,31 @@ describe('gemm64, the cpu backend product', () => {
     expect(Array.from(fused.out)).toEqual(Array.from(expected))
   })
 })
+
+describe('transpose', () => {
+  it.each([
+    [128, 128],
+    [3, 128],
+    [128, 2],
+    [6, 9],
+    [5, 4],
+    [4, 7],
+    [1, 1],
+  ])('copies the bits of a %i×%i matrix into its transpose', (rows, cols) => {
+    const memory = new WebAssembly.Memory({initial: 4})
+    const kernels = simdKernels(memory)!
+    const heap = new Float32Array(memory.buffer)
+    const rng = new Rng(rows * 100 + cols)
+    const src = new Float32Array(rows * cols).map(() => rng.normal())
+    src[0] = Number.NaN
+    heap.set(src, 0)
+    const dst = Math.ceil((rows * cols) / 4) * 4
+    heap.fill(7, dst, dst + rows * cols + 4)
+    kernels.transpose(0, dst * 4, rows, cols)
+    const expected: number[] = []
+    for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) expected.push(src[r * cols + c]!)
+    expect(Array.from(heap.subarray(dst, dst + rows * cols))).toEqual(expected)
+    // Nothing past the end is written.
+    expect(Array.from(heap.subarray(dst + rows * cols, dst + rows * cols + 4))).toEqual([7, 7, 7, 7])
+  })
+})
