@@ -25,9 +25,13 @@ const OVERFITTING = {
 
 describe('the saved checkpoint', () => {
   let tf: Tf
+  let backend: 'wasm' | 'cpu'
   let dir: {path: string; cleanup: () => Promise<void>}
   beforeAll(async () => {
-    tf = (await testTf()).tf
+    const loaded = await testTf()
+    tf = loaded.tf
+    // Trained and scored on the same backend.
+    backend = loaded.backend.name as 'wasm' | 'cpu'
     dir = await tempDir()
   })
   afterAll(() => dir.cleanup())
@@ -35,7 +39,7 @@ describe('the saved checkpoint', () => {
   it('is the best epoch’s model: reloaded from disk, it scores that epoch’s val_loss again', async () => {
     const store = new FolderStore(dir.path)
     const options = resolveTrainOptions(OVERFITTING)
-    const run = await trainRun({options, store, backend: 'wasm', morphoVersion: '0.0.0-test'})
+    const run = await trainRun({options, store, backend, morphoVersion: '0.0.0-test'})
     const s = run.summary
     expect(s.selected_epoch).toBe(s.best_epoch)
     expect(s.selected_epoch).toBeLessThan(s.final_epoch)
