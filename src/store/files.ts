@@ -1,7 +1,7 @@
 import {constants} from 'node:fs'
 import {lstat, mkdir, open, readdir, readFile, rename, rm} from 'node:fs/promises'
 import {dirname, join, posix} from 'node:path'
-import {fromSystemError, integrityError, invalidData} from '../errors.js'
+import {fromSystemError, integrityError} from '../errors.js'
 import {fsyncDir, withPath, writeFileAtomic} from './atomic.js'
 
 /**
@@ -54,8 +54,10 @@ export function sortedPaths(files: ModelFiles): string[] {
 }
 
 /**
- * Every regular file under `dir`. Symlinks and other special files are refused: a registered
- * version must not depend on anything outside its folder. A missing folder is an empty map.
+ * Every regular file under `dir`, a folder of the store (a run's model, a version). Symlinks
+ * and other special files are INTEGRITY (exit 7), as a link in place of any store file is: a
+ * registered version must not depend on anything outside its folder. A missing folder is an
+ * empty map.
  */
 export async function readTree(dir: string): Promise<ModelFiles> {
   const files: ModelFiles = new Map()
@@ -73,8 +75,14 @@ export async function readTree(dir: string): Promise<ModelFiles> {
       const info = await lstat(full)
       if (info.isDirectory()) await walk(relPath)
       else if (info.isFile()) files.set(relPath, await readFile(full))
-      else {
-        throw invalidData(`${full} is not a regular file; a model folder may hold only files and folders`, {
+      else if (info.isSymbolicLink()) {
+        throw integrityError(`${full} is a symbolic link; morpho does not follow links inside its store`, {
+          hint: 'Put the file itself in place of the link, or register the run again.',
+          details: {path: full, errno: 'ELOOP'},
+        })
+      } else {
+        throw integrityError(`${full} is not a regular file; a model folder may hold only files and folders`, {
+          hint: 'Remove it, or register the run again.',
           details: {path: full},
         })
       }

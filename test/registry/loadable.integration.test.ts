@@ -105,6 +105,42 @@ describe.each(BACKENDS)('only loadable models are registered and promoted (built
   })
 })
 
+describe('a registered version whose file became a symbolic link (built CLI, folder store)', () => {
+  it('is refused as a changed store (exit 7), and the file it points to is not read', async () => {
+    const home = await tempDir()
+    const store = new FolderStore(home.path)
+    const run = await makeRun(store)
+    const registered = await runCli(['register', run.id, '--json', '--home', home.path])
+    expect(registered.code, registered.stdout).toBe(0)
+    const {model, version} = parseJson<{entry: {model: string; version: number}}>(registered.stdout).entry
+    const weights = join(home.path, 'models', model, String(version), WEIGHTS_FILE)
+    // The same bytes behind the link: only the link itself can make it fail.
+    const outside = join(home.path, '..', `linked-weights-${process.pid}.bin`)
+    await writeFile(outside, await readFile(weights))
+    await rm(weights)
+    await symlink(outside, weights)
+    try {
+      const res = await runCli([
+        'predict',
+        '--version',
+        String(version),
+        '--data',
+        '[[0, 0]]',
+        '--json',
+        '--home',
+        home.path,
+      ])
+      expect(res.code, res.stdout).toBe(7)
+      const error = parseJson<ErrorOut>(res.stdout).error
+      expect(error.code).toBe('INTEGRITY')
+      expect(error.message).toContain(`${weights} is a symbolic link`)
+    } finally {
+      await rm(outside, {force: true})
+      await home.cleanup()
+    }
+  })
+})
+
 describe('refused registrations leave no folder behind (built CLI, folder store)', () => {
   it('for a symbolic link in the run, or at the lock', async () => {
     const home = await tempDir()
@@ -117,8 +153,10 @@ describe('refused registrations leave no folder behind (built CLI, folder store)
     await symlink(outside, join(modelDir(linked.id), WEIGHTS_FILE))
     try {
       const res = await runCli(['register', linked.id, '--json', '--home', home.path])
-      expect(res.code, res.stdout).toBe(6)
-      expect(parseJson<ErrorOut>(res.stdout).error.message).toContain('is not a regular file')
+      expect(res.code, res.stdout).toBe(7)
+      const error = parseJson<ErrorOut>(res.stdout).error
+      expect(error.code).toBe('INTEGRITY')
+      expect(error.message).toContain(`${WEIGHTS_FILE} is a symbolic link`)
       expect(await readdir(home.path)).not.toContain('models')
     } finally {
       await rm(outside, {force: true})
