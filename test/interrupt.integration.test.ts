@@ -113,6 +113,42 @@ describe('interrupting long commands (built CLI)', () => {
     },
   )
 
+  it('SIGKILL to the sweep alone: its run notices the sweep is gone, is marked interrupted and ends', async () => {
+    const home = await dir()
+    const p = start([...LONG_SWEEP, ...LONG_EPOCHS, '--json', '--home', home])
+    const runsDir = join(home, 'runs')
+    await until(() => p.stderr().includes('[1/2]'), 'the first run to start')
+    let runId = ''
+    await until(() => {
+      void readdir(runsDir)
+        .then(async ([id]) => {
+          if (id && (await readFile(join(runsDir, id, 'metrics.jsonl'), 'utf8')).length > 0) runId = id
+        })
+        .catch(() => {})
+      return runId !== ''
+    }, 'an epoch of the first run')
+    const record = async () => JSON.parse(await readFile(join(runsDir, runId, 'run.json'), 'utf8')) as RunRecord
+    const {pid} = await record()
+
+    // Nothing is passed on: the sweep is gone at once, its run is adopted by another parent.
+    p.child.kill('SIGKILL')
+    expect(await p.exit).toBe('SIGKILL')
+    let status = ''
+    await until(
+      () => {
+        void record()
+          .then((r) => {
+            status = r.status
+          })
+          .catch(() => {})
+        return status === 'interrupted' && !alive(pid!)
+      },
+      'the orphaned run to stop',
+      15_000,
+    )
+    expect(await readdir(runsDir)).toEqual([runId])
+  })
+
   it('store copy: SIGINT stops it between two runs, and it says what the target holds', async () => {
     const from = await dir()
     const to = join(await dir(), 'copy')

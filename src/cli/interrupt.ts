@@ -21,13 +21,38 @@ export function catchInterrupts(onFirst?: (signal: NodeJS.Signals) => void): Int
   }
   process.on('SIGINT', handler)
   process.on('SIGTERM', handler)
+  const orphaned = watchParent(() => handler('SIGTERM'))
   return {
     signal: abort.signal,
     release() {
       process.off('SIGINT', handler)
       process.off('SIGTERM', handler)
+      orphaned?.()
     },
   }
+}
+
+/**
+ * Set by a command that runs morpho processes of its own (a sweep's runs) to its pid: a child
+ * whose parent is gone without passing a signal on (SIGKILLed, out of memory) stops as if sent
+ * SIGTERM — its run marked interrupted — instead of training on with nobody to report to.
+ */
+export const PARENT_PID_ENV = 'MORPHO_PARENT_PID'
+const PARENT_POLL_MS = 500
+
+/** Calls `gone` once when this process's parent is no longer the one named; returns the stop. */
+function watchParent(gone: () => void): (() => void) | undefined {
+  const parent = Number(process.env[PARENT_PID_ENV])
+  if (!Number.isInteger(parent) || parent < 1) return undefined
+  const check = () => {
+    // An orphan is adopted by init or a subreaper: its parent pid changes.
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    gone()
+  }
+  const timer = setInterval(check, PARENT_POLL_MS)
+  timer.unref()
+  return () => clearInterval(timer)
 }
 
 /** Runs `body` with SIGINT/SIGTERM caught as its abort signal. */

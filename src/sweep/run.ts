@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {PARENT_PID_ENV} from '../cli/interrupt.js'
 import type {Store} from '../store/store.js'
 import type {TrainSummary} from '../training/types.js'
 import {grid, type SweepPlan, type SweepValue} from './config.js'
@@ -106,7 +107,12 @@ function trainChild(
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {...process.env, NODE_ENV: 'production', MORPHO_STORE: store.connectionString()},
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        MORPHO_STORE: store.connectionString(),
+        [PARENT_PID_ENV]: String(process.pid),
+      },
       // Its own process group: a Ctrl-C at the terminal reaches the sweep, which passes one
       // SIGINT on (two would make the run quit at once, unrecorded).
       detached: true,
