@@ -21,15 +21,48 @@ export function catchInterrupts(onFirst?: (signal: NodeJS.Signals) => void): Int
   }
   process.on('SIGINT', handler)
   process.on('SIGTERM', handler)
-  const orphaned = watchParent(() => handler('SIGTERM'))
+  // A parent gone or an output closed stops the command once; unlike a second signal, the
+  // other of the two coming after does not make it exit at once.
+  const stop = () => {
+    if (!abort.signal.aborted) handler('SIGTERM')
+  }
+  const orphaned = watchParent(stop)
+  const closing = stop
+  onOutputClosed.add(closing)
+  watchOutput()
   return {
     signal: abort.signal,
     release() {
       process.off('SIGINT', handler)
       process.off('SIGTERM', handler)
       orphaned?.()
+      onOutputClosed.delete(closing)
     },
   }
+}
+
+const onOutputClosed = new Set<() => void>()
+let outputWatched = false
+let outputClosed = false
+
+/**
+ * A reader of stdout or stderr that went away (`morpho train 2>&1 | head`, a sweep killed
+ * while its run reports to it) makes every later write fail with EPIPE. The first one stops
+ * the command in progress as SIGTERM would (a run is marked interrupted, not left "running"
+ * by a crash); that and every later write error on a closed output are dropped, so the
+ * command can finish its cleanup and exit with its own code.
+ */
+function watchOutput(): void {
+  if (outputWatched) return
+  outputWatched = true
+  const closed = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && !outputClosed) throw err
+    if (outputClosed) return
+    outputClosed = true
+    for (const stop of onOutputClosed) stop()
+  }
+  process.stdout.on('error', closed)
+  process.stderr.on('error', closed)
 }
 
 /**
