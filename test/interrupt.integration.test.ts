@@ -149,6 +149,19 @@ describe('interrupting long commands (built CLI)', () => {
     expect(await readdir(runsDir)).toEqual([runId])
   })
 
+  it('train whose progress reader went away (`morpho train 2>&1 | head`): the run is marked interrupted, exit 130', async () => {
+    const home = await dir()
+    const p = start(['train', ...LONG_EPOCHS, '--samples', '20000', '--batch-size', '16', '--home', home])
+    await until(() => /epoch +1\//.test(p.stderr()), 'the first epoch line')
+    // As `head` does once it has its lines: the read end closes, the next write is EPIPE.
+    p.child.stderr.destroy()
+    p.child.stdout.destroy()
+    expect(await exitWithin(p, 10_000)).toBe(130)
+    const [runId] = await readdir(join(home, 'runs'))
+    const record = JSON.parse(await readFile(join(home, 'runs', runId!, 'run.json'), 'utf8')) as RunRecord
+    expect(record.status).toBe('interrupted')
+  })
+
   it('store copy: SIGINT stops it between two runs, and it says what the target holds', async () => {
     const from = await dir()
     const to = join(await dir(), 'copy')
