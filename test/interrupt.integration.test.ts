@@ -59,6 +59,23 @@ const alive = (pid: number) => {
   }
 }
 
+/** Waits until the sweep's first run has recorded an epoch (so it is training); its id, record and pid. */
+async function firstRunTraining(p: ReturnType<typeof start>, runsDir: string) {
+  await until(() => p.stderr().includes('[1/2]'), 'the first run to start')
+  let runId = ''
+  await until(() => {
+    void readdir(runsDir)
+      .then(async ([id]) => {
+        if (id && (await readFile(join(runsDir, id, 'metrics.jsonl'), 'utf8')).length > 0) runId = id
+      })
+      .catch(() => {})
+    return runId !== ''
+  }, 'an epoch of the first run')
+  const record = async () => JSON.parse(await readFile(join(runsDir, runId, 'run.json'), 'utf8')) as RunRecord
+  const {pid} = await record()
+  return {runId, record, pid}
+}
+
 describe('interrupting long commands (built CLI)', () => {
   const cleanups: (() => Promise<void>)[] = []
   afterEach(async () => {
@@ -83,19 +100,7 @@ describe('interrupting long commands (built CLI)', () => {
       const home = await dir()
       const p = start([...LONG_SWEEP, ...LONG_EPOCHS, '--json', '--home', home])
       const runsDir = join(home, 'runs')
-      // Once the first run has recorded an epoch, it is training.
-      await until(() => p.stderr().includes('[1/2]'), 'the first run to start')
-      let runId = ''
-      await until(() => {
-        void readdir(runsDir)
-          .then(async ([id]) => {
-            if (id && (await readFile(join(runsDir, id, 'metrics.jsonl'), 'utf8')).length > 0) runId = id
-          })
-          .catch(() => {})
-        return runId !== ''
-      }, 'an epoch of the first run')
-      const record = async () => JSON.parse(await readFile(join(runsDir, runId, 'run.json'), 'utf8')) as RunRecord
-      const {pid} = await record()
+      const {runId, record, pid} = await firstRunTraining(p, runsDir)
 
       process.kill(group ? -p.child.pid! : p.child.pid!, signal)
       const code = await exitWithin(p, 10_000)
@@ -117,18 +122,7 @@ describe('interrupting long commands (built CLI)', () => {
     const home = await dir()
     const p = start([...LONG_SWEEP, ...LONG_EPOCHS, '--json', '--home', home])
     const runsDir = join(home, 'runs')
-    await until(() => p.stderr().includes('[1/2]'), 'the first run to start')
-    let runId = ''
-    await until(() => {
-      void readdir(runsDir)
-        .then(async ([id]) => {
-          if (id && (await readFile(join(runsDir, id, 'metrics.jsonl'), 'utf8')).length > 0) runId = id
-        })
-        .catch(() => {})
-      return runId !== ''
-    }, 'an epoch of the first run')
-    const record = async () => JSON.parse(await readFile(join(runsDir, runId, 'run.json'), 'utf8')) as RunRecord
-    const {pid} = await record()
+    const {runId, record, pid} = await firstRunTraining(p, runsDir)
 
     // Nothing is passed on: the sweep is gone at once, its run is adopted by another parent.
     p.child.kill('SIGKILL')
