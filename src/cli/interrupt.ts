@@ -27,8 +27,7 @@ export function catchInterrupts(onFirst?: (signal: NodeJS.Signals) => void): Int
     if (!abort.signal.aborted) handler('SIGTERM')
   }
   const orphaned = watchParent(stop)
-  const closing = stop
-  onOutputClosed.add(closing)
+  onOutputClosed.add(stop)
   watchOutput()
   return {
     signal: abort.signal,
@@ -36,7 +35,7 @@ export function catchInterrupts(onFirst?: (signal: NodeJS.Signals) => void): Int
       process.off('SIGINT', handler)
       process.off('SIGTERM', handler)
       orphaned?.()
-      onOutputClosed.delete(closing)
+      onOutputClosed.delete(stop)
     },
   }
 }
