@@ -1,6 +1,6 @@
 import {readdir} from 'node:fs/promises'
 import {resolveStore} from '../config.js'
-import type {RegistryDocument} from '../registry/schema.js'
+import type {RegistryModels} from '../registry/schema.js'
 import {FolderStore} from '../store/folder/folder-store.js'
 import {isSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
@@ -255,13 +255,13 @@ export function storeValues(flags: {store?: string; home?: string}, waitMs = COM
     })
     return opened
   }
-  let document: Promise<RegistryDocument | undefined> | undefined
+  let document: Promise<RegistryModels | undefined> | undefined
   const registry = () => {
     document ??= inTime(async () => {
       const s = await store()
       if (!s) return undefined
-      const {readRegistry} = await import('../registry/queries.js')
-      return readRegistry(s)
+      const {readModels} = await import('../registry/queries.js')
+      return readModels(s)
     })
     return document
   }

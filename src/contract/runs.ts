@@ -1,5 +1,5 @@
-import {readRegistry} from '../registry/queries.js'
-import type {RegistryDocument, Stage} from '../registry/schema.js'
+import {readModels} from '../registry/queries.js'
+import type {RegistryModels, Stage} from '../registry/schema.js'
 import {assertSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
 import type {RunEvent, RunRecord, RunStatus} from '../tracking/types.js'
@@ -87,7 +87,7 @@ export function toEpochView({seed_states, ...rest}: EpochMetrics): EpochView {
 
 /** Every run matching the filters, newest first (a damaged record is reported, not fatal). */
 export async function listRunViews(store: Store, filters: RunFilters = {}): Promise<RunListView> {
-  const [{runs, skipped}, doc] = await Promise.all([store.runs.list(), readRegistry(store).catch(() => undefined)])
+  const [{runs, skipped}, doc] = await Promise.all([store.runs.list(), readModels(store).catch(() => undefined)])
   const byRun = versionsByRun(doc)
   const matching = runs.filter(
     (r) =>
@@ -104,14 +104,14 @@ export async function listRunViews(store: Store, filters: RunFilters = {}): Prom
 
 /** One run as `runs show` gives it, without its epochs and events. */
 export async function runViewOf(store: Store, id: string): Promise<RunView> {
-  const [record, doc] = await Promise.all([store.runs.get(id), readRegistry(store).catch(() => undefined)])
+  const [record, doc] = await Promise.all([store.runs.get(id), readModels(store).catch(() => undefined)])
   return toRunView(store, record, versionsByRun(doc))
 }
 
 /** One run with every epoch and event. */
 export async function runDetailView(store: Store, id: string): Promise<RunDetailView> {
   assertSafeId('run id', id)
-  const [details, doc] = await Promise.all([store.runs.details(id), readRegistry(store).catch(() => undefined)])
+  const [details, doc] = await Promise.all([store.runs.details(id), readModels(store).catch(() => undefined)])
   return {
     run: toRunView(store, details.record, versionsByRun(doc)),
     metrics: details.metrics.map(toEpochView),
@@ -119,7 +119,7 @@ export async function runDetailView(store: Store, id: string): Promise<RunDetail
   }
 }
 
-function versionsByRun(doc: RegistryDocument | undefined): VersionsByRun {
+function versionsByRun(doc: RegistryModels | undefined): VersionsByRun {
   const out: VersionsByRun = new Map()
   if (!doc) return out
   for (const name of Object.keys(doc.models).sort()) {

@@ -1,6 +1,6 @@
 import {isMorphoError, notFound, usageError} from '../errors.js'
 import {decodeModel, type LoadedModel} from '../model/serialize.js'
-import {modelNameFor, parseVersionRef, readRegistry, resolveModel, type VersionView} from '../registry/index.js'
+import {modelNameFor, parseVersionRef, readModels, resolveModel, type VersionView} from '../registry/index.js'
 import type {ModelFiles} from '../store/files.js'
 import {isSafeId} from '../store/paths.js'
 import type {Store} from '../store/store.js'
@@ -32,7 +32,7 @@ export async function resolveSource(store: Store, ref: string): Promise<ExportSo
     throw usageError(`Invalid model "${ref}"`, {
       hint: 'Give MODEL, MODEL@VERSION, MODEL@ALIAS, MODEL@STAGE or a run id.',
     })
-  const doc = await readRegistry(store)
+  const doc = await readModels(store)
   if (at !== -1 || Object.hasOwn(doc.models, name)) {
     const version = at === -1 ? undefined : parseVersionRef(ref.slice(at + 1))
     const resolved = await resolveModel(store, {model: name, version})

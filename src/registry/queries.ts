@@ -2,14 +2,14 @@ import {notFound} from '../errors.js'
 import {lowerIsBetter as metricLowerIsBetter} from '../metrics.js'
 import {decodeModel, type LoadedModel} from '../model/serialize.js'
 import type {ModelFiles} from '../store/files.js'
-import type {Store} from '../store/store.js'
+import type {RegistryReadTx, Store} from '../store/store.js'
 import {type Manifest, verifyFiles} from './manifest.js'
 import {
-  emptyRegistry,
   type HistoryEntry,
   type ModelRecord,
   REGISTRY_SCHEMA_VERSION,
   type RegistryDocument,
+  type RegistryModels,
   type Stage,
   type VersionEntry,
 } from './schema.js'
@@ -280,11 +280,21 @@ export async function loadVersion(store: Store, model: string, entry: VersionEnt
 
 /** The whole registry as one document (the folder's registry.json layout), whatever the backend. */
 export function readRegistry(store: Store): Promise<RegistryDocument> {
-  return store.registry.read(async (tx) => {
-    const doc = emptyRegistry()
-    doc.schemaVersion = REGISTRY_SCHEMA_VERSION
-    for (const name of await tx.modelNames()) doc.models[name] = (await tx.model(name))!
-    doc.history = await tx.history()
-    return doc
-  })
+  return store.registry.read(async (tx) => ({...(await modelsOf(tx)), history: await tx.history()}))
+}
+
+/**
+ * The registry's models without its history, which grows by an entry with every change and
+ * which only `history` and `store copy` need: what a server, the page and the run listings
+ * look versions up in (on PostgreSQL, one query less and as many rows fewer as there are
+ * entries).
+ */
+export function readModels(store: Store): Promise<RegistryModels> {
+  return store.registry.read(modelsOf)
+}
+
+async function modelsOf(tx: RegistryReadTx): Promise<RegistryModels> {
+  const models: RegistryModels['models'] = {}
+  for (const name of await tx.modelNames()) models[name] = (await tx.model(name))!
+  return {schemaVersion: REGISTRY_SCHEMA_VERSION, models}
 }

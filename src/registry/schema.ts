@@ -105,6 +105,9 @@ export interface RegistryDocument {
   history: HistoryEntry[]
 }
 
+/** The registry without its history: the models, their versions, stages and aliases. */
+export type RegistryModels = Omit<RegistryDocument, 'history'>
+
 export function emptyRegistry(): RegistryDocument {
   return {schemaVersion: REGISTRY_SCHEMA_VERSION, models: {}, history: []}
 }
@@ -114,7 +117,7 @@ export function isStage(value: unknown): value is Stage {
 }
 
 /** The model record called `name`, never something inherited from Object.prototype. */
-export function getModel(doc: RegistryDocument, name: string): ModelRecord | undefined {
+export function getModel(doc: RegistryModels, name: string): ModelRecord | undefined {
   return Object.hasOwn(doc.models, name) ? doc.models[name] : undefined
 }
 

@@ -1,7 +1,7 @@
 import {MorphoError, notFound, usageError} from '../errors.js'
 import {assertSafeId} from '../store/paths.js'
 import type {RegistryReadTx} from '../store/store.js'
-import {getModel, type ModelRecord, type RegistryDocument, STAGES, type Stage, type VersionEntry} from './schema.js'
+import {getModel, type ModelRecord, type RegistryModels, STAGES, type Stage, type VersionEntry} from './schema.js'
 
 /**
  * Pure lookups on a registry document: which model, which version, which alias, and the
@@ -9,7 +9,7 @@ import {getModel, type ModelRecord, type RegistryDocument, STAGES, type Stage, t
  */
 
 /** `name` if given (it must exist), else the only model in the registry: in a document. */
-export function selectModel(doc: RegistryDocument, name?: string): ModelRecord {
+export function selectModel(doc: RegistryModels, name?: string): ModelRecord {
   return getModel(
     doc,
     chooseModel(Object.keys(doc.models).sort(), name, (n) => getModel(doc, n) !== undefined),

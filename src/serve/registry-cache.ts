@@ -1,4 +1,4 @@
-import {emptyRegistry, type RegistryDocument, readRegistry} from '../registry/index.js'
+import {REGISTRY_SCHEMA_VERSION, type RegistryModels, readModels} from '../registry/index.js'
 import type {Store} from '../store/store.js'
 
 /**
@@ -10,7 +10,7 @@ import type {Store} from '../store/store.js'
 export class RegistryCache {
   readonly store: Store
   private signature = ''
-  private doc: RegistryDocument | undefined
+  private doc: RegistryModels | undefined
 
   constructor(store: Store) {
     this.store = store
@@ -21,10 +21,11 @@ export class RegistryCache {
     return this.store.registry.signature()
   }
 
-  async read(): Promise<RegistryDocument> {
+  /** The models, their versions, stages and aliases (not the history, which a server never shows). */
+  async read(): Promise<RegistryModels> {
     const signature = await this.signatureNow()
     if (this.doc && signature === this.signature) return this.doc
-    const doc = signature === '' ? emptyRegistry() : await readRegistry(this.store)
+    const doc = signature === '' ? {schemaVersion: REGISTRY_SCHEMA_VERSION, models: {}} : await readModels(this.store)
     this.doc = doc
     this.signature = signature
     return doc

@@ -1,7 +1,7 @@
 import {invalidData} from '../errors.js'
 import type {ClassLabel, ClassLabels} from '../model/model-file.js'
 import {argmaxRow, firstNonFiniteRow} from '../model/predictor.js'
-import {getModel, type RegistryDocument, STAGES} from '../registry/index.js'
+import {getModel, type RegistryModels, STAGES} from '../registry/index.js'
 import type {ModelHolder} from './model-holder.js'
 import type {ModelSnapshot} from './snapshot.js'
 
@@ -80,7 +80,7 @@ export function renderInfer(
 }
 
 /** GET /v2/models/{name}[/versions/{v}]: the model's tensors, and its registered versions. */
-export function renderMetadata(snapshot: ModelSnapshot, doc: RegistryDocument, versioned: boolean): string {
+export function renderMetadata(snapshot: ModelSnapshot, doc: RegistryModels, versioned: boolean): string {
   const record = getModel(doc, snapshot.name)
   return JSON.stringify({
     name: snapshot.name,
@@ -113,7 +113,7 @@ export function labelType(classes: ClassLabels): 'INT64' | 'FP64' | 'BYTES' {
  * GET /models: the original's three fields, plus stages, aliases and what is loaded — with the
  * loaded version's feature names and class labels (null while none is loaded).
  */
-export function renderModels(doc: RegistryDocument, holder: ModelHolder) {
+export function renderModels(doc: RegistryModels, holder: ModelHolder) {
   const current = holder.current
   const names = Object.keys(doc.models).sort()
   let name = holder.modelName

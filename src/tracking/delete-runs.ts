@@ -1,5 +1,5 @@
 import {MorphoError} from '../errors.js'
-import {readRegistry} from '../registry/queries.js'
+import {readModels} from '../registry/queries.js'
 import type {Stage} from '../registry/schema.js'
 import type {Store} from '../store/store.js'
 import {resolveRunRef} from './run-ref.js'
@@ -25,7 +25,7 @@ export async function deleteRuns(
   options: {force?: boolean} = {},
 ): Promise<DeleteRunsResult> {
   const ids = [...new Set(await Promise.all(refs.map((ref) => resolveRunRef(store, ref))))]
-  const doc = await readRegistry(store)
+  const doc = await readModels(store)
   const plan: DeletedRun[] = []
   for (const runId of ids) {
     const run = await store.runs.get(runId)

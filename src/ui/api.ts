@@ -7,7 +7,7 @@ import {
   type HistoryEntry,
   historyListing,
   type ModelRecord,
-  readRegistry,
+  readModels,
   type Stage,
   stageHolder,
   type VersionView,
@@ -69,7 +69,7 @@ export interface ModelView {
 
 /** GET /api/models: every registered model with its versions, stages and aliases. */
 export async function modelsView(store: Store): Promise<{models: ModelView[]}> {
-  const doc = await readRegistry(store)
+  const doc = await readModels(store)
   return {
     models: Object.keys(doc.models)
       .sort()
