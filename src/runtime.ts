@@ -16,3 +16,13 @@ export function isSingleExecutable(): boolean {
     return false
   }
 }
+
+/** Whether a process with this pid runs on this host (one of another user's counts: EPERM). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -3,6 +3,7 @@ import {lstat, mkdir, open, readdir, readFile, rename, rm} from 'node:fs/promise
 import {basename, dirname, join, posix, resolve} from 'node:path'
 import {MorphoError} from '../errors.js'
 import {sha256} from '../registry/manifest.js'
+import {isAlive} from '../runtime.js'
 import {fsyncDir} from '../store/atomic.js'
 
 /**
@@ -33,6 +34,7 @@ export async function placeOutput(
   }
   const parent = dirname(target)
   await mkdir(parent, {recursive: true})
+  await removeStale(parent, basename(target))
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`
   const staging = join(parent, `.${basename(target)}.partial-${tag}`)
   try {
@@ -55,6 +57,20 @@ export async function placeOutput(
     return files
   } finally {
     await rm(staging, {recursive: true, force: true})
+  }
+}
+
+/**
+ * What an export to the same --out left behind when its process was killed before it could
+ * clean up (a second Ctrl-C, SIGKILL): `.NAME.partial-PID-…` whose process is gone. Those of a
+ * process still running (another export at the same moment) stay, and so does a
+ * `.NAME.replaced-…`, which may be the only copy of an --out being replaced.
+ */
+async function removeStale(parent: string, name: string): Promise<void> {
+  for (const entry of await readdir(parent).catch(() => [] as string[])) {
+    if (!entry.startsWith(`.${name}.partial-`)) continue
+    const pid = /^(\d+)-[0-9a-f]{8}$/.exec(entry.slice(name.length + 10))?.[1]
+    if (pid !== undefined && !isAlive(Number(pid))) await rm(join(parent, entry), {recursive: true, force: true})
   }
 }
 

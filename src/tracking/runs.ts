@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import {integrityError} from '../errors.js'
+import {isAlive} from '../runtime.js'
 import type {RunRecord} from './types.js'
 
 export type {RunDetails, RunListing, RunWriter} from '../store/store.js'
@@ -76,11 +77,5 @@ export function newestRunFirst(a: RunRecord, b: RunRecord): number {
 /** A 'running' record whose process is gone (on this host) is reported as abandoned. */
 function withLiveness(record: RunRecord): RunRecord {
   if (record.status !== 'running' || !record.pid || record.host !== processInfo().host) return record
-  try {
-    process.kill(record.pid, 0)
-    return record
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EPERM') return record
-    return {...record, status: 'abandoned' as RunRecord['status']}
-  }
+  return isAlive(record.pid) ? record : {...record, status: 'abandoned' as RunRecord['status']}
 }

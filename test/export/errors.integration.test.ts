@@ -93,6 +93,25 @@ describe('morpho export refuses', () => {
   })
 })
 
+describe('morpho export after an export that was killed', () => {
+  it("removes the partial copy a dead export left beside --out, and keeps a running one's", async () => {
+    const dir = join(home.path, 'killed')
+    await mkdir(dir)
+    // A pid no process has (above the kernel's pid_max), and this test's own, which is alive.
+    const dead = join(dir, '.model.onnx.partial-99999999-0badc0de')
+    const running = join(dir, `.model.onnx.partial-${process.pid}-0123abcd`)
+    const replaced = join(dir, '.model.onnx.replaced-99999999-0badc0de')
+    for (const path of [dead, running, replaced]) await writeFile(path, 'left behind')
+    const res = await exportCli(home.path, 'spirals@1', 'onnx', join(dir, 'model.onnx'))
+    expect(res.code, res.stderr).toBe(0)
+    expect((await readdir(dir)).sort()).toEqual([
+      `.model.onnx.partial-${process.pid}-0123abcd`,
+      '.model.onnx.replaced-99999999-0badc0de',
+      'model.onnx',
+    ])
+  })
+})
+
 describe('morpho predict --model-file refuses', () => {
   it('a file that does not exist (exit 4), one that is not a model (exit 6), and rows of the wrong width (exit 6)', async () => {
     const missing = await runCli(['predict', '--model-file', join(out, 'none.onnx'), '--data', '[[1,2,3]]', '--json'])

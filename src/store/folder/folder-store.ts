@@ -17,6 +17,7 @@ import {basename, dirname, join} from 'node:path'
 import {isMorphoError, MorphoError, notFound} from '../../errors.js'
 import {folderHint} from '../../registry/manifest.js'
 import {getModel, type HistoryEntry, REGISTRY_SCHEMA_VERSION, type RegistryDocument} from '../../registry/schema.js'
+import {isAlive} from '../../runtime.js'
 import {newestRunFirst, newRunId, parseJsonl, parseRunRecord} from '../../tracking/runs.js'
 import type {RunEvent, RunRecord} from '../../tracking/types.js'
 import type {EpochMetrics} from '../../training/types.js'
@@ -298,16 +299,6 @@ function isDeadCopy(name: string): boolean {
   const match = /^\.incoming\.(.+)\.(\d+)\.[0-9a-f]+$/.exec(name)
   const pid = Number(match?.[2])
   return match !== null && match[1] === hostname() && pid > 0 && pid !== process.pid && !isAlive(pid)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
