@@ -1,4 +1,4 @@
-import {REGISTRY_SCHEMA_VERSION, type RegistryModels, readModels} from '../registry/index.js'
+import {emptyRegistry, type RegistryModels, readModels} from '../registry/index.js'
 import type {Store} from '../store/store.js'
 
 /**
@@ -25,7 +25,7 @@ export class RegistryCache {
   async read(): Promise<RegistryModels> {
     const signature = await this.signatureNow()
     if (this.doc && signature === this.signature) return this.doc
-    const doc = signature === '' ? {schemaVersion: REGISTRY_SCHEMA_VERSION, models: {}} : await readModels(this.store)
+    const doc = signature === '' ? emptyRegistry() : await readModels(this.store)
     this.doc = doc
     this.signature = signature
     return doc

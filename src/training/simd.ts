@@ -728,7 +728,7 @@ function gemm64Fn(fma: boolean): Fn {
   const ldo = f.local(I32) // bytes per row of out
   const lda = f.local(I32) // bytes per row of the widened A
   const b64 = f.local(I32)
-  const pa = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)]
+  const pa = f.local(I32)
   const accV = Array.from({length: 8}, () => f.local(V128))
   const bV = [f.local(V128), f.local(V128)]
   const aV = f.local(V128)
@@ -802,7 +802,7 @@ function gemm64Fn(fma: boolean): Fn {
     const scalar = lanes === 1
     const acc = (r: number, q: number) => (scalar ? accS[r]! : accV[r * nv + q]!)
     // A panel's row r is at offset r·8 from one pointer (8·rows bytes a value of k); a row after the panels is alone.
-    f.get(SCRATCH).get(i0).get(lda).e(op.i32mul, op.i32add).set(pa[0]!)
+    f.get(SCRATCH).get(i0).get(lda).e(op.i32mul, op.i32add).set(pa)
     f.i32(0).set(k0)
     f.while(
       () => f.get(k0).get(K).e(op.i32ltu),
@@ -832,7 +832,7 @@ function gemm64Fn(fma: boolean): Fn {
               else f.v(simd.load, 0, ...uleb(16 * q)).set(bV[q]!)
             }
             for (let r = 0; r < rows; r++) {
-              f.get(pa[0]!)
+              f.get(pa)
               if (scalar) f.e(0x2b, 3, ...uleb(8 * r)).set(aS)
               else f.v(simd.load64Splat, 3, ...uleb(8 * r)).set(aV)
               for (let q = 0; q < nv; q++) {
@@ -842,7 +842,7 @@ function gemm64Fn(fma: boolean): Fn {
                 f.set(acc(r, q))
               }
             }
-            f.bump(pa[0]!, 8 * rows)
+            f.bump(pa, 8 * rows)
             f.bump(pb, {local: ldb})
             f.get(kk).i32(1).e(op.i32sub).set(kk)
           },
