@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process'
 import {PARENT_PID_ENV} from '../cli/interrupt.js'
 import type {Store} from '../store/store.js'
+import {TRAIN_THREADS_ENV} from '../training/product-thread.js'
 import type {TrainSummary} from '../training/types.js'
 import {grid, type SweepPlan, type SweepValue} from './config.js'
 import type {SweepMetric} from './metrics.js'
@@ -55,6 +56,10 @@ export async function runSweep(input: SweepInput): Promise<SweepResult> {
   let report = await recordRuns(input.store, header, [])
   let next = 0
   let ran = 0
+  const together = Math.max(1, Math.min(input.parallel, mine.length))
+  // Runs side by side already use the cores: each trains on one thread, unless told otherwise.
+  const env: Record<string, string> =
+    together > 1 && process.env[TRAIN_THREADS_ENV] === undefined ? {[TRAIN_THREADS_ENV]: '1'} : {}
   const worker = async () => {
     while (next < mine.length && !input.signal?.aborted) {
       const index = mine[next++]!
@@ -74,7 +79,7 @@ export async function runSweep(input: SweepInput): Promise<SweepResult> {
         input.self.file,
         args,
         input.store,
-        {index, params, metric: input.metric},
+        {index, params, metric: input.metric, env},
         input.signal,
       )
       if (shard) run.shard = `${shard.index}/${shard.count}`
@@ -83,7 +88,7 @@ export async function runSweep(input: SweepInput): Promise<SweepResult> {
       input.onDone?.(run, combos.length)
     }
   }
-  await Promise.all(Array.from({length: Math.max(1, Math.min(input.parallel, mine.length))}, worker))
+  await Promise.all(Array.from({length: together}, worker))
   return {
     ...report,
     file: input.store.sweeps.describe(input.id),
@@ -100,7 +105,12 @@ function trainChild(
   file: string,
   args: string[],
   store: Store,
-  {index, params, metric}: {index: number; params: Record<string, SweepValue>; metric: SweepMetric},
+  {
+    index,
+    params,
+    metric,
+    env,
+  }: {index: number; params: Record<string, SweepValue>; metric: SweepMetric; env: Record<string, string>},
   signal?: AbortSignal,
 ): Promise<SweepRun> {
   const started = performance.now()
@@ -109,6 +119,7 @@ function trainChild(
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        ...env,
         NODE_ENV: 'production',
         MORPHO_STORE: store.connectionString(),
         [PARENT_PID_ENV]: String(process.pid),

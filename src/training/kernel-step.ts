@@ -1,7 +1,8 @@
 import type {Tensor2D, Variable} from '@tensorflow/tfjs'
 import type {Dense, MorphoNet, SeedModule} from '../model/network.js'
 import type {Tf} from '../tf/backend.js'
-import {type AdamConstants, type SimdKernels, simdKernels} from './simd.js'
+import {ProductThread} from './product-thread.js'
+import {type AdamConstants, SHARED_PAGES, type SimdKernels, simdKernels} from './simd.js'
 import type {Batch, StepGroup, StepOptimizer, Stepper} from './step.js'
 
 /**
@@ -14,7 +15,9 @@ import type {Batch, StepGroup, StepOptimizer, Stepper} from './step.js'
  * - wasm: the products, transposes, sums, ReLU masks and Adam are the SIMD functions of
  *   simd.ts, straight on the wasm heap, with no packing;
  * - cpu: the same SIMD functions on a WebAssembly memory of the step's own, the products and
- *   sums in the variants that add in doubles as that backend's JavaScript kernels do;
+ *   sums in the variants that add in doubles as that backend's JavaScript kernels do; where
+ *   the machine has a second core, the large products' columns split with a second thread
+ *   (product-thread.ts), each output still added up by one of them in the same order;
  * - both: the seeds' residual sums in JavaScript, each operation rounded to float32; the loss
  *   and its gradient op for op as tf.losses.softmaxCrossEntropy and its tape compute them.
  * Every value is the reference's, bit for bit (test/training/step.test.ts holds the gradients,
@@ -205,9 +208,20 @@ function wasmOps(tf: Tf, kernel: Kernel): Ops | undefined {
  * asks for the same sizes every time). Growing the memory leaves offsets valid, not views.
  */
 class Heap {
-  readonly memory = new WebAssembly.Memory({initial: 16})
+  readonly memory: WebAssembly.Memory
   private top = 0
   private readonly unused = new Map<number, number[]>()
+
+  /** A shared memory (another thread works on it) if `shared` and this runtime can make one. */
+  constructor(shared: boolean) {
+    let memory: WebAssembly.Memory | undefined
+    if (shared) {
+      try {
+        memory = new WebAssembly.Memory({initial: 16, maximum: SHARED_PAGES, shared: true})
+      } catch {}
+    }
+    this.memory = memory ?? new WebAssembly.Memory({initial: 16})
+  }
 
   alloc(floats: number): number {
     const bytes = blockBytes(floats)
@@ -232,6 +246,15 @@ class Heap {
   }
 }
 
+/** gemm64's arguments but the last (scratch). */
+type Gemm64Band = [number, number, number, number, number, number, number, number, number, number, number, number]
+
+/**
+ * The smallest product split across two threads, in multiply-adds: twice a 64×64×64 product
+ * (the default width's, about 25 µs), whose split lost more to the hand-over than it gained.
+ */
+const SPLIT_WORK = 2 * 64 * 64 * 64
+
 const blockBytes = (floats: number) => Math.max(16, Math.ceil((floats * 4) / 16) * 16)
 
 /**
@@ -243,8 +266,10 @@ const blockBytes = (floats: number) => Math.max(16, Math.ceil((floats * 4) / 16)
  */
 function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
   const b = tf.backend() as unknown as CpuBackend
-  const heap = new Heap()
+  let thread = ProductThread.get()
+  const heap = new Heap(thread !== undefined)
   const k = simdKernels(heap.memory)
+  if (!(heap.memory.buffer instanceof SharedArrayBuffer)) thread = undefined
   // The product's block of k values (48 in TF.js 4); a backend without it trains the reference.
   const block = b.blockSize
   if (!k || !Number.isInteger(block) || block < 1) return undefined
@@ -276,15 +301,50 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
     }
     return c.offset
   }
-  let scratch = {offset: 0, floats: 0}
-  /** Room for gemm64's doubles: (m·k + k·n)·8 bytes. */
-  const room = (m: number, kk: number, n: number) => {
+  const scratch = [
+    {offset: 0, floats: 0},
+    {offset: 0, floats: 0},
+  ]
+  /** Room for gemm64's doubles, (m·k + k·n)·8 bytes: one for this thread (0), one for the other (1). */
+  const room = (which: 0 | 1, m: number, kk: number, n: number) => {
     const floats = 2 * (m * kk + kk * n)
-    if (floats > scratch.floats) {
-      if (scratch.floats > 0) heap.free(scratch.offset, scratch.floats)
-      scratch = {offset: heap.alloc(floats), floats}
+    const s = scratch[which]!
+    if (floats > s.floats) {
+      if (s.floats > 0) heap.free(s.offset, s.floats)
+      scratch[which] = {offset: heap.alloc(floats), floats}
     }
-    return scratch.offset
+    return scratch[which]!.offset
+  }
+  /**
+   * out (m×n) = A·B by gemm64, A and B at strides. A product of SPLIT_WORK multiply-adds or
+   * more is split in two bands of columns when the second thread is there: it does the right
+   * band while this one does the left (or this one does both, if it gets there first).
+   */
+  const product = (
+    a: number,
+    aRow: number,
+    aCol: number,
+    bp: number,
+    bRow: number,
+    bCol: number,
+    out: number,
+    m: number,
+    kk: number,
+    n: number,
+  ) => {
+    const s = room(0, m, kk, n)
+    if (thread?.ready && n >= 8 && m * kk * n >= SPLIT_WORK) {
+      const left = Math.ceil(n / 8) * 4
+      const right = [a, aRow, aCol, bp + left * bCol, bRow, bCol, out + left * 4, n * 4, m, kk, n - left, block]
+      const s1 = room(1, m, kk, n - left)
+      if (thread.postGemm64(heap.memory, k.module, [...right, s1])) {
+        k.gemm64(a, aRow, aCol, bp, bRow, bCol, out, n * 4, m, kk, left, block, s)
+        // A band the thread had not begun, or failed at, this thread computes (again).
+        if (thread.finish() !== 'done') k.gemm64(...(right as Gemm64Band), s)
+        return
+      }
+    }
+    k.gemm64(a, aRow, aCol, bp, bRow, bCol, out, n * 4, m, kk, n, block, s)
   }
   return {
     write,
@@ -295,8 +355,7 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
       const [rows, inDim] = x.shape as [number, number]
       const out = w.shape[1]!
       const y = write(null, [rows, out])
-      const s = room(rows, inDim, out)
-      k.gemm64(at(x), inDim * 4, 4, copy(w), out * 4, 4, at(y), rows, inDim, out, block, s)
+      product(at(x), inDim * 4, 4, copy(w), out * 4, 4, at(y), rows, inDim, out)
       k.biasAct(at(y), copy(bias), rows, out, relu !== 'none')
       return y
     },
@@ -304,17 +363,15 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
       const [rows, inDim] = x.shape as [number, number]
       const out = d.shape[1]!
       const g = write(null, [inDim, out])
-      const s = room(inDim, rows, out)
-      k.gemm64(at(x), 4, inDim * 4, at(d), out * 4, 4, at(g), inDim, rows, out, block, s)
+      product(at(x), 4, inDim * 4, at(d), out * 4, 4, at(g), inDim, rows, out)
       return g
     },
     inputGrad(d, w) {
       const [inDim, out] = rows2(w)
       const rows = d.shape[0]!
       const dx = write(null, [rows, inDim])
-      const s = room(rows, out, inDim)
       // Wᵀ as B: element (c, j) of Wᵀ is W[j][c].
-      k.gemm64(at(d), out * 4, 4, copy(w), 4, out * 4, at(dx), rows, out, inDim, block, s)
+      product(at(d), out * 4, 4, copy(w), 4, out * 4, at(dx), rows, out, inDim)
       return dx
     },
     colsum(d) {

@@ -44,6 +44,8 @@ export interface AdamConstants {
 export interface SimdKernels {
   /** gemm64 adds with a fused multiply-add (relaxed SIMD), same results, fewer instructions. */
   fused: boolean
+  /** The compiled module these are instances of (another thread can instantiate it on a shared memory). */
+  module: WebAssembly.Module
   /**
    * out (m×n, row-major) = A·B (+ bias), then relu 1: max(x, 0) as the backend's Relu kernel
    * (NaN stays NaN), or 2: as XNNPACK's fused clamp (NaN becomes 0). Element (i, k) of A is at
@@ -71,7 +73,8 @@ export interface SimdKernels {
   /**
    * The cpu backend's product, out (m×n) = A·B with A and B at strides as gemm's A (so either
    * can be a transposed matrix): each output's products added in a double over `block` values
-   * of k at a time, each block's sum added into the float32 output. `scratch` holds
+   * of k at a time, each block's sum added into the float32 output, whose rows are `outRow`
+   * bytes apart (n·4 for a whole matrix, more for a band of its columns). `scratch` holds
    * (m·k + k·n)·8 bytes.
    */
   gemm64(
@@ -82,6 +85,7 @@ export interface SimdKernels {
     bRow: number,
     bCol: number,
     out: number,
+    outRow: number,
     m: number,
     k: number,
     n: number,
@@ -118,6 +122,7 @@ const op = {
   f32const: 0x43,
   i32eqz: 0x45,
   i32eq: 0x46,
+  i32ne: 0x47,
   i32ltu: 0x49,
   i32gtu: 0x4b,
   i32leu: 0x4d,
@@ -704,8 +709,8 @@ function adamFn(): Fn {
 }
 
 /**
- * gemm64(a, aRow, aCol, b, bRow, bCol, out, m, k, n, block, scratch): the cpu backend's
- * product. Each output adds its products up in a double (a float32 times a float32 is exact
+ * gemm64(a, aRow, aCol, b, bRow, bCol, out, outRow, m, k, n, block, scratch): the cpu
+ * backend's product. Each output adds its products up in a double (a float32 times a float32 is exact
  * in a double) over `block` values of k at a time, and adds each block's sum into the float32
  * output: out = f32(out + sum), from 0. A and B are first widened to doubles in `scratch`
  * ((m·k + k·n) · 8 bytes, whatever their strides: a transposed operand costs no extra pass), so
@@ -715,9 +720,9 @@ function adamFn(): Fn {
  * test/training/simd.test.ts holds both to tf.matMul on cpu, bit for bit.
  */
 function gemm64Fn(fma: boolean): Fn {
-  const P = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]
+  const P = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]
   const f = new Fn(P)
-  const [A, AROW, ACOL, B, BROW, BCOL, OUT, M, K, N, BLOCK, SCRATCH] = P.map((_, i) => i)
+  const [A, AROW, ACOL, B, BROW, BCOL, OUT, OUTROW, M, K, N, BLOCK, SCRATCH] = P.map((_, i) => i)
   const i0 = f.local(I32)
   const j0 = f.local(I32)
   const k0 = f.local(I32)
@@ -739,18 +744,122 @@ function gemm64Fn(fma: boolean): Fn {
   const f64zero = [0x44, 0, 0, 0, 0, 0, 0, 0, 0]
 
   f.get(N).i32(3).e(op.i32shl).set(ldb)
-  f.get(N).i32(2).e(op.i32shl).set(ldo)
+  f.get(OUTROW).set(ldo)
   f.get(K).i32(3).e(op.i32shl).set(lda)
   f.v(0x0c, ...new Array(16).fill(0)).set(zeroV)
 
   // Widen A (m×k at its strides) into scratch, then B (k×n) after it. A's rows are in panels
   // of 4, their values interleaved (k0 of rows 0-3, then k1 of rows 0-3, ...) so that a tile
-  // reads them from one pointer; the rows after the last panel are row-major.
+  // reads them from one pointer; the rows after the last panel are row-major. Where a stride
+  // is one float, four values at a time go through a vector (load, widen each half, store);
+  // other strides, and what is left over, one value at a time.
   const [r, c, ps, pd] = [i0, j0, pb, po]
   const step = kk
   const m4 = k0
+  const k4 = f.local(I32)
+  const first = f.local(I32) // the first row of A left to the one-at-a-time loop
+  const w = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)]
+  const t = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)]
+  const hi = lanes32(2, 3, 2, 3)
+  /** Stores vector v's four floats as doubles at the address `at` pushes + offset: the low two, then the high two. */
+  const storeWide = (at: () => void, v: number, offset: number) => {
+    at()
+    f.get(v)
+      .v(simd.promote)
+      .v(simd.store, 0, ...uleb(offset))
+    at()
+    f.get(v)
+      .get(v)
+      .v(simd.shuffle, ...hi)
+      .v(simd.promote)
+      .v(simd.store, 0, ...uleb(offset + 16))
+  }
+  const shuffle = (x: number, y: number, picks: number[], into: number) =>
+    f
+      .get(x)
+      .get(y)
+      .v(simd.shuffle, ...lanes32(...picks))
+      .set(into)
+  /** w[0..3] ← their 4×4 block transposed: value q of each becomes vector q. */
+  const transpose4 = () => {
+    shuffle(w[0]!, w[1]!, [0, 4, 1, 5], t[0]!)
+    shuffle(w[0]!, w[1]!, [2, 6, 3, 7], t[1]!)
+    shuffle(w[2]!, w[3]!, [0, 4, 1, 5], t[2]!)
+    shuffle(w[2]!, w[3]!, [2, 6, 3, 7], t[3]!)
+    shuffle(t[0]!, t[2]!, [0, 1, 4, 5], w[0]!)
+    shuffle(t[0]!, t[2]!, [2, 3, 6, 7], w[1]!)
+    shuffle(t[1]!, t[3]!, [0, 1, 4, 5], w[2]!)
+    shuffle(t[1]!, t[3]!, [2, 3, 6, 7], w[3]!)
+  }
   f.get(M).i32(-4).e(op.i32and).set(m4)
-  f.i32(0).set(r)
+  f.get(K).i32(-4).e(op.i32and).set(k4)
+  f.i32(0).set(first)
+  // A panel's value k is its four rows' k: with rows one float apart (a transposed A), one load.
+  f.when(
+    () => f.get(AROW).i32(4).e(op.i32eq),
+    () => {
+      f.i32(0).set(r)
+      f.while(
+        () => f.get(r).get(m4).e(op.i32ltu),
+        () => {
+          f.get(A).get(r).i32(2).e(op.i32shl, op.i32add).set(ps)
+          f.get(SCRATCH).get(r).get(lda).e(op.i32mul, op.i32add).set(pd)
+          f.i32(0).set(c)
+          f.while(
+            () => f.get(c).get(K).e(op.i32ltu),
+            () => {
+              f.get(ps).v(simd.load, 0, 0).set(w[0]!)
+              storeWide(() => f.get(pd), w[0]!, 0)
+              f.bump(ps, {local: ACOL}).bump(pd, 32).bump(c, 1)
+            },
+          )
+          f.bump(r, 4)
+        },
+      )
+      f.get(m4).set(first)
+    },
+  )
+  // With each row's values one float apart, a panel's 4×4 blocks are transposed through vectors.
+  f.when(
+    () => f.get(AROW).i32(4).e(op.i32ne).get(ACOL).i32(4).e(op.i32eq).e(op.i32and),
+    () => {
+      f.i32(0).set(r)
+      f.while(
+        () => f.get(r).get(m4).e(op.i32ltu),
+        () => {
+          f.get(SCRATCH).get(r).get(lda).e(op.i32mul, op.i32add).set(pd)
+          f.i32(0).set(c)
+          f.while(
+            () => f.get(c).get(k4).e(op.i32ltu),
+            () => {
+              f.get(A).get(r).get(AROW).e(op.i32mul, op.i32add).get(c).i32(2).e(op.i32shl, op.i32add).set(ps)
+              for (let q = 0; q < 4; q++) f.get(ps).v(simd.load, 0, 0).set(w[q]!).bump(ps, {local: AROW})
+              transpose4()
+              // w[q] is now value c + q of the panel's four rows.
+              for (let q = 0; q < 4; q++) storeWide(() => f.get(pd), w[q]!, 32 * q)
+              f.bump(pd, 128).bump(c, 4)
+            },
+          )
+          // The panel's last k mod 4 values, row by row.
+          f.while(
+            () => f.get(c).get(K).e(op.i32ltu),
+            () => {
+              for (let q = 0; q < 4; q++) {
+                f.get(pd)
+                f.get(A).get(r).i32(q).e(op.i32add).get(AROW).e(op.i32mul, op.i32add)
+                f.get(c).i32(2).e(op.i32shl, op.i32add)
+                f.e(op.f32load, 2, 0, op.f64promote, 0x39, 3, ...uleb(8 * q)) // f64.store
+              }
+              f.bump(pd, 32).bump(c, 1)
+            },
+          )
+          f.bump(r, 4)
+        },
+      )
+      f.get(m4).set(first)
+    },
+  )
+  f.get(first).set(r)
   f.while(
     () => f.get(r).get(M).e(op.i32ltu),
     () => {
@@ -778,14 +887,88 @@ function gemm64Fn(fma: boolean): Fn {
       f.bump(r, 1)
     },
   )
-  f.get(SCRATCH).get(M).get(lda).e(op.i32mul, op.i32add).tee(b64).set(pd)
-  // B row-major whatever its strides (a transposed B is just other strides).
-  f.i32(0).set(r)
+  f.get(SCRATCH).get(M).get(lda).e(op.i32mul, op.i32add).set(b64)
+  // B row-major whatever its strides (a transposed B is just other strides). Rows of floats
+  // one apart: four values of a row at a time. Columns of floats one apart (a transposed B):
+  // four values of a column at a time, each double stored in its row.
+  const n4 = k4
+  f.get(N).i32(-4).e(op.i32and).set(n4)
+  f.get(K).i32(-4).e(op.i32and).set(m4)
+  f.when(
+    () => f.get(BCOL).i32(4).e(op.i32eq),
+    () => f.i32(0).set(m4),
+  )
+  f.when(
+    () => f.get(BCOL).i32(4).e(op.i32ne).get(BROW).i32(4).e(op.i32eq).e(op.i32and),
+    () => {
+      // Rows of B four at a time (below m4): 4×4 blocks loaded as four columns and transposed
+      // into four rows, then the columns after the last block one value at a time.
+      f.i32(0).set(r)
+      f.while(
+        () => f.get(r).get(m4).e(op.i32ltu),
+        () => {
+          f.get(b64).get(r).get(ldb).e(op.i32mul, op.i32add).set(pd)
+          f.i32(0).set(c)
+          f.while(
+            () => f.get(c).get(n4).e(op.i32ltu),
+            () => {
+              f.get(B).get(c).get(BCOL).e(op.i32mul, op.i32add).get(r).i32(2).e(op.i32shl, op.i32add).set(ps)
+              for (let q = 0; q < 4; q++) f.get(ps).v(simd.load, 0, 0).set(w[q]!).bump(ps, {local: BCOL})
+              transpose4()
+              // w[q] is now row r + q, columns c to c + 3.
+              for (let q = 0; q < 4; q++) storeWide(() => f.get(pd).get(ldb).i32(q).e(op.i32mul, op.i32add), w[q]!, 0)
+              f.bump(pd, 32).bump(c, 4)
+            },
+          )
+          f.while(
+            () => f.get(c).get(N).e(op.i32ltu),
+            () => {
+              for (let q = 0; q < 4; q++) {
+                f.get(pd).get(ldb).i32(q).e(op.i32mul, op.i32add)
+                f.get(B)
+                  .get(c)
+                  .get(BCOL)
+                  .e(op.i32mul, op.i32add)
+                  .get(r)
+                  .i32(q)
+                  .e(op.i32add)
+                  .i32(2)
+                  .e(op.i32shl, op.i32add)
+                f.e(op.f32load, 2, 0, op.f64promote, 0x39, 3, 0) // f64.store
+              }
+              f.bump(pd, 8).bump(c, 1)
+            },
+          )
+          f.bump(r, 4)
+        },
+      )
+    },
+  )
+  f.when(
+    () => f.get(BCOL).i32(4).e(op.i32ne).get(BROW).i32(4).e(op.i32ne).e(op.i32and),
+    () => f.i32(0).set(m4),
+  )
+  // m4 is now the first row of B the loop below widens: 0 unless the columns' loop above did
+  // its rows below m4. The loop does whole rows, four values at a time where they are one float apart.
+  f.get(m4).set(r)
   f.while(
     () => f.get(r).get(K).e(op.i32ltu),
     () => {
       f.get(B).get(r).get(BROW).e(op.i32mul, op.i32add).set(ps)
+      f.get(b64).get(r).get(ldb).e(op.i32mul, op.i32add).set(pd)
       f.i32(0).set(c)
+      f.when(
+        () => f.get(BCOL).i32(4).e(op.i32eq),
+        () =>
+          f.while(
+            () => f.get(c).get(n4).e(op.i32ltu),
+            () => {
+              f.get(ps).v(simd.load, 0, 0).set(w[0]!)
+              storeWide(() => f.get(pd), w[0]!, 0)
+              f.bump(ps, 16).bump(pd, 32).bump(c, 4)
+            },
+          ),
+      )
       f.while(
         () => f.get(c).get(N).e(op.i32ltu),
         () => {
@@ -939,10 +1122,15 @@ const FUNCTIONS: [string, (fma: boolean) => Fn][] = [
   ['biasAct', () => biasActFn()],
 ]
 
-function moduleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
+/** A shared memory's largest size, in 64 KiB pages (4 GiB, all a 32-bit memory can address). */
+export const SHARED_PAGES = 65536
+
+function moduleBytes(fma: boolean, shared: boolean): Uint8Array<ArrayBuffer> {
   const fns = FUNCTIONS.map(([, make]) => make(fma))
   const types = section(1, vec(fns.map((fn) => [0x60, ...vec(fn.params.map((p) => [p])), 0])))
-  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]))
+  // The memory is imported: limits 0 (no maximum) from 0 pages, or 3 (shared) from 0 to SHARED_PAGES.
+  const limits = shared ? [0x03, 0x00, ...uleb(SHARED_PAGES)] : [0x00, 0x00]
+  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]))
   const funcs = section(3, vec(fns.map((_, i) => uleb(i))))
   const exports = section(7, vec(FUNCTIONS.map(([n], i) => [...name(n), 0x00, ...uleb(i)])))
   const code = section(
@@ -971,7 +1159,7 @@ function moduleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
   ])
 }
 
-const compiled = new Map<boolean, WebAssembly.Module | undefined>()
+const compiled = new Map<string, WebAssembly.Module | undefined>()
 
 const RELAXED_FLAG = 'experimental-wasm-relaxed-simd'
 
@@ -988,9 +1176,10 @@ function relaxedBehindFlag(): boolean {
  * relaxed SIMD complete behind a flag (on by default from V8 11.4): the flag is on for this one
  * compilation and off again after, so no other module sees it.
  */
-function compile(fma: boolean): WebAssembly.Module | undefined {
-  if (compiled.has(fma)) return compiled.get(fma)
-  const bytes = moduleBytes(fma)
+function compile(fma: boolean, shared: boolean): WebAssembly.Module | undefined {
+  const key = `${fma} ${shared}`
+  if (compiled.has(key)) return compiled.get(key)
+  const bytes = moduleBytes(fma, shared)
   let module: WebAssembly.Module | undefined
   if (WebAssembly.validate(bytes)) module = new WebAssembly.Module(bytes)
   else if (fma && relaxedBehindFlag()) {
@@ -1001,15 +1190,19 @@ function compile(fma: boolean): WebAssembly.Module | undefined {
       setFlagsFromString(`--no-${RELAXED_FLAG}`)
     }
   }
-  compiled.set(fma, module)
+  compiled.set(key, module)
   return module
 }
 
-/** The kernels over `memory` (gemm64 fused where it can be, unless `fma` is false), or undefined where this runtime has no WebAssembly SIMD. */
+/**
+ * The kernels over `memory` (gemm64 fused where it can be, unless `fma` is false), or undefined
+ * where this runtime has no WebAssembly SIMD. A shared memory gets the module that imports one.
+ */
 export function simdKernels(memory: WebAssembly.Memory, {fma = true}: {fma?: boolean} = {}): SimdKernels | undefined {
   try {
-    const fused = fma ? compile(true) : undefined
-    const module = fused ?? compile(false)
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
+    const fused = fma ? compile(true, shared) : undefined
+    const module = fused ?? compile(false, shared)
     if (!module) return undefined
     const x = new WebAssembly.Instance(module, {env: {memory}}).exports as Record<string, (...a: number[]) => void>
     const {gemm, transpose, colsum, mask, adam, gemm64, colsum64, biasAct} = x as Record<
@@ -1018,6 +1211,7 @@ export function simdKernels(memory: WebAssembly.Memory, {fma = true}: {fma?: boo
     >
     return {
       fused: fused !== undefined,
+      module,
       gemm: (a, aRow, aCol, b, bias, out, m, k, n, relu) =>
         gemm!(a, aRow, aCol, b, bias ?? 0, bias === undefined ? 0 : 1, out, m, k, n, relu),
       transpose: (src, dst, rows, cols) => transpose!(src, dst, rows, cols),
@@ -1039,8 +1233,8 @@ export function simdKernels(memory: WebAssembly.Memory, {fma = true}: {fma?: boo
           c.epsilon,
           c.negLr,
         ),
-      gemm64: (a, aRow, aCol, b, bRow, bCol, out, m, k, n, block, scratch) =>
-        gemm64!(a, aRow, aCol, b, bRow, bCol, out, m, k, n, block, scratch),
+      gemm64: (a, aRow, aCol, b, bRow, bCol, out, outRow, m, k, n, block, scratch) =>
+        gemm64!(a, aRow, aCol, b, bRow, bCol, out, outRow, m, k, n, block, scratch),
       colsum64: (src, dst, rows, cols) => colsum64!(src, dst, rows, cols),
       biasAct: (out, bias, rows, n, relu) => biasAct!(out, bias, rows, n, relu ? 1 : 0),
     }

@@ -52,7 +52,7 @@ describe('gemm64, the cpu backend product', () => {
     // A is stored m×k, or k×m when transposed (element (i, c) at c·m + i); B k×n, or n×k.
     const [aRow, aCol] = transposeA ? [4, m * 4] : [k * 4, 4]
     const [bRow, bCol] = transposeB ? [4, k * 4] : [n * 4, 4]
-    kernels!.gemm64(pa!, aRow, aCol, pb!, bRow, bCol, pout!, m, k, n, cpuBlock(), scratch)
+    kernels!.gemm64(pa!, aRow, aCol, pb!, bRow, bCol, pout!, n * 4, m, k, n, cpuBlock(), scratch)
     return {fused: kernels!.fused, out: Float32Array.from(heap.subarray(pout! / 4, pout! / 4 + m * n))}
   }
 
