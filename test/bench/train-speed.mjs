@@ -51,11 +51,11 @@ const network = (hidden) => [
   '1',
 ]
 
-async function morphoEpoch(home, backend, hidden, epochs) {
+async function morphoEpoch(home, backend, hidden, epochs, env = {}) {
   const out = await morpho(
     ['train', ...network(hidden), '--warm-up-epochs', String(epochs), '--adaptation-epochs', '0', '--no-register'],
     home,
-    {MORPHO_BACKEND: backend},
+    {MORPHO_BACKEND: backend, ...env},
   )
   const lines = (await readFile(join(home, 'runs', out.run.runId, 'metrics.jsonl'), 'utf8')).trim().split('\n')
   return median(lines.slice(1).map((l) => JSON.parse(l).seconds))
@@ -126,6 +126,8 @@ export async function speedTables(home, {rounds, epochs, backends, hiddens}) {
   for (const backend of backends) {
     for (const hidden of hiddens) {
       kinds.push(['morpho', backend, hidden], ['fit', backend, hidden])
+      // The cpu step's large products split with a second thread; this row keeps it on one.
+      if (backend === 'cpu') kinds.push(['morpho1', backend, hidden])
     }
   }
   if (python) for (const hidden of hiddens) kinds.push(['torch', 'torch', hidden])
@@ -140,6 +142,8 @@ export async function speedTables(home, {rounds, epochs, backends, hiddens}) {
     for (const [what, who, hidden] of order) {
       try {
         if (what === 'morpho') add(`morpho ${who} ${hidden}`, await morphoEpoch(home, who, hidden, epochs))
+        else if (what === 'morpho1')
+          add(`morpho1 ${who} ${hidden}`, await morphoEpoch(home, who, hidden, epochs, {MORPHO_TRAIN_THREADS: '1'}))
         else if (what === 'fit') add(`fit ${who} ${hidden}`, await fitEpoch(who, hidden, epochs))
         else if (what === 'torch') {
           const t = await torchRun(python, ['--hidden', String(hidden), '--epochs', String(epochs)])
@@ -179,7 +183,7 @@ export async function speedTables(home, {rounds, epochs, backends, hiddens}) {
     `## Seconds per warm-up epoch, side by side (median of epochs 2-${epochs}, then of ${rounds} interleaved rounds)\n`,
   )
   say(
-    'The same network everywhere: input 3, 8 blocks of Linear(H→H)+ReLU each with one dormant seed, 2 classes; 1,600 rows trained in batches of 64 and 400 validated per epoch. morpho: `morpho train` (the epoch time it records: the training pass, the validation score and the checkpoint). Plain TF.js: the same network as tf.layers with `model.fit` (test/bench/train-reference.mjs). PyTorch: a loop of nn.Linear layers, Adam and cross-entropy over shuffled index batches, one thread (test/bench/train-torch.py).\n',
+    'The same network everywhere: input 3, 8 blocks of Linear(H→H)+ReLU each with one dormant seed, 2 classes; 1,600 rows trained in batches of 64 and 400 validated per epoch. morpho: `morpho train` (the epoch time it records: the training pass, the validation score and the checkpoint); on cpu its large products split with a second thread, and the "one thread" row is the same run with MORPHO_TRAIN_THREADS=1. Plain TF.js: the same network as tf.layers with `model.fit` (test/bench/train-reference.mjs). PyTorch: a loop of nn.Linear layers, Adam and cross-entropy over shuffled index batches, one thread (test/bench/train-torch.py).\n',
   )
   if (python && torchInfo) {
     say(
@@ -200,6 +204,11 @@ export async function speedTables(home, {rounds, epochs, backends, hiddens}) {
       const t = m(`torch ${hidden}`)
       const p = m(`fit ${backend} ${hidden}`)
       say(`| ${backend} | ${hidden} | ${s3(a)} | ${s3(t)} | ${ratio(a, t)} | ${s3(p)} | ${ratio(a, p)} |`)
+      const one = m(`morpho1 ${backend} ${hidden}`)
+      if (one !== undefined)
+        say(
+          `| ${backend}, one thread | ${hidden} | ${s3(one)} | ${s3(t)} | ${ratio(one, t)} | ${s3(p)} | ${ratio(one, p)} |`,
+        )
     }
   }
   const pm = m('process morpho')
