@@ -392,46 +392,60 @@ function gemmFn(): Fn {
         else f.v(simd.store, 0, ...uleb(16 * q))
       }
     }
-    f.bump(j0, lanes)
   }
 
-  tiles(f, {i0, j0, M, N}, [8, 4, 1], tile)
+  // Down the bands of B: in a training step, where the weights and activations of every layer
+  // pass through the cache in turn, a 64×128×128 product took 85 µs across and 56 µs down.
+  tiles(f, {i0, j0, M, N}, [8, 4, 1], tile, 'down')
   return f
 }
 
 /**
- * A product's tiles: rows four at a time, then one at a time; across each, the widest tile
- * while it fits, then each narrower one (the last, one column, as often as needed).
+ * A product's tiles, in one of two orders. Across (the default): rows four at a time, then one
+ * at a time; along each, columns in the widest tile while it fits, then each narrower one (the
+ * last, one column, as often as needed). Down: the same bands
+ * of columns, each taken down all of A's rows, which keeps the band of B (k rows of a few
+ * columns) in the first-level cache for all of A instead of reading all of B again for every
+ * row of tiles. Which is faster depends on how A is laid out; the results are the same.
  */
 function tiles(
   f: Fn,
   at: {i0: number; j0: number; M: number; N: number},
   widths: [number, number, 1],
   tile: (rows: number, lanes: number) => void,
+  order: 'across' | 'down',
 ): void {
   const {i0, j0, M, N} = at
-  const columns = (rows: number) => {
-    f.i32(0).set(j0)
-    const left = (width: number) => () => f.get(j0).i32(width).e(op.i32add).get(N).e(op.i32leu)
-    f.while(left(widths[0]), () => tile(rows, widths[0]))
-    f.when(left(widths[1]), () => tile(rows, widths[1]))
-    f.while(left(1), () => tile(rows, 1))
+  const fits = (width: number) => () => f.get(j0).i32(width).e(op.i32add).get(N).e(op.i32leu)
+  const rows = (each: (rows: number) => void) => {
+    f.i32(0).set(i0)
+    f.while(
+      () => f.get(i0).i32(4).e(op.i32add).get(M).e(op.i32leu),
+      () => {
+        each(4)
+        f.bump(i0, 4)
+      },
+    )
+    f.while(
+      () => f.get(i0).get(M).e(op.i32ltu),
+      () => {
+        each(1)
+        f.bump(i0, 1)
+      },
+    )
   }
-  f.i32(0).set(i0)
-  f.while(
-    () => f.get(i0).i32(4).e(op.i32add).get(M).e(op.i32leu),
-    () => {
-      columns(4)
-      f.bump(i0, 4)
-    },
-  )
-  f.while(
-    () => f.get(i0).get(M).e(op.i32ltu),
-    () => {
-      columns(1)
-      f.bump(i0, 1)
-    },
-  )
+  const columns = (each: (lanes: number) => void) => {
+    f.i32(0).set(j0)
+    const band = (lanes: number) => () => {
+      each(lanes)
+      f.bump(j0, lanes)
+    }
+    f.while(fits(widths[0]), band(widths[0]))
+    f.when(fits(widths[1]), band(widths[1]))
+    f.while(fits(1), band(1))
+  }
+  if (order === 'down') columns((lanes) => rows((r) => tile(r, lanes)))
+  else rows((r) => columns((lanes) => tile(r, lanes)))
 }
 
 /** i8x16.shuffle's 16 byte lanes for four float32 lanes of (a, b): 0-3 from a, 4-7 from b. */
@@ -1055,10 +1069,10 @@ function gemm64Fn(fma: boolean): Fn {
         f.bump(k0, {local: BLOCK})
       },
     )
-    f.bump(j0, lanes)
   }
 
-  tiles(f, {i0, j0, M, N}, [4, 2, 1], tile)
+  // Across: down the bands measured no faster here (91 and 93 µs a 64×128×128 product in a step).
+  tiles(f, {i0, j0, M, N}, [4, 2, 1], tile, 'across')
   return f
 }
 
