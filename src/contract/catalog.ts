@@ -121,6 +121,7 @@ const Backend = named('Backend', () =>
     requested: str,
     tfjsVersion: str,
     simd: opt(bool),
+    threads: opt(int),
     attempts: opt(arr(obj({backend: str, ok: bool, ms: opt(num), reason: opt(str)}))),
   }),
 )

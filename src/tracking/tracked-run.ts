@@ -7,6 +7,7 @@ import {type BackendInfo, loadTf, type Tf} from '../tf/backend.js'
 import {checkTrainingSize} from '../training/limits.js'
 import {appliedOptions, type TrainOptions} from '../training/options.js'
 import {type Prepared, prepareData} from '../training/prepare.js'
+import {stepThreads} from '../training/product-thread.js'
 import {Trainer} from '../training/trainer.js'
 import type {EpochMetrics, TrainSummary} from '../training/types.js'
 import {processInfo} from './runs.js'
@@ -85,7 +86,13 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     // Only what shaped this run: no spirals noise in a moons run, no generator in a CSV run.
     params: appliedOptions(options, prepared.source),
     seed: options.seed,
-    backend: {name: backend.name, requested: backend.requested, tfjsVersion: backend.tfjsVersion, simd: backend.simd},
+    backend: {
+      name: backend.name,
+      requested: backend.requested,
+      tfjsVersion: backend.tfjsVersion,
+      simd: backend.simd,
+      threads: stepThreads(backend.name),
+    },
     versions: {morpho: input.morphoVersion, node: process.versions.node},
     createdAt: new Date().toISOString(),
     ...processInfo(),

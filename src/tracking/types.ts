@@ -29,7 +29,8 @@ export interface RunRecord {
   /** Every training flag, resolved (defaults applied), in camelCase. */
   params: Record<string, unknown>
   seed: number
-  backend: {name: string; requested: string; tfjsVersion: string; simd?: boolean}
+  /** `threads`: how many the training step may use (2: the cpu step's second thread for large products). */
+  backend: {name: string; requested: string; tfjsVersion: string; simd?: boolean; threads?: number}
   versions: {morpho: string; node: string}
   createdAt: string
   /** The process that ran it, to tell an abandoned 'running' record from a live one. */

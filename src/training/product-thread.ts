@@ -84,6 +84,11 @@ export function threadsWanted(): boolean {
   return availableParallelism() > 1
 }
 
+/** The threads a training step on `backend` may use: 2 where the cpu step splits its large products, else 1. */
+export function stepThreads(backend: string): 1 | 2 {
+  return backend === 'cpu' && process.env.MORPHO_STEP !== 'reference' && threadsWanted() ? 2 : 1
+}
+
 let shared: ProductThread | undefined | null = null
 
 export class ProductThread {

@@ -1,4 +1,5 @@
 import {readdir, readFile, writeFile} from 'node:fs/promises'
+import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunRecord} from '../../src/tracking/types.js'
@@ -79,6 +80,43 @@ describe('morpho sweep (built CLI)', () => {
     expect(out.registered).toEqual({model: 'grid', version: 1, runId: out.best.runId})
     const summary = JSON.parse(await readFile(out.file, 'utf8'))
     expect(summary.best.runId).toBe(out.best.runId)
+  })
+
+  it('trains each run on one thread when runs go side by side (--parallel 2), on every core it may otherwise', async () => {
+    const store = await tempDir()
+    const file = join(store.path, 'sweep.yaml')
+    await writeFile(
+      file,
+      [
+        'parameters:',
+        '  hidden-dim: [8, 16]',
+        'fixed:',
+        '  samples: 240',
+        '  num-layers: 2',
+        '  warm-up-epochs: 2',
+        '  adaptation-epochs: 1',
+        '',
+      ].join('\n'),
+    )
+    const threads = async (parallel: string) => {
+      const res = await runCli(['sweep', '--config', file, '--parallel', parallel, '--json', '--home', store.path], {
+        env: {MORPHO_BACKEND: 'cpu', MORPHO_TRAIN_THREADS: undefined},
+      })
+      expect(res.code, res.stderr).toBe(0)
+      const out = parseJson<Outcome>(res.stdout)
+      return Promise.all(
+        out.runs.map(async (r) => {
+          const record = JSON.parse(await readFile(join(store.path, 'runs', r.runId, 'run.json'), 'utf8')) as RunRecord
+          expect(record.backend.name).toBe('cpu')
+          return record.backend.threads
+        }),
+      )
+    }
+    expect(await threads('2')).toEqual([1, 1])
+    // One run at a time: the cpu step may use a second thread where the machine has a second core.
+    const alone = availableParallelism() > 1 ? 2 : 1
+    expect(await threads('1')).toEqual([alone, alone])
+    await store.cleanup()
   })
 
   it("runs the original's flat sweep file from `morpho train -s`, with the command line under every run", async () => {
