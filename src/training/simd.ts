@@ -727,8 +727,8 @@ function adamFn(): Fn {
  * backend's product. Each output adds its products up in a double (a float32 times a float32 is exact
  * in a double) over `block` values of k at a time, and adds each block's sum into the float32
  * output: out = f32(out + sum), from 0. A and B are first widened to doubles in `scratch`
- * ((m·k + k·n) · 8 bytes, whatever their strides: a transposed operand costs no extra pass), so
- * the loop only loads, multiplies and adds: tiles of 4 rows × 4, 2 or 1 columns (two doubles
+ * ((m·k + k·n) · 8 bytes, whatever their strides: a transposed operand costs no extra pass;
+ * four floats at a time where a stride is one float), so the loop only loads, multiplies and adds: tiles of 4 rows × 4, 2 or 1 columns (two doubles
  * to a vector), then the rows left over. With `fma`, each multiply and add is one fused
  * multiply-add (relaxed SIMD), which gives the same sums: the product it would round is exact.
  * test/training/simd.test.ts holds both to tf.matMul on cpu, bit for bit.
@@ -904,17 +904,15 @@ function gemm64Fn(fma: boolean): Fn {
   f.get(SCRATCH).get(M).get(lda).e(op.i32mul, op.i32add).set(b64)
   // B row-major whatever its strides (a transposed B is just other strides). Rows of floats
   // one apart: four values of a row at a time. Columns of floats one apart (a transposed B):
-  // four values of a column at a time, each double stored in its row.
+  // its rows four at a time, as 4×4 blocks loaded down four columns and transposed, and the
+  // rows after the last block by the loop for rows. m4 is the first row that loop widens.
   const n4 = k4
   f.get(N).i32(-4).e(op.i32and).set(n4)
-  f.get(K).i32(-4).e(op.i32and).set(m4)
-  f.when(
-    () => f.get(BCOL).i32(4).e(op.i32eq),
-    () => f.i32(0).set(m4),
-  )
+  f.i32(0).set(m4)
   f.when(
     () => f.get(BCOL).i32(4).e(op.i32ne).get(BROW).i32(4).e(op.i32eq).e(op.i32and),
     () => {
+      f.get(K).i32(-4).e(op.i32and).set(m4)
       // Rows of B four at a time (below m4): 4×4 blocks loaded as four columns and transposed
       // into four rows, then the columns after the last block one value at a time.
       f.i32(0).set(r)
@@ -958,12 +956,7 @@ function gemm64Fn(fma: boolean): Fn {
       )
     },
   )
-  f.when(
-    () => f.get(BCOL).i32(4).e(op.i32ne).get(BROW).i32(4).e(op.i32ne).e(op.i32and),
-    () => f.i32(0).set(m4),
-  )
-  // m4 is now the first row of B the loop below widens: 0 unless the columns' loop above did
-  // its rows below m4. The loop does whole rows, four values at a time where they are one float apart.
+  // Whole rows, four values at a time where they are one float apart.
   f.get(m4).set(r)
   f.while(
     () => f.get(r).get(K).e(op.i32ltu),
