@@ -28,7 +28,10 @@ export default class Doctor extends MorphoCommand {
       `node      ${report.node} (${report.platform}, ${report.install === 'binary' ? 'single-file executable' : 'npm package'})`,
     )
     const simd = report.backend.simd === undefined ? '' : report.backend.simd ? ' (SIMD)' : ' (no SIMD)'
-    this.log(`backend   ${p.bold(report.backend.name)}${simd}, tfjs ${report.backend.tfjsVersion}`)
+    const threads = report.backend.threads === 1 ? '1 thread' : `${report.backend.threads} threads`
+    this.log(
+      `backend   ${p.bold(report.backend.name)}${simd}, tfjs ${report.backend.tfjsVersion}, training on ${threads}`,
+    )
     for (const a of report.backend.attempts) {
       const mark = a.ok ? p.green('ok') : p.yellow('unavailable')
       this.log(`  ${a.backend.padEnd(10)} ${mark}${a.reason ? `: ${a.reason}` : ''}`)

@@ -2,6 +2,7 @@ import type {BackendRequest} from './config.js'
 import {isSingleExecutable} from './runtime.js'
 import type {Store, StoreStatus} from './store/store.js'
 import {type BackendInfo, loadTf} from './tf/backend.js'
+import {stepThreads} from './training/product-thread.js'
 
 export interface DoctorReport {
   morpho: string
@@ -9,7 +10,8 @@ export interface DoctorReport {
   platform: string
   /** How this morpho was installed: an npm package, or the single-file executable. */
   install: 'npm' | 'binary'
-  backend: BackendInfo
+  /** The backend that loaded, and `threads`: how many a training step on it may use. */
+  backend: BackendInfo & {threads: number}
   store: StoreStatus
 }
 
@@ -24,7 +26,7 @@ export async function diagnose(options: {
     node: process.versions.node,
     platform: `${process.platform}-${process.arch}`,
     install: isSingleExecutable() ? 'binary' : 'npm',
-    backend,
+    backend: {...backend, threads: stepThreads(backend.name)},
     store: await options.store.status(),
   }
 }

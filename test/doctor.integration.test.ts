@@ -1,3 +1,4 @@
+import {availableParallelism} from 'node:os'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseJson, runCli, tempDir} from './helpers/cli.js'
 import {expectShape} from './helpers/shapes.js'
@@ -31,10 +32,20 @@ describe('morpho doctor (built CLI)', () => {
     expect(report.store).toMatchObject({path: home.path, writable: true})
   })
 
-  it('honours MORPHO_BACKEND and rejects an unknown backend with a usage exit code', async () => {
-    const cpu = await runCli(['doctor', '--json', '--home', home.path], {env: {MORPHO_BACKEND: 'cpu'}})
+  it('honours MORPHO_BACKEND, says how many threads training uses, and rejects an unknown backend with a usage exit code', async () => {
+    const cpu = await runCli(['doctor', '--json', '--home', home.path], {
+      env: {MORPHO_BACKEND: 'cpu', MORPHO_TRAIN_THREADS: undefined},
+    })
     expect(cpu.code).toBe(0)
-    expect(parseJson<{backend: {name: string}}>(cpu.stdout).backend.name).toBe('cpu')
+    // The cpu step splits its large products with a second thread where there is a second core.
+    expect(parseJson<{backend: {name: string; threads: number}}>(cpu.stdout).backend).toMatchObject({
+      name: 'cpu',
+      threads: availableParallelism() > 1 ? 2 : 1,
+    })
+    const one = await runCli(['doctor', '--home', home.path], {env: {MORPHO_BACKEND: 'cpu', MORPHO_TRAIN_THREADS: '1'}})
+    expect(one.stdout).toMatch(/^backend {3}cpu, tfjs \S+, training on 1 thread$/m)
+    const wasm = await runCli(['doctor', '--json', '--home', home.path], {env: {MORPHO_BACKEND: 'wasm'}})
+    expect(parseJson<{backend: {threads: number}}>(wasm.stdout).backend.threads).toBe(1)
 
     const bad = await runCli(['doctor', '--json', '--home', home.path], {env: {MORPHO_BACKEND: 'gpu'}})
     expect(bad.code).toBe(2)
