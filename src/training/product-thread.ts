@@ -32,7 +32,7 @@ const GEMM64_ARGS = 13
 // STATE: 0 while the thread starts.
 const [READY, FAILED] = [1, 2]
 const [GEMM, ATTACH, STOP] = [0, 1, 2]
-/** Atomics.load polls before sleeping: about 0.03 ms here. */
+/** Atomics.load polls before sleeping: about 0.4 ms here. */
 const SPINS = 30_000
 /** Posts are numbered 1 … WRAP − 1 and around again (3 · WRAP stays an int32). */
 const WRAP = 1 << 29
