@@ -794,8 +794,9 @@ function gemm64Fn(fma: boolean): Fn {
       .get(y)
       .v(simd.shuffle, ...lanes32(...picks))
       .set(into)
-  /** w[0..3] ← their 4×4 block transposed: value q of each becomes vector q. */
-  const transpose4 = () => {
+  /** w[0..3] ← the four vectors at ps, `stride` (a local) apart, as a 4×4 block transposed: value q of each becomes vector q. */
+  const loadTransposed = (stride: number) => {
+    for (let q = 0; q < 4; q++) f.get(ps).v(simd.load, 0, 0).set(w[q]!).bump(ps, {local: stride})
     shuffle(w[0]!, w[1]!, [0, 4, 1, 5], t[0]!)
     shuffle(w[0]!, w[1]!, [2, 6, 3, 7], t[1]!)
     shuffle(w[2]!, w[3]!, [0, 4, 1, 5], t[2]!)
@@ -847,8 +848,7 @@ function gemm64Fn(fma: boolean): Fn {
             () => f.get(c).get(k4).e(op.i32ltu),
             () => {
               f.get(A).get(r).get(AROW).e(op.i32mul, op.i32add).get(c).i32(2).e(op.i32shl, op.i32add).set(ps)
-              for (let q = 0; q < 4; q++) f.get(ps).v(simd.load, 0, 0).set(w[q]!).bump(ps, {local: AROW})
-              transpose4()
+              loadTransposed(AROW)
               // w[q] is now value c + q of the panel's four rows.
               for (let q = 0; q < 4; q++) storeWide(() => f.get(pd), w[q]!, 32 * q)
               f.bump(pd, 128).bump(c, 4)
@@ -925,8 +925,7 @@ function gemm64Fn(fma: boolean): Fn {
             () => f.get(c).get(n4).e(op.i32ltu),
             () => {
               f.get(B).get(c).get(BCOL).e(op.i32mul, op.i32add).get(r).i32(2).e(op.i32shl, op.i32add).set(ps)
-              for (let q = 0; q < 4; q++) f.get(ps).v(simd.load, 0, 0).set(w[q]!).bump(ps, {local: BCOL})
-              transpose4()
+              loadTransposed(BCOL)
               // w[q] is now row r + q, columns c to c + 3.
               for (let q = 0; q < 4; q++) storeWide(() => f.get(pd).get(ldb).i32(q).e(op.i32mul, op.i32add), w[q]!, 0)
               f.bump(pd, 32).bump(c, 4)
