@@ -12,8 +12,9 @@
 //   node test/bench/train.mjs --jobs 2   training processes at once for the accuracy part
 //   node test/bench/train.mjs --speed    the speed tables and profiles only
 import {execFile} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {cpus, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {bin, morpho, pool} from './cli.mjs'
 import {profileTable} from './train-profile.mjs'
@@ -29,6 +30,24 @@ const quickFlags = quick ? ['--warm-up-epochs', '10', '--adaptation-epochs', '10
 
 const f4 = (x) => (x === undefined ? '-' : x.toFixed(4))
 
+/**
+ * The processor, with the vector extensions that move the ratios: PyTorch's OpenBLAS uses
+ * AVX2 or AVX-512 where it has them, morpho's WebAssembly only 128-bit vectors.
+ */
+function processor() {
+  const model = cpus()[0]?.model.trim() ?? 'unknown'
+  let flags = []
+  try {
+    flags =
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .match(/^flags\s*:(.*)$/m)?.[1]
+        .trim()
+        .split(/\s+/) ?? []
+  } catch {}
+  const vectors = ['avx512f', 'avx2', 'fma'].filter((f) => flags.includes(f))
+  return `processor: ${model}, ${cpus().length} cores${vectors.length ? `, ${vectors.join(' ')}` : ''}`
+}
+
 async function main() {
   const home = await mkdtemp(join(tmpdir(), 'morpho-bench-train-'))
   const started = Date.now()
@@ -42,7 +61,8 @@ async function main() {
       ),
     )
     console.log(`# morpho training benchmark${quick ? ' (quick)' : ''}\n`)
-    console.log(`node ${process.versions.node}, morpho ${doctor.morpho}, auto backend: ${doctor.backend.name}\n`)
+    console.log(`node ${process.versions.node}, morpho ${doctor.morpho}, auto backend: ${doctor.backend.name}`)
+    console.log(`${processor()}\n`)
 
     console.log(
       await speedTables(home, {
