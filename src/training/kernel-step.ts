@@ -59,7 +59,10 @@ interface Ops {
   mask(d: Info, a: Info): void
   /** Adam on one variable, in place. */
   adam(w: Variable, m: Info, v: Info, g: Info, c: AdamConstants): void
-  /** One of the backend's own kernels (LOSS_KERNELS), called directly. */
+  /**
+   * One of LOSS_KERNELS: the backend's own kernel called directly or, on cpu, the same
+   * JavaScript arithmetic on the step's memory (cpuKernel) once it has shown the same bits.
+   */
   kernel(name: string, inputs: Record<string, Info>, attrs?: object): Info
 }
 
@@ -281,6 +284,39 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
     return {dataId: {offset}, shape, dtype: 'float32'}
   }
   const view = (t: Info) => heap.f32(at(t), size(t.shape))
+  /** The backend's kernel on copies of the inputs in its own arrays; the result comes back here. */
+  const backendKernel = (name: string, inputs: Record<string, Info>, attrs?: object): Info => {
+    const args: Record<string, Info> = {}
+    for (const [key, t] of Object.entries(inputs)) {
+      args[key] = {dataId: b.write(Float32Array.from(view(t)), t.shape, 'float32'), shape: t.shape, dtype: 'float32'}
+    }
+    const out = kernel(name, args, attrs)
+    const result = write(b.data.get(out.dataId).values, out.shape)
+    b.disposeData(out.dataId)
+    for (const t of Object.values(args)) b.disposeData(t.dataId)
+    return result
+  }
+  /** Whether cpuKernel gives the backend's own bits (checked once, on PROBE): else the backend computes. */
+  const direct = ((): boolean => {
+    const probe = write(Float32Array.from(PROBE), [4, PROBE.length / 4])
+    const made: Info[] = [probe]
+    try {
+      for (const [name, input, attrs] of [
+        ['Exp', probe, undefined],
+        ['Log', probe, undefined],
+        ['Sum', probe, {axis: [1], keepDims: false}],
+      ] as const) {
+        const ours = cpuKernel(name, input, attrs, write, view)!
+        const theirs = backendKernel(name, {x: input}, attrs)
+        made.push(ours, theirs)
+        const [a, c] = [view(ours), view(theirs)]
+        if (a.length !== c.length || a.some((v, i) => !Object.is(v, c[i]))) return false
+      }
+      return true
+    } finally {
+      for (const t of made) heap.free(at(t), size(t.shape))
+    }
+  })()
   const copies = new Map<Variable, {dataId: object; offset: number}>()
   /** The variable's copy, refreshed from the backend's array if that is a new one. */
   const copy = (v: Variable): number => {
@@ -387,20 +423,49 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
       k.adam(offset, at(m), at(v), at(g), w.size, c)
       b.data.get(w.dataId).values.set(heap.f32(offset, w.size))
     },
-    /** The backend's kernel on copies of the inputs in its own arrays; the result comes back here. */
-    kernel(name, inputs, attrs) {
-      const args: Record<string, Info> = {}
-      for (const [key, t] of Object.entries(inputs)) {
-        args[key] = {dataId: b.write(Float32Array.from(view(t)), t.shape, 'float32'), shape: t.shape, dtype: 'float32'}
-      }
-      const out = kernel(name, args, attrs)
-      const result = write(b.data.get(out.dataId).values, out.shape)
-      b.disposeData(out.dataId)
-      for (const t of Object.values(args)) b.disposeData(t.dataId)
-      return result
-    },
+    kernel: (name, inputs, attrs) =>
+      (direct && cpuKernel(name, inputs.x!, attrs, write, view)) || backendKernel(name, inputs, attrs),
   }
 }
+
+/**
+ * What the loss asks of the cpu backend's Exp, Log and Sum, done on the step's memory: those
+ * kernels are JavaScript (Math.exp, Math.log of each value; a sum over the last axis added up
+ * in a double), each result written into a float32 array. Called there instead, each needs a
+ * copy into the backend's arrays and back, and the kernel's bookkeeping. undefined for any
+ * other use (the backend's kernel does it).
+ */
+function cpuKernel(
+  name: string,
+  x: Info,
+  attrs: object | undefined,
+  write: (values: Float32Array | null, shape: number[]) => Info,
+  view: (t: Info) => Float32Array,
+): Info | undefined {
+  const shape = x.shape
+  if (name === 'Exp' || name === 'Log') {
+    const y = write(null, shape)
+    const [xv, yv] = [view(x), view(y)]
+    const fn = name === 'Exp' ? Math.exp : Math.log
+    for (let i = 0; i < xv.length; i++) yv[i] = fn(xv[i]!)
+    return y
+  }
+  const {axis, keepDims} = (attrs ?? {}) as {axis?: number[]; keepDims?: boolean}
+  const last = shape.length - 1
+  if (name !== 'Sum' || keepDims || axis?.length !== 1 || (axis[0] !== last && axis[0] !== -1)) return undefined
+  const cols = shape[last]!
+  const y = write(null, shape.slice(0, last))
+  const [xv, yv] = [view(x), view(y)]
+  for (let r = 0; r < yv.length; r++) {
+    let sum = 0
+    for (let c = 0; c < cols; c++) sum += xv[r * cols + c]!
+    yv[r] = sum
+  }
+  return y
+}
+
+/** Values on which the backend's Exp, Log and Sum must give cpuKernel's bits for it to stand in for them. */
+const PROBE = [-88.5, -20.25, -1, -1e-3, -1e-8, 0, 1e-8, 0.5, Math.LN2, 1, 2.5, 7.125, 20.5, 88.7, 1e-30, 3.4e38]
 
 const BETA1 = 0.9
 const BETA2 = 0.999
@@ -680,7 +745,7 @@ export class KernelStepper implements Stepper {
   /**
    * tf.losses.softmaxCrossEntropy and its gradient at the logits, op for op as TF.js computes
    * them (the log-sum-exp, the per-row cost, its mean; then (exp(log-softmax) − labels)/rows):
-   * the exponentials, logarithm and sums by the backend's kernels, the rest exact in float32.
+   * the exponentials, logarithm and sums as the backend's kernels give them, the rest exact in float32.
    */
   private lossGrad(logits: Info, batch: Batch): {loss: number; dLogits: Info} {
     const {ops} = this
