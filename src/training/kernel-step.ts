@@ -298,7 +298,7 @@ function cpuOps(tf: Tf, kernel: Kernel): Ops | undefined {
   }
   /** Whether cpuKernel gives the backend's own bits (checked once, on PROBE): else the backend computes. */
   const direct = ((): boolean => {
-    const probe = write(Float32Array.from(PROBE), [4, PROBE.length / 4])
+    const probe = write(Float32Array.from(PROBE.flat()), [PROBE.length, 4])
     const made: Info[] = [probe]
     try {
       for (const [name, input, attrs] of [
@@ -464,8 +464,17 @@ function cpuKernel(
   return y
 }
 
-/** Values on which the backend's Exp, Log and Sum must give cpuKernel's bits for it to stand in for them. */
-const PROBE = [-88.5, -20.25, -1, -1e-3, -1e-8, 0, 1e-8, 0.5, Math.LN2, 1, 2.5, 7.125, 20.5, 88.7, 1e-30, 3.4e38]
+/**
+ * Values on which the backend's Exp, Log and Sum must give cpuKernel's bits for it to stand in
+ * for them, four to a row. The last row's sum is 1 + 2⁻²² added up in a double, 1 in float32.
+ */
+const PROBE = [
+  [-88.5, -20.25, -1, -1e-3],
+  [-1e-8, 0, 1e-8, 0.5],
+  [Math.LN2, 1, 2.5, 7.125],
+  [20.5, 88.7, 1e-30, 3.4e38],
+  [1, 2 ** -24, 2 ** -24, 2 ** -24],
+]
 
 const BETA1 = 0.9
 const BETA2 = 0.999
