@@ -86,6 +86,14 @@ describe('help and mistakes (built CLI)', () => {
         details: {flags: ['--stag'], suggestions: ['--stage']},
       },
     })
+    // Two unknown flags, one near a real one: the suggestions line up with the flags.
+    const two = await runCli(['list', '--bogus', '--stag', 'Production', '--json'])
+    expect(two.code).toBe(2)
+    expect(parseJson<{error: object}>(two.stdout).error).toMatchObject({
+      message: 'Unknown flags --bogus, --stag',
+      hint: '--stag: did you mean --stage? See morpho list --help for its flags.',
+      details: {flags: ['--bogus', '--stag'], suggestions: [null, '--stage']},
+    })
     const home = await tempDir()
     try {
       const param = await runCli(['sweep', '--param', 'hiden-dim=8,16', '--json', '--home', home.path])
