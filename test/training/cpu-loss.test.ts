@@ -1,4 +1,4 @@
-import type {KernelConfig, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs'
+import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Rng} from '../../src/data/rng.js'
 import {MorphoNet} from '../../src/model/network.js'
@@ -11,8 +11,8 @@ import {type Batch, ReferenceStepper} from '../../src/training/step.js'
  * On cpu the kernel step computes the loss's exponentials, logarithms and sums itself, as the
  * backend's JavaScript kernels do (Math.exp, Math.log, a double per sum), once it has checked
  * that they give the backend's bits. The loss and every gradient must be the engine's exactly,
- * with logits large enough to reach exp's and log's hard cases, and a backend whose Exp is
- * something else must still be followed exactly (its own kernel then computes).
+ * with logits large enough to reach exp's and log's hard cases, and a backend whose Exp or Sum
+ * is something else must still be followed exactly (its own kernel then computes).
  */
 
 const arch = {inputDim: 3, hiddenDim: 24, numLayers: 2, seedsPerLayer: 1, numClasses: 3}
@@ -61,30 +61,35 @@ describe('the kernel step on cpu, its loss', () => {
     expectExactlyEqual(result)
   })
 
-  it('follows a backend whose Exp is not Math.exp: its own kernel computes', () => {
+  it.each(['Exp', 'Sum'])('follows a backend whose %s is another: its own kernel computes', (name) => {
     const b = batch(7, 30)
     const before = both(b).reference.loss
-    const config = tf.getKernel('Exp', 'cpu') as KernelConfig
-    tf.unregisterKernel('Exp', 'cpu')
-    // Exp one part in 2^20 high: what the reference computes now, and no longer Math.exp.
+    const config = tf.getKernel(name, 'cpu') as KernelConfig
+    tf.unregisterKernel(name, 'cpu')
+    // The kernel's results one part in 2^20 high: what the reference computes now. Only the
+    // sums that take in the last axis, as the loss's do (a sum of everything, or of each row);
+    // the gradients' sums over rows stay.
     tf.registerKernel({
       ...config,
-      kernelFunc: ({inputs, backend}) => {
-        const cpu = backend as unknown as {
-          data: {get(id: object): {values: Float32Array}}
-          makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo
-        }
-        const x = (inputs as NamedTensorInfoMap).x!
-        const values = cpu.data.get(x.dataId).values.map((v) => Math.exp(v) * (1 + 2 ** -20))
-        return cpu.makeTensorInfo(x.shape, 'float32', values)
-      },
+      kernelFunc: ((args) => {
+        const out = (config.kernelFunc as KernelFunc)(args) as TensorInfo
+        const rank = (args.inputs as {x: TensorInfo}).x.shape.length
+        const axis = (args.attrs as {axis?: number | number[] | null} | undefined)?.axis
+        const axes = axis == null ? [rank - 1] : [axis].flat()
+        if (name === 'Sum' && !axes.includes(rank - 1) && !axes.includes(-1)) return out
+        const values = (tf.backend() as unknown as {data: {get(id: object): {values: Float32Array}}}).data.get(
+          out.dataId,
+        ).values
+        for (let i = 0; i < values.length; i++) values[i] = values[i]! * (1 + 2 ** -20)
+        return out
+      }) as KernelFunc,
     })
     try {
       const result = both(b)
       expect(result.reference.loss).not.toBe(before)
       expectExactlyEqual(result)
     } finally {
-      tf.unregisterKernel('Exp', 'cpu')
+      tf.unregisterKernel(name, 'cpu')
       tf.registerKernel(config)
     }
     expect(both(b).reference.loss).toBe(before)
